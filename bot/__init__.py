@@ -1,0 +1,1 @@
+"""Heard: a support bot that handles customer complaints like the best human teams."""

@@ -1,0 +1,57 @@
+"""The internal message types every part of Heard agrees on (see docs/architecture.md)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Literal
+
+OutgoingKind = Literal["reply", "push", "agent_relay"]
+
+
+@dataclass(frozen=True, slots=True)
+class Button:
+    """A choice offered to the customer. Adapters decide how it looks on their platform."""
+
+    label: str
+    payload: str
+
+
+@dataclass(frozen=True, slots=True)
+class Profile:
+    """What a platform tells us about the customer, used as hints only."""
+
+    display_name: str | None = None
+    language_code: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Incoming:
+    """One thing a customer did: a message, a button press, a follow.
+
+    `conversation_key` is channel + platform user id, e.g. ``line:U123``.
+    `payload` is set when a button was pressed; `text` when the customer typed.
+    """
+
+    channel: str
+    user_id: str
+    event_id: str
+    received_at: datetime
+    text: str = ""
+    payload: str | None = None
+    profile: Profile = field(default_factory=Profile)
+    reply_token: str | None = None
+    raw: dict[str, Any] | None = None
+
+    @property
+    def conversation_key(self) -> str:
+        return f"{self.channel}:{self.user_id}"
+
+
+@dataclass(frozen=True, slots=True)
+class Outgoing:
+    """One message for the customer (or, with kind ``agent_relay``, for an agent)."""
+
+    text: str
+    buttons: tuple[Button, ...] = ()
+    kind: OutgoingKind = "reply"

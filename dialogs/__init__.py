@@ -1,0 +1,1 @@
+"""Admin-editable dialog files: the model, loader (with schema checks) and linter."""

@@ -1,0 +1,197 @@
+"""The in-memory dialog: what the engine and understanding read. Built by `dialogs.loader`.
+
+Every word list here is already `bot.normalize.canonical()`-ised and merged across
+locales (a keyword written in zh-TW also matches zh-CN text and vice versa); every text
+the bot says is kept per locale, as written.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+LOCALES: tuple[str, ...] = ("zh-TW", "zh-CN", "en")
+# Ordered from most to least severe; index 0 is the most severe.
+SEVERITIES: tuple[str, ...] = ("urgent", "high", "standard", "minor")
+CATEGORY_IDS: tuple[str, ...] = (
+    "product", "logistics", "service", "billing", "account", "safety", "other",
+)
+SIGNAL_NAMES: tuple[str, ...] = (
+    "threat", "safety", "anger", "exclamation", "human_request",
+    "repeated", "rejected_remedies", "progress_chasing",
+)
+# Word lists used to read the customer's answers (canonical words, all locales merged).
+INTENT_NAMES: tuple[str, ...] = (
+    "yes",          # confirming: 對 / 沒錯 / yes
+    "no",           # confirming: 不對 / 不是 / no / not quite
+    "reject",       # offering: 不要 / 不接受 / no thanks
+    "both",         # offering, with reject: 都 / 兩個 / both / neither / none
+    "first",        # offering: 第一個 / 1 / first
+    "second",       # offering: 第二個 / 2 / second
+    "progress",     # committed: 進度 / 還要多久 / any update
+    "thanks",       # 謝謝 / 好的 / thanks / ok
+    "greeting",     # 你好 / 哈囉 / hi / hello
+    "resolved",     # follow-up answer: 解決了 / solved
+    "partly",       # follow-up answer: 部分 / partly
+    "not_solved",   # follow-up answer: 沒有解決 / not solved
+)
+
+# Every text the bot says, with the placeholders each may use. The loader rejects an
+# unknown key, a missing key or locale, and an unknown placeholder.
+TEXT_KEYS: Mapping[str, frozenset[str]] = {
+    # First reply of every case: the case number and when a person would answer.
+    "ack": frozenset({"case_number", "first_response"}),
+    # A greeting, a LINE follow or Telegram /start with no complaint in it.
+    "greeting": frozenset(),
+    # listening: a vague opening ("I have a problem"): one short question.
+    "ask_more": frozenset(),
+    # listening: still unclear after one question: ask once more, more concretely.
+    "ask_more_again": frozenset(),
+    # confirming: {empathy} is the category's empathy line; {summary} the restated
+    # problem in the bot's voice; {feeling} the named feeling.
+    "restate": frozenset({"empathy", "summary", "feeling"}),
+    # appended to `restate` when no order number was given and the category wants one.
+    "ask_order": frozenset(),
+    # confirming -> listening after "not quite".
+    "not_quite": frozenset(),
+    # after the second "not quite": offer a person (buttons human / try_again).
+    "offer_person": frozenset(),
+    # offering: the two remedies; {remedy_1}/{remedy_2} are the remedies' offer texts.
+    "offer": frozenset({"remedy_1", "remedy_2"}),
+    # offering: the customer turned the offer down once (not yet both).
+    "offer_again": frozenset({"remedy_1", "remedy_2"}),
+    # offering: an answer that is no choice: ask again briefly.
+    "offer_unclear": frozenset(),
+    # committed: what happens next.
+    "committed": frozenset({"commitment", "due", "followup", "case_number"}),
+    # committed: the customer asked where things stand.
+    "progress": frozenset({"case_number", "commitment", "due"}),
+    # committed/closed: thanks or small talk.
+    "thanks_reply": frozenset({"case_number"}),
+    # handoff: restates, a senior person contacts them within {first_response}.
+    "handoff": frozenset({"summary", "first_response", "case_number"}),
+    # handoff for safety cases (always urgent).
+    "handoff_safety": frozenset({"summary", "first_response", "case_number"}),
+    # handoff because the customer asked for a person.
+    "handoff_requested": frozenset({"first_response", "case_number"}),
+    # the case reopened: the same problem came back after a remedy was chosen.
+    "reopen": frozenset({"case_number"}),
+    # something that is not text (sticker, image): acknowledged, kept in the record.
+    "non_text": frozenset(),
+    # an empty message or only punctuation.
+    "empty": frozenset(),
+    # follow-up: recalls what was promised and asks if it is solved.
+    "followup": frozenset({"case_number", "commitment", "summary"}),
+    # follow-up answered "resolved": ask for a 1-5 rating.
+    "ask_rating": frozenset(),
+    # rating received: thanks, case closed.
+    "rated": frozenset({"rating"}),
+    # follow-up answered "partly" / "not solved": a person takes over.
+    "followup_not_solved": frozenset({"first_response", "case_number"}),
+    # how durations and times are written, e.g. "{n} 小時" / "{n} hours".
+    "duration_minutes": frozenset({"n"}),
+    "duration_hours": frozenset({"n"}),
+    "duration_days": frozenset({"n"}),
+    # strftime-style is not used: {month} {day} {hour} {minute} {weekday}
+    "datetime": frozenset({"month", "day", "hour", "minute"}),
+}
+
+# Button labels (each at most 20 characters: LINE's quick-reply limit).
+BUTTON_KEYS: tuple[str, ...] = (
+    "yes", "not_quite", "human", "try_again", "resolved", "partly", "not_solved",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Localized:
+    """A text per locale. `get()` falls back to the dialog's default locale."""
+
+    values: Mapping[str, str]
+    fallback: str = "zh-TW"
+
+    def get(self, locale: str) -> str:
+        return self.values.get(locale) or self.values[self.fallback]
+
+
+@dataclass(frozen=True, slots=True)
+class Grade:
+    """A severity grade: first-response target and follow-up cadence."""
+
+    name: str
+    first_response: timedelta
+    followup_after: timedelta        # first follow-up this long after the remedy is due
+    followup_every: timedelta | None  # then repeat at this cadence until solved; None = once
+    followup_sample: float           # share of cases that get a follow-up (minor: 0.2)
+
+
+@dataclass(frozen=True, slots=True)
+class Remedy:
+    id: str
+    label: Localized        # button label, <= 20 characters
+    offer: Localized        # what, by when, compensation: shown when offering
+    commitment: Localized   # told after it is chosen, recorded as the commitment
+    due: timedelta          # the promise is due this long after it was chosen
+    compensation: int       # NT$ value of any coupon or credit (0 for none)
+    words: tuple[str, ...]  # canonical words that pick it in free text ("退款", "refund")
+
+
+@dataclass(frozen=True, slots=True)
+class Empathy:
+    when: tuple[str, ...]   # canonical words; empty means the category's default line
+    text: Localized
+
+
+@dataclass(frozen=True, slots=True)
+class Category:
+    id: str
+    name: Localized
+    severity: str                     # the base grade
+    keywords: tuple[str, ...]         # canonical
+    examples: tuple[str, ...]         # canonical example sentences
+    feeling: Localized                # "很困擾" / "frustrating"
+    empathy: tuple[Empathy, ...]      # first whose `when` matches wins; default last
+    remedies: Mapping[str, tuple[Remedy, Remedy]]  # per severity
+    wants_order_number: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class Signal:
+    name: str
+    weight: float
+    severity: str | None                 # the grade at least, when it fires
+    phrases: tuple[str, ...] = ()        # canonical phrases, for phrase signals
+    params: Mapping[str, Any] = field(default_factory=dict)  # e.g. min_run, count
+
+
+@dataclass(frozen=True, slots=True)
+class Restatement:
+    max_chars: int
+    # Applied to the customer's words (in their own script) before restating. Pronoun
+    # pairs turn "我" -> "您", "你們" -> "我們", "I" -> "you"; rewrites polish phrases.
+    pronouns: Mapping[str, tuple[tuple[str, str], ...]]
+    rewrites: Mapping[str, tuple[tuple[str, str], ...]]
+    fillers: Mapping[str, tuple[str, ...]]   # words dropped: 啦, 欸, 齁, um
+
+
+@dataclass(frozen=True, slots=True)
+class Dialog:
+    path: str
+    digest: str                       # sha256 of the file: the live version
+    name: str
+    default_locale: str
+    timezone: str                     # IANA name, e.g. Asia/Taipei
+    risk_threshold: float
+    order_number_pattern: str         # regex with one group: the order number
+    grades: Mapping[str, Grade]
+    categories: Mapping[str, Category]  # in file order; `other` is the fallback
+    signals: Mapping[str, Signal]
+    intents: Mapping[str, tuple[str, ...]]
+    restatement: Restatement
+    texts: Mapping[str, Localized]
+    buttons: Mapping[str, Localized]
+    products: tuple[str, ...] = ()    # canonical product words ("加溼器", "kettle")
+
+    def text(self, key: str, locale: str, **values: object) -> str:
+        return self.texts[key].get(locale).format(**values)
