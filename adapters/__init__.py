@@ -1,0 +1,1 @@
+"""Channel adapters: each translates one platform to `Incoming` and `Outgoing`, nothing else."""

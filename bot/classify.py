@@ -1,0 +1,35 @@
+"""One message judged on its own, with every decision explained (`heard classify`)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bot.details import mask_pii
+from bot.signals import risk_of
+from bot.understanding import severity_for, understand
+from dialogs.model import Dialog
+
+
+def classification(text: str, dialog: Dialog) -> dict[str, Any]:
+    """What the engine would conclude from this message if it opened a case.
+
+    Phone numbers and e-mail addresses are masked: this output gets pasted around.
+    """
+    u = understand(text, dialog)
+    risk = round(risk_of(u.signals), 2)
+    names = {s.name for s in u.signals}
+    escalate = risk >= dialog.risk_threshold or "safety" in names or u.category == "safety"
+    details = u.details.as_dict()
+    details["phones"] = [mask_pii(p) for p in details.get("phones", [])]
+    details["emails"] = [mask_pii(e) for e in details.get("emails", [])]
+    return {
+        "text": mask_pii(text),
+        "locale": u.locale or dialog.default_locale,
+        "category": u.category,
+        "category_words": list(u.category_words),
+        "severity": severity_for(u.category, u.signals, dialog),
+        "risk": risk,
+        "escalate": escalate,
+        "signals": [s.as_dict() for s in u.signals],
+        "details": details,
+    }

@@ -1,0 +1,229 @@
+"""The `heard` command line. Each subcommand is a small function in COMMANDS.
+
+Library errors are turned into one clear line on stderr and a non-zero exit here, and
+only here.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
+from typing import TextIO
+
+from bot.config import Settings
+from dialogs.loader import DialogError, load_dialog
+from dialogs.model import Dialog
+
+EXIT_OK, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
+
+
+def _dialog(args: argparse.Namespace, settings: Settings) -> Dialog:
+    return load_dialog(Path(args.dialog) if getattr(args, "dialog", None) else settings.dialog_path)
+
+
+# ---------------------------------------------------------------- chat
+
+
+def cmd_chat(args: argparse.Namespace, settings: Settings) -> int:
+    from adapters.terminal import TerminalChat
+
+    db = Path(args.db) if args.db else settings.db_path
+    chat = TerminalChat(_dialog(args, settings), db, locale=args.locale)
+    return chat.run(sys.stdin, sys.stdout)
+
+
+# ---------------------------------------------------------------- classify
+
+
+def cmd_classify(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.classify import classification
+
+    dialog = _dialog(args, settings)
+    source: TextIO = sys.stdin if args.file in (None, "-") else open(args.file, encoding="utf-8")  # noqa: SIM115
+    count = 0
+    with source:
+        for count, line in enumerate(_lines(source), start=1):
+            result = classification(line, dialog)
+            if args.json:
+                print(json.dumps(result, ensure_ascii=False))
+            else:
+                print(_classify_line(result))
+            if count % 5000 == 0:
+                print(f"classified {count} lines", file=sys.stderr, flush=True)
+    if count >= 5000:
+        print(f"classified {count} lines", file=sys.stderr)
+    return EXIT_OK
+
+
+def _lines(source: TextIO) -> Iterator[str]:
+    for line in source:
+        yield line.rstrip("\r\n")
+
+
+def _classify_line(r: dict[str, object]) -> str:
+    signals = ",".join(
+        f"{s['name']}({'/'.join(s['words'])})" for s in r["signals"]  # type: ignore[attr-defined]
+    )
+    flag = "ESCALATE" if r["escalate"] else "-"
+    return (f"{r['locale'] or '-':6} {r['category'] or '-':10} {r['severity']:8} "
+            f"risk={r['risk']:<4} {flag:8} {signals or '-'}  | {r['text']}")
+
+
+# ---------------------------------------------------------------- stories
+
+
+def cmd_test_stories(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.stories import StoryError, load_stories, run_stories
+
+    dialog = _dialog(args, settings)
+    try:
+        stories = load_stories(args.paths)
+    except StoryError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    if not stories:
+        print("error: no stories found in " + " ".join(args.paths), file=sys.stderr)
+        return EXIT_USAGE
+    report = run_stories(stories, dialog)
+    for failure in report.failures:
+        print(failure)
+    print(f"{report.passed} passed, {report.failed} failed")
+    return EXIT_FAIL if report.failed else EXIT_OK
+
+
+# ---------------------------------------------------------------- validate / lint
+
+
+def cmd_validate(args: argparse.Namespace, settings: Settings) -> int:
+    from dialogs.loader import validate
+
+    path = Path(args.file) if args.file else settings.dialog_path
+    problems = validate(path)
+    for problem in problems:
+        print(problem)
+    if problems:
+        return EXIT_FAIL
+    print(f"{path}: ok")
+    return EXIT_OK
+
+
+def cmd_lint(args: argparse.Namespace, settings: Settings) -> int:
+    from dialogs.lint import lint
+
+    path = Path(args.file) if args.file else settings.dialog_path
+    problems = lint(path)
+    for problem in problems:
+        print(problem)
+    if problems:
+        print(f"{len(problems)} problem(s)", file=sys.stderr)
+        return EXIT_FAIL
+    print(f"{path}: ok")
+    return EXIT_OK
+
+
+# ---------------------------------------------------------------- cases
+
+
+def cmd_cases(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.records import export_cases, list_cases, show_case
+
+    db = Path(args.db) if args.db else settings.db_path
+    if not db.exists():
+        print(f"error: no complaint records at {db} (run `heard chat` first)", file=sys.stderr)
+        return EXIT_FAIL
+    if args.action == "show":
+        if not args.number:
+            print("error: heard cases show NUMBER", file=sys.stderr)
+            return EXIT_USAGE
+        return show_case(db, args.number, sys.stdout)
+    if args.action == "export":
+        out = open(args.out, "w", encoding="utf-8", newline="") if args.out else sys.stdout  # noqa: SIM115
+        try:
+            return export_cases(db, out)
+        finally:
+            if args.out:
+                out.close()
+    return list_cases(db, sys.stdout, stage=args.stage, category=args.category,
+                      severity=args.severity, limit=args.limit)
+
+
+# ---------------------------------------------------------------- parser
+
+
+Command = Callable[[argparse.Namespace, Settings], int]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="heard",
+        description="Heard: a support bot that handles customer complaints well.",
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    def add(name: str, func: Command, help_: str) -> argparse.ArgumentParser:
+        p = sub.add_parser(name, help=help_, description=help_)
+        p.set_defaults(func=func)
+        return p
+
+    p = add("chat", cmd_chat, "Chat with the bot as a customer in the terminal.")
+    p.add_argument("--locale", choices=("zh-TW", "zh-CN", "en"),
+                   help="the customer's language hint (default: detected from what you type)")
+    p.add_argument("--db", help="SQLite file for the records (default: HEARD_DB)")
+    p.add_argument("--dialog", help="dialog file (default: HEARD_DIALOG or the shipped one)")
+
+    p = add("classify", cmd_classify,
+            "Classify messages, one per line: locale, category, severity, risk and signals.")
+    p.add_argument("file", nargs="?", default="-", help="a file of messages, or - for stdin")
+    p.add_argument("--json", action="store_true", help="print one JSON object per line")
+    p.add_argument("--dialog", help="dialog file (default: HEARD_DIALOG or the shipped one)")
+
+    p = add("test-stories", cmd_test_stories,
+            "Run conversation story files; ends with 'N passed, N failed'.")
+    p.add_argument("paths", nargs="+", help="story files or folders")
+    p.add_argument("--dialog", help="dialog file (default: HEARD_DIALOG or the shipped one)")
+
+    p = add("validate", cmd_validate, "Check a dialog file's structure; prints file:path: reason.")
+    p.add_argument("file", nargs="?", help="dialog file (default: HEARD_DIALOG or the shipped one)")
+
+    p = add("lint", cmd_lint, "Check a dialog file's texts for complaint-handling mistakes.")
+    p.add_argument("file", nargs="?", help="dialog file (default: HEARD_DIALOG or the shipped one)")
+
+    p = add("cases", cmd_cases, "List, show or export complaint records.")
+    p.add_argument("action", nargs="?", choices=("list", "show", "export"), default="list")
+    p.add_argument("number", nargs="?", help="case number, for show")
+    p.add_argument("--db", help="SQLite file (default: HEARD_DB)")
+    p.add_argument("--stage", help="only cases in this stage")
+    p.add_argument("--category", help="only cases of this category")
+    p.add_argument("--severity", help="only cases of this severity")
+    p.add_argument("--limit", type=int, default=50, help="at most this many (default 50)")
+    p.add_argument("--out", help="for export: write the CSV here instead of stdout")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return EXIT_USAGE
+    settings = Settings.load()
+    from bot.logs import configure_logging
+
+    configure_logging(settings.log_level)
+    try:
+        return int(args.func(args, settings))
+    except DialogError as exc:
+        print(exc, file=sys.stderr)
+        return EXIT_FAIL
+    except (OSError, UnicodeDecodeError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_FAIL
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

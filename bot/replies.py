@@ -1,0 +1,129 @@
+"""Turning engine decisions into the dialog's words: texts, buttons, times.
+
+Every text comes from the dialog file in the case's locale; nothing the customer reads is
+written here. Times are shown in the dialog's time zone.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
+from zoneinfo import ZoneInfo
+
+from bot.normalize import canonical
+from bot.payloads import FOLLOWUP_PREFIX, HUMAN, NO, RATE_PREFIX, REMEDY_PREFIX, RETRY, YES
+from bot.restate import empathy_line, feeling
+from bot.types import Button, Outgoing
+from dialogs.model import Dialog, Remedy
+
+if TYPE_CHECKING:
+    from bot.engine import Turn
+
+TOTAL_TEXT_LIMIT = 4000
+
+
+def say(turn: Turn, key: str, buttons: tuple[Button, ...] = (), kind: str = "reply",
+        **values: object) -> None:
+    text = turn.dialog.text(key, turn.case.locale, **values)
+    _send(turn, text, buttons, kind)
+
+
+def _send(turn: Turn, text: str, buttons: tuple[Button, ...], kind: str = "reply") -> None:
+    turn.step.outgoing.append(Outgoing(text=text, buttons=buttons, kind=kind))  # type: ignore[arg-type]
+
+
+def button(dialog: Dialog, key: str, locale: str, payload: str) -> Button:
+    return Button(dialog.buttons[key].get(locale), payload)
+
+
+def duration(dialog: Dialog, severity: str, locale: str) -> str:
+    """The grade's first-response target in words: "1 小時", "2 days"."""
+    return format_duration(dialog, dialog.grades[severity].first_response, locale)
+
+
+def format_duration(dialog: Dialog, span: timedelta, locale: str) -> str:
+    minutes = int(span.total_seconds() // 60)
+    if minutes % (24 * 60) == 0 and minutes >= 48 * 60:
+        return dialog.text("duration_days", locale, n=minutes // (24 * 60))
+    if minutes % 60 == 0:
+        return dialog.text("duration_hours", locale, n=minutes // 60)
+    return dialog.text("duration_minutes", locale, n=minutes)
+
+
+def format_time(dialog: Dialog, moment: datetime, locale: str) -> str:
+    local = moment.astimezone(ZoneInfo(dialog.timezone))
+    return dialog.text("datetime", locale, month=local.month, day=local.day,
+                       hour=f"{local.hour:02d}", minute=f"{local.minute:02d}")
+
+
+def restatement(turn: Turn) -> None:
+    """Empathise specifically, restate, ask "did I get that right?" (yes / not quite)."""
+    case, dialog, locale = turn.case, turn.dialog, turn.case.locale
+    told = " ".join(case.account)
+    category = case.category or "other"
+    text = dialog.text(
+        "restate", locale,
+        empathy=empathy_line(category, canonical(told), locale, dialog),
+        summary=case.summary or "",
+        feeling=feeling(category, case.signals, locale, dialog),
+    )
+    wants_order = dialog.categories[category].wants_order_number
+    if wants_order and not case.details.get("order_numbers"):
+        text += dialog.text("ask_order", locale)
+    buttons = (button(dialog, "yes", locale, YES), button(dialog, "not_quite", locale, NO))
+    _send(turn, _clip(text), buttons)
+
+
+def remedy_buttons(turn: Turn, first: Remedy, second: Remedy) -> tuple[Button, ...]:
+    locale = turn.case.locale
+    return (
+        Button(first.label.get(locale), REMEDY_PREFIX + first.id),
+        Button(second.label.get(locale), REMEDY_PREFIX + second.id),
+        button(turn.dialog, "human", locale, HUMAN),
+    )
+
+
+def offer(turn: Turn, key: str, first: Remedy, second: Remedy) -> None:
+    locale = turn.case.locale
+    say(turn, key, buttons=remedy_buttons(turn, first, second),
+        remedy_1=first.offer.get(locale), remedy_2=second.offer.get(locale))
+
+
+def person_buttons(turn: Turn) -> tuple[Button, ...]:
+    locale = turn.case.locale
+    return (button(turn.dialog, "human", locale, HUMAN),
+            button(turn.dialog, "try_again", locale, RETRY))
+
+
+def rating_buttons() -> tuple[Button, ...]:
+    return tuple(Button(str(n), f"{RATE_PREFIX}{n}") for n in range(1, 6))
+
+
+def committed(turn: Turn) -> None:
+    case, dialog = turn.case, turn.dialog
+    assert case.due_at is not None
+    followup = format_time(dialog, case.followup_at, case.locale) if case.followup_at else "-"
+    say(turn, "committed", commitment=case.commitment or "",
+        due=format_time(dialog, case.due_at, case.locale),
+        followup=followup, case_number=case.number)
+
+
+def progress(turn: Turn) -> None:
+    case, dialog = turn.case, turn.dialog
+    due = format_time(dialog, case.due_at, case.locale) if case.due_at else "-"
+    say(turn, "progress", case_number=case.number, commitment=case.commitment or "", due=due)
+
+
+def followup(turn: Turn) -> None:
+    case, dialog, locale = turn.case, turn.dialog, turn.case.locale
+    buttons = tuple(
+        button(dialog, name, locale, FOLLOWUP_PREFIX + name)
+        for name in ("resolved", "partly", "not_solved")
+    )
+    say(turn, "followup", buttons=buttons, kind="push", case_number=case.number,
+        commitment=case.commitment or "", summary=case.summary or "")
+
+
+def _clip(text: str) -> str:
+    return text if len(text) <= TOTAL_TEXT_LIMIT else text[: TOTAL_TEXT_LIMIT - 1] + "…"
+

@@ -1,0 +1,65 @@
+"""One customer turn, end to end against the store: dedupe, engine step, one transaction.
+
+These functions run on the writer's thread (or the CLI's only thread): they read the
+conversation's state, run the pure engine and hand the whole step to `Store.apply`,
+which the caller's transaction commits at once.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from bot import engine
+from bot.case import CaseState, Step
+from bot.types import Incoming
+from dialogs.model import Dialog
+from storage.store import Store
+
+
+@dataclass(frozen=True, slots=True)
+class TurnResult:
+    step: Step
+    outbox_ids: list[int]
+
+
+def event_key(incoming: Incoming) -> str:
+    """Event ids are unique per channel only."""
+    return f"{incoming.channel}:{incoming.event_id}"
+
+
+def handle_incoming(store: Store, dialog: Dialog, incoming: Incoming, now: datetime) -> TurnResult | None:
+    """Process one customer action; None when this event was processed before."""
+    if store.is_processed(event_key(incoming)):
+        return None
+    key = incoming.conversation_key
+    store.upsert_customer(key, incoming.channel, incoming.user_id,
+                          incoming.profile.display_name, incoming.profile.language_code, now)
+    case = store.latest_case(key)
+    window = timedelta(days=int(dialog.signals["repeated"].params.get("window_days", 30)))
+    ctx = engine.Context(
+        dialog=dialog, now=now,
+        new_case_number=lambda: store.next_case_number(now.year),
+        history=lambda: store.recent_cases(key, since=now - window),
+    )
+    step = engine.step(case, incoming, ctx)
+    return TurnResult(step, store.apply(step, incoming, now))
+
+
+def run_due(store: Store, dialog: Dialog, now: datetime) -> list[TurnResult]:
+    """Send every follow-up that came due by `now` (each exactly once)."""
+    results = []
+    for row in store.due_followups(now):
+        case = store.get_case(row["case_number"])
+        store.mark_followup(row["id"], "sent", now)
+        if case is None:
+            continue
+        ctx = engine.Context(dialog=dialog, now=now,
+                             new_case_number=lambda: store.next_case_number(now.year))
+        step = engine.due(case, ctx)
+        results.append(TurnResult(step, store.apply(step, None, now)))
+    return results
+
+
+def current_case(store: Store, conversation_key: str) -> CaseState | None:
+    return store.latest_case(conversation_key)
