@@ -112,6 +112,8 @@ def _open_case(incoming: Incoming, ctx: Context, u: Understanding | None,
     turn.step.new_case = True
     turn.event("opened", channel=incoming.channel, locale=locale)
     _note_customer(turn)
+    if u is not None and u.category is not None:
+        _classify(turn, u.category, u.category_score, u.category_words)
     _check_repeat_of_earlier(turn)
     case.severity = _severity(turn)
     case.first_response_due = now + dialog.grades[case.severity].first_response
@@ -142,10 +144,22 @@ def _note_customer(turn: Turn) -> None:
     if u is None or u.is_empty:
         return
     if case.stage in ("listening", "confirming") and not _is_only_answer(u):
+        _check_said_again(turn, u)
         case.account.append(u.text)
         merged = Details.from_dict(case.details).merged(u.details)
         case.details = merged.as_dict()
     _add_signals(turn, u.signals)
+
+
+def _check_said_again(turn: Turn, u: Understanding) -> None:
+    """The same complaint told again in this case (not a correction) is `repeated`."""
+    if u.category is None or "repeated" in turn.case.signal_names():
+        return
+    threshold = float(turn.dialog.signals["repeated"].params.get("similarity", 0.5))
+    for earlier in turn.case.account:
+        if similarity(u.canonical, canonical(earlier)) >= max(threshold, 0.8):
+            _fire(turn, "repeated", "said again")
+            return
 
 
 def _is_only_answer(u: Understanding) -> bool:

@@ -102,10 +102,13 @@ def rating_buttons() -> tuple[Button, ...]:
 def committed(turn: Turn) -> None:
     case, dialog = turn.case, turn.dialog
     assert case.due_at is not None
-    followup = format_time(dialog, case.followup_at, case.locale) if case.followup_at else "-"
-    say(turn, "committed", commitment=case.commitment or "",
-        due=format_time(dialog, case.due_at, case.locale),
-        followup=followup, case_number=case.number)
+    due = format_time(dialog, case.due_at, case.locale)
+    if case.followup_at is None:
+        say(turn, "committed_no_followup", commitment=case.commitment or "", due=due,
+            case_number=case.number)
+        return
+    say(turn, "committed", commitment=case.commitment or "", due=due,
+        followup=format_time(dialog, case.followup_at, case.locale), case_number=case.number)
 
 
 def progress(turn: Turn) -> None:

@@ -66,6 +66,8 @@ TEXT_KEYS: Mapping[str, frozenset[str]] = {
     "offer_unclear": frozenset(),
     # committed: what happens next.
     "committed": frozenset({"commitment", "due", "followup", "case_number"}),
+    # committed, when this grade samples follow-ups and this case was not sampled.
+    "committed_no_followup": frozenset({"commitment", "due", "case_number"}),
     # committed: the customer asked where things stand.
     "progress": frozenset({"case_number", "commitment", "due"}),
     # committed/closed: thanks or small talk.

@@ -1,0 +1,100 @@
+"""Risk signals found in one message, each with its weight and the words that fired it.
+
+Phrase signals (threat, safety, anger, human_request) come from the dialog file's word
+lists; `exclamation` from runs of ! and ? and words in capitals. `repeated`,
+`rejected_remedies` and `progress_chasing` are facts about the conversation and are
+fired by the engine.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+
+from bot.case import SignalHit
+from dialogs.model import Dialog
+
+PHRASE_SIGNALS = ("threat", "safety", "anger", "human_request")
+_CAPS_WORD = re.compile(r"\b[A-Z]{3,}\b")
+_PUNCT = re.compile(r"[\s\W_]+", re.UNICODE)
+
+
+def phrase_pattern(words: Iterable[str]) -> re.Pattern[str] | None:
+    """One regex for a word list: ASCII words need word boundaries ("sue" is not in
+    "issue", "1950" is not in "19500"); Chinese phrases match anywhere."""
+    parts = []
+    for word in sorted(set(words), key=len, reverse=True):
+        if not word:
+            continue
+        escaped = re.escape(word)
+        if word.isascii():
+            parts.append(rf"(?<![a-z0-9]){escaped}(?![a-z0-9])")
+        else:
+            parts.append(escaped)
+    return re.compile("|".join(parts)) if parts else None
+
+
+def find_words(pattern: re.Pattern[str] | None, canonical_text: str) -> tuple[str, ...]:
+    if pattern is None:
+        return ()
+    return tuple(dict.fromkeys(m.group(0) for m in pattern.finditer(canonical_text)))
+
+
+_PATTERNS: dict[str, dict[str, re.Pattern[str] | None]] = {}
+
+
+def _patterns(dialog: Dialog) -> dict[str, re.Pattern[str] | None]:
+    """Compiled once per dialog version (keyed by its digest)."""
+    found = _PATTERNS.get(dialog.digest)
+    if found is None:
+        found = {name: phrase_pattern(dialog.signals[name].phrases) for name in PHRASE_SIGNALS}
+        _PATTERNS[dialog.digest] = found
+    return found
+
+
+def text_signals(text: str, canonical_text: str, dialog: Dialog) -> list[SignalHit]:
+    """The signals one message fires. `text` is as typed (capitals matter)."""
+    hits = []
+    for name, pattern in _patterns(dialog).items():
+        words = find_words(pattern, canonical_text)
+        if words:
+            hits.append(SignalHit(name, dialog.signals[name].weight, words))
+    shout = _exclamation(text, dialog)
+    if shout:
+        hits.append(SignalHit("exclamation", dialog.signals["exclamation"].weight, shout))
+    return hits
+
+
+def _exclamation(text: str, dialog: Dialog) -> tuple[str, ...]:
+    params = dialog.signals["exclamation"].params
+    min_run = int(params.get("min_run", 3))
+    caps_needed = int(params.get("caps_words", 2))
+    runs = re.findall(r"[!?！？]{%d,}" % min_run, text)
+    caps = _CAPS_WORD.findall(text)
+    words = [r[:10] for r in runs]
+    if len(caps) >= caps_needed:
+        words += caps[:5]
+    return tuple(dict.fromkeys(words))
+
+
+def bigrams(text: str) -> set[str]:
+    squeezed = _PUNCT.sub("", text)
+    if len(squeezed) < 2:
+        return {squeezed} if squeezed else set()
+    return {squeezed[i:i + 2] for i in range(len(squeezed) - 1)}
+
+
+def similarity(a: str, b: str) -> float:
+    """Character-bigram Jaccard similarity of two canonical texts, 0..1."""
+    x, y = bigrams(a[:2000]), bigrams(b[:2000])
+    if not x or not y:
+        return 0.0
+    return len(x & y) / len(x | y)
+
+
+def risk_of(hits: Sequence[SignalHit]) -> float:
+    """The case's risk: per distinct signal its highest weight, summed."""
+    best: dict[str, float] = {}
+    for hit in hits:
+        best[hit.name] = max(best.get(hit.name, 0.0), hit.weight)
+    return round(sum(best.values()), 4)

@@ -1,0 +1,436 @@
+"""Reading dialog files: YAML in, a checked `Dialog` out, or every problem found.
+
+Each problem names the file, the path inside it and the reason, e.g.
+``dialogs/default.yml:texts.ack.en: missing``. `DialogHolder` keeps the last good dialog
+live when a new version is broken.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import string
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import yaml
+
+from bot.normalize import canonical, to_simplified
+from dialogs.model import (
+    BUTTON_KEYS,
+    CATEGORY_IDS,
+    INTENT_NAMES,
+    LOCALES,
+    SEVERITIES,
+    SIGNAL_NAMES,
+    TEXT_KEYS,
+    Category,
+    Dialog,
+    Empathy,
+    Grade,
+    Localized,
+    Remedy,
+    Restatement,
+    Signal,
+)
+
+LABEL_LIMIT = 20     # LINE quick-reply labels
+TOP_KEYS = ("version", "name", "default_locale", "timezone", "risk_threshold",
+            "order_number_pattern", "products", "grades", "categories", "signals", "intents",
+            "restatement", "texts", "buttons")
+SIGNAL_PARAMS = {
+    "exclamation": ("min_run", "caps_words"),
+    "repeated": ("window_days", "similarity"),
+    "progress_chasing": ("count",),
+}
+_DURATION = re.compile(r"^\s*(\d+)\s*([mhd])\s*$")
+_UNITS = {"m": "minutes", "h": "hours", "d": "days"}
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    file: str
+    path: str
+    reason: str
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.path}: {self.reason}" if self.path else f"{self.file}: {self.reason}"
+
+
+class DialogError(Exception):
+    """A dialog file that cannot be used; `problems` lists every reason."""
+
+    def __init__(self, problems: list[Problem]) -> None:
+        self.problems = problems
+        super().__init__("\n".join(str(p) for p in problems))
+
+
+def default_dialog_path() -> Path:
+    return Path(__file__).resolve().parent / "default.yml"
+
+
+def load_dialog(path: str | Path) -> Dialog:
+    path = Path(path)
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise DialogError([Problem(str(path), "", f"cannot read: {exc.strerror or exc}")]) from exc
+    return parse_dialog(raw, str(path))
+
+
+def validate(path: str | Path) -> list[Problem]:
+    try:
+        load_dialog(path)
+    except DialogError as exc:
+        return exc.problems
+    return []
+
+
+def parse_dialog(raw: bytes | str, file: str = "<dialog>") -> Dialog:
+    data_bytes = raw.encode("utf-8") if isinstance(raw, str) else raw
+    try:
+        text = data_bytes.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise DialogError([Problem(file, "", f"not UTF-8 text ({exc.reason})")]) from exc
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "somewhere"
+        reason = getattr(exc, "problem", None) or str(exc)
+        raise DialogError([Problem(file, "", f"invalid YAML at {where}: {reason}")]) from exc
+    reader = _Reader(file, hashlib.sha256(data_bytes).hexdigest())
+    dialog = reader.dialog(data)
+    if reader.problems or dialog is None:
+        raise DialogError(reader.problems)
+    return dialog
+
+
+class _Reader:
+    """Walks the YAML, collecting every problem instead of stopping at the first."""
+
+    def __init__(self, file: str, digest: str) -> None:
+        self.file, self.digest = file, digest
+        self.problems: list[Problem] = []
+        self.default_locale = "zh-TW"
+
+    def bad(self, path: str, reason: str) -> None:
+        self.problems.append(Problem(self.file, path, reason))
+
+    # ------------------------------------------------------------ small readers
+
+    def mapping(self, value: Any, path: str) -> dict[str, Any] | None:
+        if not isinstance(value, dict):
+            self.bad(path, "missing" if value is None else "must be a mapping")
+            return None
+        return value
+
+    def keys(self, value: Mapping[str, Any], path: str, allowed: tuple[str, ...]) -> None:
+        for key in value:
+            if key not in allowed:
+                self.bad(f"{path}.{key}" if path else str(key),
+                         f"unknown key (expected one of {', '.join(allowed)})")
+
+    def string(self, value: Any, path: str) -> str:
+        if not isinstance(value, str) or not value.strip():
+            self.bad(path, "missing" if value is None else "must be non-empty text")
+            return ""
+        return value
+
+    def number(self, value: Any, path: str, low: float = 0.0, high: float | None = None) -> float:
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            self.bad(path, "missing" if value is None else "must be a number")
+            return 0.0
+        if value < low or (high is not None and value > high):
+            self.bad(path, f"must be between {low} and {high}" if high is not None
+                     else f"must be at least {low}")
+        return float(value)
+
+    def duration(self, value: Any, path: str) -> timedelta:
+        match = _DURATION.match(str(value)) if value is not None else None
+        if not match:
+            self.bad(path, "missing" if value is None
+                     else f"not a duration: {value!r} (use e.g. 30m, 4h, 3d)")
+            return timedelta(hours=1)
+        span = timedelta(**{_UNITS[match.group(2)]: int(match.group(1))})
+        if span <= timedelta(0):
+            self.bad(path, "must be longer than zero")
+        return span
+
+    def localized(self, value: Any, path: str, limit: int | None = None,
+                  placeholders: frozenset[str] | None = None) -> Localized:
+        values: dict[str, str] = {}
+        found = self.mapping(value, path)
+        if found is None:
+            return Localized({loc: "" for loc in LOCALES}, self.default_locale)
+        self.keys(found, path, LOCALES)
+        for locale in LOCALES:
+            where = f"{path}.{locale}"
+            text = self.string(found.get(locale), where)
+            if text and limit is not None and len(text) > limit:
+                self.bad(where, f"{len(text)} characters; at most {limit} fit")
+            if text and placeholders is not None:
+                self.placeholders(text, where, placeholders)
+            values[locale] = text
+        return Localized(values, self.default_locale)
+
+    def placeholders(self, text: str, path: str, allowed: frozenset[str]) -> None:
+        try:
+            names = {name for _, name, _, _ in string.Formatter().parse(text) if name is not None}
+        except ValueError as exc:
+            self.bad(path, f"broken placeholder: {exc} (write {{{{ and }}}} for braces)")
+            return
+        for name in sorted(names):
+            if name not in allowed:
+                hint = ", ".join("{" + a + "}" for a in sorted(allowed)) or "none"
+                self.bad(path, f"unknown placeholder {{{name}}} (allowed here: {hint})")
+
+    def words(self, value: Any, path: str, required: bool = False) -> tuple[str, ...]:
+        """A word list per locale, canonicalised and merged across locales."""
+        if value is None and not required:
+            return ()
+        found = self.mapping(value, path)
+        if found is None:
+            return ()
+        self.keys(found, path, LOCALES)
+        out: list[str] = []
+        for locale, items in found.items():
+            if not isinstance(items, list):
+                self.bad(f"{path}.{locale}", "must be a list of words")
+                continue
+            for i, item in enumerate(items):
+                if not isinstance(item, str | int) or not str(item).strip():
+                    self.bad(f"{path}.{locale}[{i}]", "must be a non-empty word")
+                    continue
+                out.append(canonical(str(item)).strip())
+        if required and not out:
+            self.bad(path, "needs at least one word")
+        return tuple(dict.fromkeys(out))
+
+    def pairs(self, value: Any, path: str) -> dict[str, tuple[tuple[str, str], ...]]:
+        if value is None:
+            return {}
+        found = self.mapping(value, path)
+        if found is None:
+            return {}
+        self.keys(found, path, LOCALES)
+        out: dict[str, tuple[tuple[str, str], ...]] = {}
+        for locale, items in found.items():
+            pairs = []
+            for i, item in enumerate(items if isinstance(items, list) else [None]):
+                ok = (isinstance(item, list) and len(item) == 2
+                      and all(isinstance(x, str) for x in item) and item[0])
+                if not ok:
+                    self.bad(f"{path}.{locale}[{i}]", "must be a pair [from, to]")
+                    continue
+                pairs.append((item[0], item[1]))
+            out[locale] = tuple(pairs)
+        if "zh-TW" in out and "zh-CN" not in out:
+            out["zh-CN"] = tuple((to_simplified(a), to_simplified(b)) for a, b in out["zh-TW"])
+        return out
+
+    # ------------------------------------------------------------ the parts
+
+    def dialog(self, data: Any) -> Dialog | None:
+        top = self.mapping(data, "")
+        if top is None:
+            self.problems[-1] = Problem(self.file, "", "a dialog file is a YAML mapping")
+            return None
+        self.keys(top, "", TOP_KEYS)
+        if top.get("version") != 1:
+            self.bad("version", "must be 1")
+        locale = top.get("default_locale")
+        if locale not in LOCALES:
+            self.bad("default_locale", f"must be one of {', '.join(LOCALES)}")
+        else:
+            self.default_locale = locale
+        tz = self.string(top.get("timezone"), "timezone")
+        if tz:
+            try:
+                ZoneInfo(tz)
+            except (ZoneInfoNotFoundError, ValueError):
+                self.bad("timezone", f"unknown time zone {tz!r} (use e.g. Asia/Taipei)")
+        pattern = self.string(top.get("order_number_pattern"), "order_number_pattern")
+        if pattern:
+            try:
+                if re.compile(pattern).groups < 1:
+                    self.bad("order_number_pattern", "needs one group: the order number")
+            except re.error as exc:
+                self.bad("order_number_pattern", f"not a regular expression: {exc}")
+        grades = self.each(top.get("grades"), "grades", SEVERITIES, self.grade)
+        signals = self.each(top.get("signals"), "signals", SIGNAL_NAMES, self.signal)
+        intents = self.each(top.get("intents"), "intents", INTENT_NAMES,
+                            lambda v, p, _n: self.words(v, p, required=True))
+        categories = self.each(top.get("categories"), "categories", CATEGORY_IDS, self.category)
+        texts = self.each(top.get("texts"), "texts", tuple(TEXT_KEYS),
+                          lambda v, p, n: self.localized(v, p, placeholders=TEXT_KEYS[n]))
+        buttons = self.each(top.get("buttons"), "buttons", BUTTON_KEYS,
+                            lambda v, p, _n: self.localized(v, p, limit=LABEL_LIMIT))
+        restatement = self.restatement(top.get("restatement"), "restatement")
+        if self.problems:
+            return None
+        return Dialog(
+            path=self.file, digest=self.digest, name=str(top.get("name") or self.file),
+            default_locale=self.default_locale, timezone=tz,
+            risk_threshold=self.number(top.get("risk_threshold"), "risk_threshold", 0.1),
+            order_number_pattern=pattern, grades=grades, categories=categories,
+            signals=signals, intents=intents, restatement=restatement, texts=texts,
+            buttons=buttons, products=self.words(top.get("products"), "products"),
+        )
+
+    def each(self, value: Any, path: str, names: tuple[str, ...],
+             read: Callable[[Any, str, str], Any]) -> dict[str, Any]:
+        found = self.mapping(value, path)
+        if found is None:
+            return {}
+        self.keys(found, path, names)
+        out = {}
+        for name in names:
+            if name not in found:
+                self.bad(f"{path}.{name}", "missing")
+                continue
+            out[name] = read(found[name], f"{path}.{name}", name)
+        return out
+
+    def grade(self, value: Any, path: str, name: str) -> Grade:
+        found = self.mapping(value, path) or {}
+        self.keys(found, path, ("first_response", "followup_after", "followup_every",
+                                "followup_sample"))
+        every = found.get("followup_every")
+        return Grade(
+            name=name,
+            first_response=self.duration(found.get("first_response"), f"{path}.first_response"),
+            followup_after=self.duration(found.get("followup_after"), f"{path}.followup_after"),
+            followup_every=self.duration(every, f"{path}.followup_every") if every else None,
+            followup_sample=self.number(found.get("followup_sample", 1.0),
+                                        f"{path}.followup_sample", 0.0, 1.0),
+        )
+
+    def signal(self, value: Any, path: str, name: str) -> Signal:
+        found = self.mapping(value, path) or {}
+        params = SIGNAL_PARAMS.get(name, ())
+        self.keys(found, path, ("weight", "severity", "phrases", *params))
+        severity = found.get("severity")
+        if severity is not None and severity not in SEVERITIES:
+            self.bad(f"{path}.severity", f"must be one of {', '.join(SEVERITIES)}")
+            severity = None
+        phrase_signal = name in ("threat", "safety", "anger", "human_request")
+        phrases = self.words(found.get("phrases"), f"{path}.phrases", required=phrase_signal)
+        for param in params:
+            if param in found:
+                self.number(found[param], f"{path}.{param}", 0.0)
+        return Signal(
+            name=name, weight=self.number(found.get("weight"), f"{path}.weight", 0.0, 10.0),
+            severity=severity, phrases=phrases,
+            params={p: found[p] for p in params if p in found},
+        )
+
+    def category(self, value: Any, path: str, name: str) -> Category:
+        found = self.mapping(value, path) or {}
+        self.keys(found, path, ("name", "severity", "wants_order_number", "keywords", "examples",
+                                "feeling", "empathy", "remedies"))
+        severity = found.get("severity")
+        if severity not in SEVERITIES:
+            self.bad(f"{path}.severity", f"must be one of {', '.join(SEVERITIES)}")
+            severity = "standard"
+        empathy = []
+        lines = found.get("empathy")
+        if not isinstance(lines, list) or not lines:
+            self.bad(f"{path}.empathy", "must be a list of lines (one without `when`)")
+            lines = []
+        for i, line in enumerate(lines):
+            where = f"{path}.empathy[{i}]"
+            item = self.mapping(line, where) or {}
+            self.keys(item, where, ("when", "text"))
+            empathy.append(Empathy(self.words(item.get("when"), f"{where}.when"),
+                                   self.localized(item.get("text"), f"{where}.text",
+                                                  placeholders=frozenset())))
+        if lines and all(e.when for e in empathy):
+            self.bad(f"{path}.empathy", "needs one default line without `when`")
+        remedies = self.each(found.get("remedies"), f"{path}.remedies", SEVERITIES,
+                             self.remedy_pair)
+        wants = found.get("wants_order_number", True)
+        if not isinstance(wants, bool):
+            self.bad(f"{path}.wants_order_number", "must be true or false")
+        return Category(
+            id=name, name=self.localized(found.get("name"), f"{path}.name"), severity=severity,
+            keywords=self.words(found.get("keywords"), f"{path}.keywords",
+                                required=name != "other"),
+            examples=self.words(found.get("examples"), f"{path}.examples"),
+            feeling=self.localized(found.get("feeling"), f"{path}.feeling"),
+            empathy=tuple(empathy), remedies=remedies, wants_order_number=bool(wants),
+        )
+
+    def remedy_pair(self, value: Any, path: str, _name: str) -> tuple[Remedy, Remedy]:
+        if not isinstance(value, list) or len(value) != 2:
+            self.bad(path, "exactly two remedies are offered: a list of two")
+            value = (list(value) + [{}, {}])[:2] if isinstance(value, list) else [{}, {}]
+        first, second = (self.remedy(v, f"{path}[{i}]") for i, v in enumerate(value))
+        if first.id and first.id == second.id:
+            self.bad(f"{path}[1].id", f"the two remedies need different ids ({first.id!r} twice)")
+        return first, second
+
+    def remedy(self, value: Any, path: str) -> Remedy:
+        found = self.mapping(value, path) or {}
+        self.keys(found, path, ("id", "label", "offer", "commitment", "due", "compensation",
+                                "words"))
+        rid = self.string(found.get("id"), f"{path}.id")
+        if rid and not re.fullmatch(r"[a-z0-9_-]{1,40}", rid):
+            self.bad(f"{path}.id", "use lower-case letters, digits, - and _ (at most 40)")
+        compensation = found.get("compensation", 0)
+        if isinstance(compensation, bool) or not isinstance(compensation, int) or compensation < 0:
+            self.bad(f"{path}.compensation", "must be a whole NT$ amount, 0 or more")
+            compensation = 0
+        return Remedy(
+            id=rid, label=self.localized(found.get("label"), f"{path}.label", limit=LABEL_LIMIT),
+            offer=self.localized(found.get("offer"), f"{path}.offer", placeholders=frozenset()),
+            commitment=self.localized(found.get("commitment"), f"{path}.commitment",
+                                      placeholders=frozenset()),
+            due=self.duration(found.get("due"), f"{path}.due"), compensation=compensation,
+            words=self.words(found.get("words"), f"{path}.words"),
+        )
+
+    def restatement(self, value: Any, path: str) -> Restatement:
+        found = self.mapping(value, path) or {}
+        self.keys(found, path, ("max_chars", "pronouns", "rewrites", "fillers"))
+        fillers: dict[str, tuple[str, ...]] = {}
+        raw_fillers = found.get("fillers") or {}
+        if isinstance(raw_fillers, dict):
+            for locale, items in raw_fillers.items():
+                if locale not in LOCALES or not isinstance(items, list):
+                    self.bad(f"{path}.fillers.{locale}", "must be a locale with a list of words")
+                    continue
+                fillers[locale] = tuple(str(i) for i in items if str(i).strip())
+        else:
+            self.bad(f"{path}.fillers", "must be a mapping")
+        return Restatement(
+            max_chars=int(self.number(found.get("max_chars"), f"{path}.max_chars", 20, 1000)),
+            pronouns=self.pairs(found.get("pronouns"), f"{path}.pronouns"),
+            rewrites=self.pairs(found.get("rewrites"), f"{path}.rewrites"),
+            fillers=fillers,
+        )
+
+
+class DialogHolder:
+    """The live dialog. A reload that fails keeps the last good version live."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        self.dialog = load_dialog(self.path)
+        self.last_error: DialogError | None = None
+
+    def reload(self) -> bool:
+        """True when a new version went live; on failure `last_error` says why."""
+        try:
+            dialog = load_dialog(self.path)
+        except DialogError as exc:
+            self.last_error = exc
+            return False
+        self.last_error = None
+        changed = dialog.digest != self.dialog.digest
+        self.dialog = dialog
+        return changed

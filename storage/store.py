@@ -1,0 +1,399 @@
+"""The complaint records: one SQLite file (WAL), schema via sqlite-utils, migrations.
+
+`Store` is used from one thread at a time: the writer's thread in the server, the only
+thread in the CLI. Writes happen inside `transaction()`; `apply()` stores a whole engine
+step (case, messages, events, outbox, follow-ups, processed event id) in the caller's
+transaction, so a turn is kept completely or not at all.
+
+sqlite-utils' own write helpers commit on their own (`with conn:`), which would break an
+enclosing transaction, so rows are written with plain SQL through `db.execute` and
+sqlite-utils builds and migrates the schema and runs the queries.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import fields
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TextIO
+
+import sqlite_utils
+
+from bot.case import CaseState
+
+if TYPE_CHECKING:
+    from bot.case import Step
+    from bot.types import Incoming
+
+SCHEMA_VERSION = 1
+CASE_FIELDS: tuple[str, ...] = tuple(f.name for f in fields(CaseState))
+
+
+def _ts(moment: datetime) -> float:
+    return moment.timestamp()
+
+
+def _json(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, default=str)
+
+
+def _migrate_1(db: sqlite_utils.Database) -> None:
+    db["customers"].create({
+        "key": str, "channel": str, "user_id": str, "name": str, "language": str,
+        "first_seen": str, "last_seen": str, "blocked": int,
+    }, pk="key", defaults={"blocked": 0})
+    db["serials"].create({"year": int, "last": int}, pk="year")
+    db["cases"].create({
+        "number": str, "conversation_key": str, "channel": str, "stage": str,
+        "category": str, "severity": str, "locale": str, "owner": str, "risk": float,
+        "summary": str, "received_at": str, "received_ts": float, "updated_at": str,
+        "record": str,
+    }, pk="number")
+    db["cases"].create_index(["conversation_key", "received_ts"])
+    db["cases"].create_index(["stage"])
+    db["cases"].create_index(["received_ts"])
+    db["messages"].create({
+        "id": int, "case_number": str, "conversation_key": str, "channel": str,
+        "direction": str, "event_id": str, "text": str, "payload": str, "buttons": str,
+        "kind": str, "at": str,
+    }, pk="id")
+    db["messages"].create_index(["case_number", "id"])
+    db["case_events"].create({
+        "id": int, "case_number": str, "kind": str, "data": str, "at": str,
+    }, pk="id")
+    db["case_events"].create_index(["case_number", "id"])
+    db["followups"].create({
+        "id": int, "case_number": str, "due_at": str, "due_ts": float, "status": str,
+        "created_at": str, "done_at": str,
+    }, pk="id")
+    db["followups"].create_index(["status", "due_ts"])
+    db["followups"].create_index(["case_number"])
+    db["outbox"].create({
+        "id": int, "case_number": str, "conversation_key": str, "channel": str,
+        "user_id": str, "text": str, "buttons": str, "kind": str, "reply_token": str,
+        "status": str, "attempts": int, "created_at": str, "sent_at": str, "error": str,
+    }, pk="id", defaults={"attempts": 0})
+    db["outbox"].create_index(["status", "id"])
+    db["processed_events"].create({"key": str, "at": str}, pk="key")
+
+
+MIGRATIONS = {1: _migrate_1}
+
+
+class Store:
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self.conn = conn
+        self.db = sqlite_utils.Database(conn)
+        self._depth = 0
+
+    # ------------------------------------------------------------ opening
+
+    @classmethod
+    def open(cls, path: str | Path) -> Store:
+        """Open (and create or migrate) the records at `path`; ":memory:" for tests."""
+        if str(path) != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        conn = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False)
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("PRAGMA synchronous=FULL")
+        conn.execute("PRAGMA foreign_keys=ON")
+        conn.execute("PRAGMA busy_timeout=5000")
+        store = cls(conn)
+        store._migrate()
+        return store
+
+    def close(self) -> None:
+        self.conn.close()
+
+    def _migrate(self) -> None:
+        version = int(self.conn.execute("PRAGMA user_version").fetchone()[0])
+        if version > SCHEMA_VERSION:
+            raise RuntimeError(f"the records are schema version {version}; this Heard knows "
+                               f"up to {SCHEMA_VERSION}: upgrade Heard")
+        for target in range(version + 1, SCHEMA_VERSION + 1):
+            with self.transaction():
+                MIGRATIONS[target](self.db)
+                self.conn.execute(f"PRAGMA user_version={target}")
+
+    @property
+    def schema_version(self) -> int:
+        return int(self.conn.execute("PRAGMA user_version").fetchone()[0])
+
+    # ------------------------------------------------------------ transactions
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        """BEGIN IMMEDIATE … COMMIT; nested calls become savepoints."""
+        if self._depth == 0:
+            self.conn.execute("BEGIN IMMEDIATE")
+            self._depth = 1
+            try:
+                yield
+            except BaseException:
+                self.conn.execute("ROLLBACK")
+                raise
+            else:
+                self.conn.execute("COMMIT")
+            finally:
+                self._depth = 0
+            return
+        name = f"sp{self._depth}"
+        self.conn.execute(f"SAVEPOINT {name}")
+        self._depth += 1
+        try:
+            yield
+        except BaseException:
+            self.conn.execute(f"ROLLBACK TO {name}")
+            self.conn.execute(f"RELEASE {name}")
+            raise
+        else:
+            self.conn.execute(f"RELEASE {name}")
+        finally:
+            self._depth -= 1
+
+    def _x(self, sql: str, params: tuple[Any, ...] | list[Any] = ()) -> sqlite3.Cursor:
+        return self.conn.execute(sql, params)
+
+    # ------------------------------------------------------------ case numbers, dedupe
+
+    def next_case_number(self, year: int) -> str:
+        """2026CS000001, 2026CS000002, … one serial per year."""
+        row = self._x(
+            "INSERT INTO serials (year, last) VALUES (?, 1) "
+            "ON CONFLICT(year) DO UPDATE SET last = last + 1 RETURNING last", (year,),
+        ).fetchone()
+        return f"{year}CS{int(row[0]):06d}"
+
+    def is_processed(self, key: str) -> bool:
+        return self._x("SELECT 1 FROM processed_events WHERE key = ?", (key,)).fetchone() is not None
+
+    def mark_processed(self, key: str, at: datetime) -> None:
+        self._x("INSERT OR IGNORE INTO processed_events (key, at) VALUES (?, ?)",
+                (key, at.isoformat()))
+
+    # ------------------------------------------------------------ customers
+
+    def upsert_customer(self, key: str, channel: str, user_id: str, name: str | None,
+                        language: str | None, at: datetime) -> None:
+        self._x(
+            "INSERT INTO customers (key, channel, user_id, name, language, first_seen, "
+            "last_seen, blocked) VALUES (?, ?, ?, ?, ?, ?, ?, 0) ON CONFLICT(key) DO UPDATE SET "
+            "name = coalesce(excluded.name, name), language = coalesce(excluded.language, "
+            "language), last_seen = excluded.last_seen",
+            (key, channel, user_id, name, language, at.isoformat(), at.isoformat()),
+        )
+
+    def customer(self, key: str) -> dict[str, Any] | None:
+        rows = list(self.db.query("SELECT * FROM customers WHERE key = ?", [key]))
+        return rows[0] if rows else None
+
+    def set_blocked(self, key: str, blocked: bool) -> None:
+        self._x("UPDATE customers SET blocked = ? WHERE key = ?", (int(blocked), key))
+
+    # ------------------------------------------------------------ cases
+
+    def save_case(self, case: CaseState) -> None:
+        record = case.to_record()
+        self._x(
+            "INSERT INTO cases (number, conversation_key, channel, stage, category, severity, "
+            "locale, owner, risk, summary, received_at, received_ts, updated_at, record) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(number) DO UPDATE SET "
+            "stage = excluded.stage, category = excluded.category, severity = excluded.severity, "
+            "locale = excluded.locale, owner = excluded.owner, risk = excluded.risk, "
+            "summary = excluded.summary, updated_at = excluded.updated_at, "
+            "record = excluded.record",
+            (case.number, case.conversation_key, case.channel, case.stage, case.category,
+             case.severity, case.locale, case.owner, case.risk, case.summary,
+             case.received_at.isoformat(), _ts(case.received_at), case.updated_at.isoformat(),
+             _json(record)),
+        )
+
+    def _cases(self, where: str, params: list[Any], tail: str = "") -> list[CaseState]:
+        sql = f"SELECT record FROM cases {where} {tail}"
+        return [CaseState.from_record(json.loads(r[0])) for r in self._x(sql, params)]
+
+    def get_case(self, number: str) -> CaseState | None:
+        found = self._cases("WHERE number = ?", [number])
+        return found[0] if found else None
+
+    def latest_case(self, conversation_key: str) -> CaseState | None:
+        found = self._cases("WHERE conversation_key = ?", [conversation_key],
+                            "ORDER BY received_ts DESC, rowid DESC LIMIT 1")
+        return found[0] if found else None
+
+    def recent_cases(self, conversation_key: str, since: datetime) -> list[CaseState]:
+        """This customer's cases received since `since`, newest first."""
+        return self._cases("WHERE conversation_key = ? AND received_ts >= ?",
+                           [conversation_key, _ts(since)], "ORDER BY received_ts DESC, rowid DESC")
+
+    def list_cases(self, *, stage: str | None = None, category: str | None = None,
+                   severity: str | None = None, since: datetime | None = None,
+                   limit: int = 50) -> list[CaseState]:
+        clauses, params = [], []
+        for column, value in (("stage", stage), ("category", category), ("severity", severity)):
+            if value:
+                clauses.append(f"{column} = ?")
+                params.append(value)
+        if since is not None:
+            clauses.append("received_ts >= ?")
+            params.append(_ts(since))
+        where = ("WHERE " + " AND ".join(clauses)) if clauses else ""
+        params.append(limit)
+        return self._cases(where, params, "ORDER BY received_ts DESC, rowid DESC LIMIT ?")
+
+    def count_cases(self) -> int:
+        return int(self._x("SELECT count(*) FROM cases").fetchone()[0])
+
+    # ------------------------------------------------------------ messages and events
+
+    def add_message(self, case_number: str | None, conversation_key: str, channel: str,
+                    direction: str, at: datetime, *, text: str | None = None,
+                    payload: str | None = None, buttons: list[dict[str, str]] | None = None,
+                    kind: str | None = None, event_id: str | None = None) -> int:
+        cur = self._x(
+            "INSERT INTO messages (case_number, conversation_key, channel, direction, event_id, "
+            "text, payload, buttons, kind, at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (case_number, conversation_key, channel, direction, event_id, text, payload,
+             _json(buttons) if buttons else None, kind, at.isoformat()),
+        )
+        return int(cur.lastrowid or 0)
+
+    def messages(self, case_number: str) -> list[dict[str, Any]]:
+        rows = self.db.query(
+            "SELECT direction, text, payload, buttons, kind, event_id, at FROM messages "
+            "WHERE case_number = ? ORDER BY id", [case_number])
+        out = []
+        for row in rows:
+            row["buttons"] = json.loads(row["buttons"]) if row["buttons"] else []
+            out.append(row)
+        return out
+
+    def add_event(self, case_number: str, kind: str, data: dict[str, Any], at: datetime) -> None:
+        self._x("INSERT INTO case_events (case_number, kind, data, at) VALUES (?, ?, ?, ?)",
+                (case_number, kind, _json(data), at.isoformat()))
+
+    def events(self, case_number: str) -> list[dict[str, Any]]:
+        rows = self.db.query("SELECT kind, data, at FROM case_events WHERE case_number = ? "
+                             "ORDER BY id", [case_number])
+        return [{**row, "data": json.loads(row["data"])} for row in rows]
+
+    # ------------------------------------------------------------ outbox
+
+    def enqueue(self, case_number: str | None, conversation_key: str, channel: str,
+                user_id: str, text: str, buttons: list[dict[str, str]], kind: str,
+                reply_token: str | None, at: datetime) -> int:
+        cur = self._x(
+            "INSERT INTO outbox (case_number, conversation_key, channel, user_id, text, buttons, "
+            "kind, reply_token, status, attempts, created_at) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'pending', 0, ?)",
+            (case_number, conversation_key, channel, user_id, text, _json(buttons), kind,
+             reply_token, at.isoformat()),
+        )
+        return int(cur.lastrowid or 0)
+
+    def pending_outbox(self, limit: int = 100) -> list[dict[str, Any]]:
+        rows = self.db.query("SELECT * FROM outbox WHERE status = 'pending' ORDER BY id LIMIT ?",
+                             [limit])
+        return [{**row, "buttons": json.loads(row["buttons"] or "[]")} for row in rows]
+
+    def outbox_row(self, outbox_id: int) -> dict[str, Any] | None:
+        rows = list(self.db.query("SELECT * FROM outbox WHERE id = ?", [outbox_id]))
+        return {**rows[0], "buttons": json.loads(rows[0]["buttons"] or "[]")} if rows else None
+
+    def mark_sent(self, outbox_id: int, at: datetime) -> None:
+        self._x("UPDATE outbox SET status = 'sent', sent_at = ?, attempts = attempts + 1 "
+                "WHERE id = ?", (at.isoformat(), outbox_id))
+
+    def mark_failed(self, outbox_id: int, error: str, at: datetime) -> None:
+        self._x("UPDATE outbox SET status = 'failed', error = ?, sent_at = ?, "
+                "attempts = attempts + 1 WHERE id = ?", (error[:500], at.isoformat(), outbox_id))
+
+    # ------------------------------------------------------------ follow-ups
+
+    def schedule_followup(self, case_number: str, due_at: datetime, at: datetime) -> int:
+        cur = self._x(
+            "INSERT INTO followups (case_number, due_at, due_ts, status, created_at) "
+            "VALUES (?, ?, ?, 'pending', ?)",
+            (case_number, due_at.isoformat(), _ts(due_at), at.isoformat()),
+        )
+        return int(cur.lastrowid or 0)
+
+    def cancel_followups(self, case_number: str, at: datetime) -> None:
+        self._x("UPDATE followups SET status = 'cancelled', done_at = ? "
+                "WHERE case_number = ? AND status = 'pending'", (at.isoformat(), case_number))
+
+    def pending_followups(self, case_number: str) -> list[dict[str, Any]]:
+        return list(self.db.query(
+            "SELECT * FROM followups WHERE case_number = ? AND status = 'pending' ORDER BY id",
+            [case_number]))
+
+    def due_followups(self, now: datetime) -> list[dict[str, Any]]:
+        return list(self.db.query(
+            "SELECT * FROM followups WHERE status = 'pending' AND due_ts <= ? "
+            "ORDER BY due_ts, id", [_ts(now)]))
+
+    def mark_followup(self, followup_id: int, status: str, at: datetime) -> None:
+        self._x("UPDATE followups SET status = ?, done_at = ? WHERE id = ?",
+                (status, at.isoformat(), followup_id))
+
+    # ------------------------------------------------------------ one engine step
+
+    def apply(self, step: Step, incoming: Incoming | None, at: datetime) -> list[int]:
+        """Store one engine step (in the caller's transaction); returns the outbox ids."""
+        case = step.case
+        number = case.number if case else None
+        if case is not None:
+            self.save_case(case)
+        if incoming is not None:
+            self.mark_processed(f"{incoming.channel}:{incoming.event_id}", at)
+            self.add_message(number, incoming.conversation_key, incoming.channel, "in", at,
+                             text=incoming.text, payload=incoming.payload,
+                             event_id=incoming.event_id)
+        if case is None:
+            return []
+        for event in step.events:
+            self.add_event(case.number, event.kind, event.data, event.at)
+        channel, _, user_id = case.conversation_key.partition(":")
+        ids = []
+        reply_token = incoming.reply_token if incoming is not None else None
+        for out in step.outgoing:
+            buttons = [{"label": b.label, "payload": b.payload} for b in out.buttons]
+            self.add_message(number, case.conversation_key, channel, "out", at, text=out.text,
+                             buttons=buttons, kind=out.kind)
+            ids.append(self.enqueue(number, case.conversation_key, channel, user_id, out.text,
+                                    buttons, out.kind,
+                                    reply_token if out.kind == "reply" else None, at))
+        self._sync_followup(case, at)
+        return ids
+
+    def _sync_followup(self, case: CaseState, at: datetime) -> None:
+        """Exactly one pending follow-up per case, at `case.followup_at`, or none."""
+        pending = self.pending_followups(case.number)
+        wanted = case.followup_at if case.stage == "committed" else None
+        if wanted is not None and len(pending) == 1 and pending[0]["due_ts"] == _ts(wanted):
+            return
+        if pending:
+            self.cancel_followups(case.number, at)
+        if wanted is not None:
+            self.schedule_followup(case.number, wanted, at)
+
+    # ------------------------------------------------------------ export
+
+    def export_cases_csv(self, out: TextIO) -> int:
+        """Every case with every record field, oldest first; lists as JSON."""
+        writer = csv.DictWriter(out, fieldnames=list(CASE_FIELDS), extrasaction="ignore")
+        writer.writeheader()
+        count = 0
+        for (raw,) in self._x("SELECT record FROM cases ORDER BY received_ts, rowid"):
+            record = json.loads(raw)
+            writer.writerow({
+                k: _json(v) if isinstance(v, list | dict) else ("" if v is None else v)
+                for k, v in record.items()
+            })
+            count += 1
+        return count
