@@ -73,10 +73,10 @@ class TerminalChat:
             text=text, payload=payload, profile=Profile(language_code=self.locale),
         )
         with store.transaction():
-            result = turns.handle_incoming(store, self.dialog, incoming, now)
-        if result is not None:
-            self._show(result.step.outgoing, store, result.outbox_ids, stdout)
-            case = result.step.case
+            handled = turns.handle_incoming(store, self.dialog, incoming, now)
+        if handled is not None:
+            self._show(handled.step.outgoing, store, handled.outbox_ids, stdout)
+            case = handled.step.case
             if case is not None:
                 print(f"   [{case.number} · {case.stage} · {case.category or '-'} · "
                       f"{case.severity}]", file=stdout)

@@ -23,10 +23,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bot.turns import handle_incoming  # noqa: E402
-from bot.types import Incoming  # noqa: E402
-from dialogs.loader import default_dialog_path, load_dialog  # noqa: E402
-from storage.writer import Writer  # noqa: E402
+from bot.turns import handle_incoming
+from bot.types import Incoming
+from dialogs.loader import default_dialog_path, load_dialog
+from storage.writer import Writer
 
 PRODUCTS = ["加濕器", "咖啡機", "吹風機", "耳機", "電風扇", "吸塵器", "烤箱", "檯燈", "kettle", "blender"]
 OPENINGS = [

@@ -312,7 +312,7 @@ def _summary(turn: Turn) -> str:
 
 def _confirm(turn: Turn) -> None:
     """Restate the problem specifically and ask whether we got it right."""
-    case, dialog = turn.case, turn.dialog
+    case = turn.case
     case.summary = _summary(turn)
     turn.move("confirming", "restated")
     replies.restatement(turn)

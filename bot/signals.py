@@ -69,7 +69,7 @@ def _exclamation(text: str, dialog: Dialog) -> tuple[str, ...]:
     params = dialog.signals["exclamation"].params
     min_run = int(params.get("min_run", 3))
     caps_needed = int(params.get("caps_words", 2))
-    runs = re.findall(r"[!?！？]{%d,}" % min_run, text)
+    runs = re.findall(rf"[!?！？]{{{min_run},}}", text)
     caps = _CAPS_WORD.findall(text)
     words = [r[:10] for r in runs]
     if len(caps) >= caps_needed:

@@ -9,7 +9,7 @@ The format is documented in docs/stories.md.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -21,6 +21,7 @@ import yaml
 from bot import turns
 from bot.case import CaseState
 from bot.types import Incoming, Outgoing, Profile
+from dialogs.loader import read_yaml
 from dialogs.model import Dialog
 from storage.store import Store
 
@@ -97,7 +98,7 @@ def load_stories(paths: Iterable[str | Path]) -> list[Story]:
 
 def _read_file(file: Path) -> Iterator[Story]:
     try:
-        data = yaml.safe_load(file.read_text(encoding="utf-8"))
+        data = read_yaml(file.read_text(encoding="utf-8"))
     except yaml.YAMLError as exc:
         raise StoryError(f"{file}: invalid YAML: {exc}") from exc
     if not isinstance(data, dict) or not isinstance(data.get("stories"), list):
@@ -238,7 +239,7 @@ def _describe(turn: dict[str, Any]) -> str:
     return "?"
 
 
-def _field(name: str):  # type: ignore[no-untyped-def]
+def _field(name: str) -> Callable[..., Iterator[str]]:
     def check(run: StoryRun, case: CaseState | None, wanted: Any, *_: Any) -> Iterator[str]:
         got = getattr(case, name) if case else None
         if got != wanted:
@@ -291,7 +292,7 @@ def _as_list(value: Any) -> list[Any]:
     return list(value) if isinstance(value, list | tuple) else [value]
 
 
-CHECKS = {
+CHECKS: dict[str, Callable[..., Iterator[str]]] = {
     "stage": _field("stage"),
     "category": _field("category"),
     "severity": _field("severity"),

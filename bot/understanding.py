@@ -134,7 +134,8 @@ def intents_of(canonical_text: str, dialog: Dialog) -> frozenset[str]:
 
 def severity_for(category: str | None, signals: Sequence[SignalHit], dialog: Dialog) -> str:
     """The category's grade, raised by every signal that names a grade."""
-    base = dialog.categories[category].severity if category in dialog.categories else "standard"
+    found = dialog.categories.get(category) if category else None
+    base = found.severity if found else "standard"
     rank = SEVERITIES.index(base)
     for hit in signals:
         grade = dialog.signals[hit.name].severity if hit.name in dialog.signals else None

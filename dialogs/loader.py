@@ -69,6 +69,43 @@ class DialogError(Exception):
         super().__init__("\n".join(str(p) for p in problems))
 
 
+class _StrictBoolLoader(yaml.SafeLoader):
+    """YAML where only true/false are booleans: `yes:` and `no:` stay words (intents,
+    buttons), as admins mean them."""
+
+
+_StrictBoolLoader.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:bool"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+_StrictBoolLoader.add_implicit_resolver(
+    "tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"),
+    list("tTfF"),
+)
+
+
+def read_yaml(text: str) -> Any:
+    """Parse a dialog file. A copy saved by another YAML tool may carry `true:`/`false:`
+    where `yes:`/`no:` was meant; those keys and list items are read back as words."""
+    return _words_back(yaml.load(text, Loader=_StrictBoolLoader))
+
+
+def _words_back(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {_bool_word(k): _words_back(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_bool_word(v) if isinstance(v, bool) else _words_back(v) for v in value]
+    return value
+
+
+def _bool_word(key: Any) -> Any:
+    if key is True:
+        return "yes"
+    if key is False:
+        return "no"
+    return key
+
+
 def default_dialog_path() -> Path:
     return Path(__file__).resolve().parent / "default.yml"
 
@@ -97,7 +134,7 @@ def parse_dialog(raw: bytes | str, file: str = "<dialog>") -> Dialog:
     except UnicodeDecodeError as exc:
         raise DialogError([Problem(file, "", f"not UTF-8 text ({exc.reason})")]) from exc
     try:
-        data = yaml.safe_load(text)
+        data = read_yaml(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "somewhere"
@@ -368,7 +405,7 @@ class _Reader:
     def remedy_pair(self, value: Any, path: str, _name: str) -> tuple[Remedy, Remedy]:
         if not isinstance(value, list) or len(value) != 2:
             self.bad(path, "exactly two remedies are offered: a list of two")
-            value = (list(value) + [{}, {}])[:2] if isinstance(value, list) else [{}, {}]
+            value = [*value, {}, {}][:2] if isinstance(value, list) else [{}, {}]
         first, second = (self.remedy(v, f"{path}[{i}]") for i, v in enumerate(value))
         if first.id and first.id == second.id:
             self.bad(f"{path}[1].id", f"the two remedies need different ids ({first.id!r} twice)")

@@ -43,43 +43,43 @@ def _json(value: Any) -> str:
 
 
 def _migrate_1(db: sqlite_utils.Database) -> None:
-    db["customers"].create({
+    db.table("customers").create({
         "key": str, "channel": str, "user_id": str, "name": str, "language": str,
         "first_seen": str, "last_seen": str, "blocked": int,
     }, pk="key", defaults={"blocked": 0})
-    db["serials"].create({"year": int, "last": int}, pk="year")
-    db["cases"].create({
+    db.table("serials").create({"year": int, "last": int}, pk="year")
+    db.table("cases").create({
         "number": str, "conversation_key": str, "channel": str, "stage": str,
         "category": str, "severity": str, "locale": str, "owner": str, "risk": float,
         "summary": str, "received_at": str, "received_ts": float, "updated_at": str,
         "record": str,
     }, pk="number")
-    db["cases"].create_index(["conversation_key", "received_ts"])
-    db["cases"].create_index(["stage"])
-    db["cases"].create_index(["received_ts"])
-    db["messages"].create({
+    db.table("cases").create_index(["conversation_key", "received_ts"])
+    db.table("cases").create_index(["stage"])
+    db.table("cases").create_index(["received_ts"])
+    db.table("messages").create({
         "id": int, "case_number": str, "conversation_key": str, "channel": str,
         "direction": str, "event_id": str, "text": str, "payload": str, "buttons": str,
         "kind": str, "at": str,
     }, pk="id")
-    db["messages"].create_index(["case_number", "id"])
-    db["case_events"].create({
+    db.table("messages").create_index(["case_number", "id"])
+    db.table("case_events").create({
         "id": int, "case_number": str, "kind": str, "data": str, "at": str,
     }, pk="id")
-    db["case_events"].create_index(["case_number", "id"])
-    db["followups"].create({
+    db.table("case_events").create_index(["case_number", "id"])
+    db.table("followups").create({
         "id": int, "case_number": str, "due_at": str, "due_ts": float, "status": str,
         "created_at": str, "done_at": str,
     }, pk="id")
-    db["followups"].create_index(["status", "due_ts"])
-    db["followups"].create_index(["case_number"])
-    db["outbox"].create({
+    db.table("followups").create_index(["status", "due_ts"])
+    db.table("followups").create_index(["case_number"])
+    db.table("outbox").create({
         "id": int, "case_number": str, "conversation_key": str, "channel": str,
         "user_id": str, "text": str, "buttons": str, "kind": str, "reply_token": str,
         "status": str, "attempts": int, "created_at": str, "sent_at": str, "error": str,
     }, pk="id", defaults={"attempts": 0})
-    db["outbox"].create_index(["status", "id"])
-    db["processed_events"].create({"key": str, "at": str}, pk="key")
+    db.table("outbox").create_index(["status", "id"])
+    db.table("processed_events").create({"key": str, "at": str}, pk="key")
 
 
 MIGRATIONS = {1: _migrate_1}
@@ -234,7 +234,8 @@ class Store:
     def list_cases(self, *, stage: str | None = None, category: str | None = None,
                    severity: str | None = None, since: datetime | None = None,
                    limit: int = 50) -> list[CaseState]:
-        clauses, params = [], []
+        clauses: list[str] = []
+        params: list[Any] = []
         for column, value in (("stage", stage), ("category", category), ("severity", severity)):
             if value:
                 clauses.append(f"{column} = ?")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -137,7 +138,9 @@ def test_chat_then_cases_list_show_and_export(
         capture_output=True, text=True, cwd=ROOT, check=False, timeout=60)
     assert done.returncode == 0, done.stderr
     assert "加濕器" in done.stdout and "[1]" in done.stdout
-    number = next(w for w in done.stdout.replace("[", " ").split() if w.startswith("2026CS"))
+    found = re.search(r"\d{4}CS\d{6}", done.stdout)
+    assert found, done.stdout
+    number = found.group(0)
 
     code, out, _ = run(["cases", "--db", str(db)], capsys)
     assert code == 0 and number in out and "committed" in out
