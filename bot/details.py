@@ -24,8 +24,8 @@ _PHONE = re.compile(
     r")(?![\w])"
 )
 _AMOUNT = re.compile(
-    r"(?:(?:nt\$|ntd|twd|rmb|us\$|\$|¥|￥|新台幣|台幣|臺幣|人民幣|人民币)\s?\d[\d,]*(?:\.\d+)?"
-    r"|\d[\d,]*(?:\.\d+)?\s?(?:元|塊|块|dollars?|ntd|twd|rmb|yuan)"
+    r"(?:(?:nt\$|ntd|twd|rmb|us\$|\$|¥|￥|新台幣|台幣|臺幣|人民幣|人民币)\s?\d(?:[\d,]*\d)?(?:\.\d+)?"
+    r"|\d(?:[\d,]*\d)?(?:\.\d+)?\s?(?:元|塊|块|dollars?|ntd|twd|rmb|yuan)"
     r"|[一二兩两三四五六七八九十百千萬万]+(?:元|塊|块))",
     re.IGNORECASE,
 )

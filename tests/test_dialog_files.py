@@ -1,0 +1,124 @@
+"""Dialog files: clear errors (file, path, reason), the last good dialog stays live, lint."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from dialogs.lint import check_text, lint
+from dialogs.loader import DialogError, DialogHolder, default_dialog_path, load_dialog, read_yaml
+
+
+def copy_with(tmp_path: Path, edit: Callable[[dict[str, Any]], None]) -> Path:
+    data = read_yaml(default_dialog_path().read_text(encoding="utf-8"))
+    edit(data)
+    path = tmp_path / "edited.yml"
+    path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    return path
+
+
+def problems_of(path: Path) -> list[str]:
+    with pytest.raises(DialogError) as caught:
+        load_dialog(path)
+    return [str(p) for p in caught.value.problems]
+
+
+def _set(data: dict[str, Any], dotted: str, value: Any) -> None:
+    *parents, last = dotted.split(".")
+    node: Any = data
+    for part in parents:
+        node = node[int(part)] if isinstance(node, list) else node[part]
+    if value is _DELETE:
+        del node[last]
+    else:
+        node[last] = value
+
+
+_DELETE = object()
+
+
+@pytest.mark.parametrize(("where", "value", "path", "reason"), [
+    ("texts.ack.en", _DELETE, "texts.ack.en", "missing"),
+    ("texts.ack.zh-TW", "案件 {case}", "texts.ack.zh-TW", "unknown placeholder {case}"),
+    ("texts.ack.zh-TW", "案件 {case_number", "texts.ack.zh-TW", "broken placeholder"),
+    ("texts.hello", {"zh-TW": "x", "zh-CN": "x", "en": "x"}, "texts.hello", "unknown key"),
+    ("grades.high.first_response", "soon", "grades.high.first_response", "not a duration"),
+    ("categories.product.severity", "severe", "categories.product.severity", "must be one of"),
+    ("signals.anger.weight", "heavy", "signals.anger.weight", "must be a number"),
+    ("risk_threshold", -1, "risk_threshold", "at least"),
+    ("timezone", "Mars/Olympus", "timezone", "unknown time zone"),
+    ("order_number_pattern", "([", "order_number_pattern", "not a regular expression"),
+    ("intents.yes", _DELETE, "intents.yes", "missing"),
+    ("buttons.human.en", "Talk to a real human being now", "buttons.human.en", "at most 20"),
+])
+def test_each_mistake_is_reported_with_its_path(tmp_path: Path, where: str, value: Any,
+                                                path: str, reason: str) -> None:
+    edited = copy_with(tmp_path, lambda d: _set(d, where, value))
+    found = problems_of(edited)
+    assert any(p.startswith(f"{edited}:{path}") and reason in p for p in found), found
+
+
+def test_exactly_two_remedies_per_grade(tmp_path: Path) -> None:
+    def edit(d: dict[str, Any]) -> None:
+        d["categories"]["billing"]["remedies"]["high"] = d["categories"]["billing"]["remedies"]["high"][:1]
+    found = problems_of(copy_with(tmp_path, edit))
+    assert any("categories.billing.remedies.high: exactly two remedies" in p for p in found)
+
+
+def test_broken_yaml_names_the_line(tmp_path: Path) -> None:
+    path = tmp_path / "bad.yml"
+    path.write_text("version: 1\ntexts:\n  ack: [unclosed\n", encoding="utf-8")
+    found = problems_of(path)
+    assert len(found) == 1 and "invalid YAML at line" in found[0] and str(path) in found[0]
+
+
+def test_a_missing_file_is_one_clear_problem(tmp_path: Path) -> None:
+    found = problems_of(tmp_path / "nope.yml")
+    assert found == [f"{tmp_path / 'nope.yml'}: cannot read: No such file or directory"]
+
+
+def test_the_last_good_dialog_stays_live(tmp_path: Path) -> None:
+    path = tmp_path / "live.yml"
+    path.write_text(default_dialog_path().read_text(encoding="utf-8"), encoding="utf-8")
+    holder = DialogHolder(path)
+    good = holder.dialog
+    path.write_text("version: 1\ncategories: oops\n", encoding="utf-8")
+    assert holder.reload() is False
+    assert holder.dialog is good and holder.last_error is not None
+    assert f"{path}:categories" in str(holder.last_error)
+    edited = default_dialog_path().read_text(encoding="utf-8").replace(
+        "risk_threshold: 1.0", "risk_threshold: 1.5")
+    path.write_text(edited, encoding="utf-8")
+    assert holder.reload() is True
+    assert holder.dialog.risk_threshold == 1.5 and holder.last_error is None
+
+
+def test_the_default_dialog_passes_lint() -> None:
+    assert lint(default_dialog_path()) == []
+
+
+@pytest.mark.parametrize(("text", "locale", "reason"), [
+    ("這是物流公司的問題，請您見諒", "zh-TW", "blames someone else"),
+    ("依照規定無法退款", "zh-TW", "blames someone else"),
+    ("That's the courier's fault.", "en", "blames someone else"),
+    ("我們保證絕對不會再發生", "zh-TW", "promises what nobody can keep"),
+    ("We guarantee this will never happen again.", "en", "promises what nobody can keep"),
+    ("造成不便敬請見諒", "zh-TW", "stiff boilerplate"),
+    ("We apologize for any inconvenience.", "en", "stiff boilerplate"),
+    ("我们会尽快处理", "zh-TW", "Simplified characters"),
+    ("請提供您的信息和視頻", "zh-TW", "mainland wording"),
+    ("這個軟件的質量", "zh-TW", "mainland wording"),
+    ("我們會盡快處理", "zh-CN", "Traditional characters"),
+])
+def test_lint_catches_complaint_handling_mistakes(text: str, locale: str, reason: str) -> None:
+    assert any(reason in r for r in check_text(text, locale)), check_text(text, locale)
+
+
+def test_good_taiwan_wording_passes() -> None:
+    for text in ("我們今天寄出全新的商品，運費由我們負擔。", "專人會和您聯繫，了解細節。",
+                 "請提供您的訊息和影片。"):
+        assert check_text(text, "zh-TW") == []

@@ -1,0 +1,47 @@
+"""The restatement: specific, in the bot's voice, in the customer's script."""
+
+from __future__ import annotations
+
+from bot.details import Details
+from bot.restate import empathy_line, restate
+from bot.normalize import canonical
+from dialogs.model import Dialog
+
+
+def test_the_humidifier_example_from_the_brief(dialog: Dialog) -> None:
+    said = restate(["我買的加濕器用兩天就不出霧了，打給客服三次都沒有答案"], "zh-TW", dialog, Details())
+    assert said == "您購買的加濕器使用兩天後就無法出霧，聯繫客服三次都沒有得到明確答覆"
+
+
+def test_pronouns_turn_in_chinese(dialog: Dialog) -> None:
+    said = restate(["你們門市的店員對我很兇"], "zh-TW", dialog, Details())
+    assert said == "我們門市的店員對您很兇"
+
+
+def test_pronouns_turn_in_english(dialog: Dialog) -> None:
+    said = restate(["I was charged twice for my order and your app says I'm wrong"], "en",
+                   dialog, Details())
+    assert said == "you were charged twice for your order and our app says you're wrong"
+
+
+def test_the_case_script_wins(dialog: Dialog) -> None:
+    assert restate(["我买的吹风机坏了"], "zh-CN", dialog, Details()) == "您购买的吹风机坏了"
+    assert restate(["我买的吹风机坏了"], "zh-TW", dialog, Details()) == "您購買的吹風機壞了"
+
+
+def test_markup_control_characters_and_shouting_are_cleaned(dialog: Dialog) -> None:
+    said = restate(["<script>alert(1)</script>我的滑鼠\u0000壞了！！！"], "zh-TW", dialog, Details())
+    assert "<" not in said and "\u0000" not in said and "！" not in said
+    assert "滑鼠" in said
+
+
+def test_long_tellings_are_cut_at_a_clause(dialog: Dialog) -> None:
+    said = restate(["我的包裹還沒到，" * 60], "zh-TW", dialog, Details())
+    assert len(said) <= dialog.restatement.max_chars
+    assert said.endswith("…") and not said.endswith("，…")
+
+
+def test_empathy_picks_the_specific_line(dialog: Dialog) -> None:
+    broken = empathy_line("product", canonical("咖啡機到貨就是壞的"), "zh-TW", dialog)
+    generic = empathy_line("product", canonical("咖啡機用一週就壞了"), "zh-TW", dialog)
+    assert broken != generic and "打開" in broken

@@ -1,0 +1,142 @@
+"""The complaint records on a real SQLite file."""
+
+from __future__ import annotations
+
+import csv
+import io
+import sqlite3
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from bot.turns import handle_incoming, run_due
+from bot.types import Incoming
+from dialogs.model import Dialog
+from storage.store import SCHEMA_VERSION, Store
+
+NOW = datetime(2026, 11, 23, 2, 0, tzinfo=UTC)
+
+
+def say(store: Store, dialog: Dialog, text: str = "", *, payload: str | None = None,
+        user: str = "U1", event: str, at: datetime = NOW) -> None:
+    incoming = Incoming(channel="line", user_id=user, event_id=event, received_at=at,
+                        text=text, payload=payload, reply_token="rt-" + event)
+    with store.transaction():
+        handle_incoming(store, dialog, incoming, at)
+
+
+def test_a_new_file_is_created_migrated_and_reopened(tmp_path: Path, dialog: Dialog) -> None:
+    path = tmp_path / "sub" / "records.db"
+    store = Store.open(path)
+    assert store.schema_version == SCHEMA_VERSION
+    say(store, dialog, "我買的加濕器壞了", event="e1")
+    store.close()
+    again = Store.open(path)
+    assert again.count_cases() == 1
+    assert again.conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    again.close()
+
+
+def test_records_from_a_newer_heard_are_refused(tmp_path: Path) -> None:
+    path = tmp_path / "r.db"
+    Store.open(path).close()
+    conn = sqlite3.connect(path)
+    conn.execute(f"PRAGMA user_version={SCHEMA_VERSION + 1}")
+    conn.close()
+    with pytest.raises(RuntimeError, match="upgrade Heard"):
+        Store.open(path)
+
+
+def test_case_numbers_are_year_and_serial_and_restart_each_year() -> None:
+    store = Store.open(":memory:")
+    with store.transaction():
+        numbers = [store.next_case_number(2026) for _ in range(3)] + [store.next_case_number(2027)]
+    assert numbers == ["2026CS000001", "2026CS000002", "2026CS000003", "2027CS000001"]
+
+
+def test_a_failed_turn_leaves_nothing_behind(dialog: Dialog) -> None:
+    store = Store.open(":memory:")
+    with pytest.raises(ZeroDivisionError), store.transaction():
+        handle_incoming(store, dialog, Incoming("line", "U1", "e1", NOW, text="包裹還沒到"), NOW)
+        _ = 1 / 0
+    assert store.count_cases() == 0
+    assert not store.is_processed("line:e1")
+    assert store.pending_outbox() == []
+
+
+def test_a_failed_savepoint_keeps_the_rest_of_the_transaction(dialog: Dialog) -> None:
+    store = Store.open(":memory:")
+    with store.transaction():
+        handle_incoming(store, dialog, Incoming("line", "U1", "e1", NOW, text="包裹還沒到"), NOW)
+        with pytest.raises(ValueError), store.transaction():
+            handle_incoming(store, dialog, Incoming("line", "U2", "e2", NOW, text="耳機壞了"), NOW)
+            raise ValueError("boom")
+    assert store.count_cases() == 1
+    assert store.is_processed("line:e1") and not store.is_processed("line:e2")
+
+
+def test_a_turn_stores_case_messages_events_and_outbox_together(dialog: Dialog) -> None:
+    store = Store.open(":memory:")
+    say(store, dialog, "訂單編號 A12345678 的咖啡機到貨就是壞的", event="e1")
+    case = store.latest_case("line:U1")
+    assert case is not None and case.stage == "confirming" and case.category == "product"
+    messages = store.messages(case.number)
+    assert [m["direction"] for m in messages] == ["in", "out", "out"]
+    assert messages[0]["event_id"] == "e1"
+    assert messages[2]["buttons"][0]["payload"] == "yes"
+    kinds = [e["kind"] for e in store.events(case.number)]
+    assert kinds[:2] == ["opened", "classified"] and "stage" in kinds
+    outbox = store.pending_outbox()
+    assert len(outbox) == 2 and all(row["reply_token"] == "rt-e1" for row in outbox)
+    assert outbox[0]["user_id"] == "U1" and outbox[0]["channel"] == "line"
+    store.mark_sent(outbox[0]["id"], NOW)
+    store.mark_failed(outbox[1]["id"], "HTTP 500", NOW)
+    assert store.pending_outbox() == []
+    row = store.outbox_row(outbox[1]["id"])
+    assert row is not None and row["status"] == "failed" and row["error"] == "HTTP 500"
+
+
+def test_a_commitment_schedules_exactly_one_followup_that_is_sent_once(dialog: Dialog) -> None:
+    store = Store.open(":memory:")
+    say(store, dialog, "我買的果汁機刀片斷掉了", event="e1")
+    say(store, dialog, payload="yes", event="e2")
+    say(store, dialog, payload="remedy:exchange", event="e3")
+    case = store.latest_case("line:U1")
+    assert case is not None and case.stage == "committed" and case.followup_at is not None
+    pending = store.pending_followups(case.number)
+    assert len(pending) == 1
+    assert store.due_followups(case.followup_at - timedelta(minutes=1)) == []
+    later = case.followup_at + timedelta(minutes=1)
+    with store.transaction():
+        first = run_due(store, dialog, later)
+    with store.transaction():
+        second = run_due(store, dialog, later + timedelta(hours=1))
+    assert len(first) == 1 and second == []
+    pushes = [row for row in store.pending_outbox() if row["kind"] == "push"]
+    assert len(pushes) == 1 and case.number in pushes[0]["text"]
+
+
+def test_recent_cases_are_newest_first_and_bounded_by_time(dialog: Dialog) -> None:
+    store = Store.open(":memory:")
+    say(store, dialog, "我的包裹還沒到", event="e1", at=NOW)
+    say(store, dialog, payload="yes", event="e1b", at=NOW)
+    say(store, dialog, "第一個", event="e1c", at=NOW)
+    say(store, dialog, "另外我被重複扣款了兩次", event="e2", at=NOW + timedelta(days=40))
+    recent = store.recent_cases("line:U1", since=NOW + timedelta(days=10))
+    assert len(recent) == 1
+    everything = store.list_cases()
+    assert [c.received_at for c in everything] == sorted((c.received_at for c in everything),
+                                                         reverse=True)
+    assert store.list_cases(category="logistics")[0].category == "logistics"
+
+
+def test_export_has_every_record_field(dialog: Dialog) -> None:
+    store = Store.open(":memory:")
+    say(store, dialog, "我買的耳機有雜音，請打 0912-345-678", event="e1")
+    out = io.StringIO()
+    assert store.export_cases_csv(out) == 1
+    rows = list(csv.DictReader(io.StringIO(out.getvalue())))
+    assert set(rows[0]) >= {"number", "stage", "category", "severity", "signals", "account",
+                            "summary", "commitment", "due_at", "csat", "outcome"}
+    assert rows[0]["category"] == "product"
