@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from bot.details import Details
-from bot.restate import empathy_line, restate
 from bot.normalize import canonical
+from bot.restate import empathy_line, restate
 from dialogs.model import Dialog
 
 
