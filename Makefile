@@ -1,4 +1,4 @@
-# Quick start: `make run` (terminal chat on an embedded SQLite file), `make test`.
+# Quick start: `make run` (web chat on http://127.0.0.1:8080/, embedded SQLite), `make test`.
 # Both create .venv when it is missing.
 PYTHON ?= python3
 VENV ?= .venv
@@ -13,7 +13,7 @@ $(BIN)/heard: pyproject.toml
 	touch $(BIN)/heard
 
 run: $(BIN)/heard
-	$(BIN)/heard chat
+	$(BIN)/heard serve
 
 test: $(BIN)/heard
 	$(BIN)/ruff check .

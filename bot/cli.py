@@ -35,6 +35,71 @@ def cmd_chat(args: argparse.Namespace, settings: Settings) -> int:
     return chat.run(sys.stdin, sys.stdout)
 
 
+# ---------------------------------------------------------------- serve
+
+
+def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
+    import dataclasses
+
+    from aiohttp import web
+
+    from bot.logs import register_secret
+    from bot.server import HeardServer
+    from dialogs.loader import DialogHolder
+
+    overrides = {k: v for k, v in (("host", args.host), ("port", args.port)) if v is not None}
+    if args.db:
+        overrides["db_path"] = Path(args.db)
+    if args.dialog:
+        overrides["dialog_path"] = Path(args.dialog)
+    settings = dataclasses.replace(settings, **overrides)
+    for secret in settings.secrets():
+        register_secret(secret)
+    if args.telegram_polling and not settings.telegram_enabled:
+        print("error: --telegram-polling needs TELEGRAM_BOT_TOKEN", file=sys.stderr)
+        return EXIT_USAGE
+    server = HeardServer(settings, DialogHolder(settings.dialog_path),
+                         telegram_polling=args.telegram_polling)
+    print(f"Heard on http://{settings.host}:{settings.port}/  (web chat; LINE "
+          f"{'on' if settings.line_enabled else 'off'}, Telegram "
+          f"{'on' if settings.telegram_enabled else 'off'}; records in {settings.db_path})",
+          flush=True)
+    web.run_app(server.app(), host=settings.host, port=settings.port, print=None,
+                shutdown_timeout=10)
+    return EXIT_OK
+
+
+def cmd_telegram(args: argparse.Namespace, settings: Settings) -> int:
+    import asyncio
+
+    from telegram import Bot
+
+    if not settings.telegram_enabled:
+        print("error: set TELEGRAM_BOT_TOKEN first (see .env.example)", file=sys.stderr)
+        return EXIT_USAGE
+
+    async def run() -> str:
+        async with Bot(settings.telegram_token, base_url=settings.telegram_api_url) as bot:
+            if args.action == "delete-webhook":
+                await bot.delete_webhook()
+                return "webhook removed"
+            if not args.url:
+                raise ValueError("heard telegram set-webhook URL")
+            await bot.set_webhook(args.url, secret_token=settings.telegram_secret or None,
+                                  allowed_updates=["message", "callback_query"])
+            return f"webhook set to {args.url}"
+
+    try:
+        print(asyncio.run(run()))
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except Exception as exc:
+        print(f"error: Telegram refused: {exc}", file=sys.stderr)
+        return EXIT_FAIL
+    return EXIT_OK
+
+
 # ---------------------------------------------------------------- classify
 
 
@@ -174,6 +239,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--db", help="SQLite file for the records (default: HEARD_DB)")
     p.add_argument("--dialog", help="dialog file (default: HEARD_DIALOG or the shipped one)")
 
+    p = add("serve", cmd_serve,
+            "Run the server: web chat on /, LINE and Telegram webhooks, /healthz, /metrics.")
+    p.add_argument("--host", help="address to listen on (default: HEARD_HOST)")
+    p.add_argument("--port", type=int, help="port (default: HEARD_PORT)")
+    p.add_argument("--db", help="SQLite file for the records (default: HEARD_DB)")
+    p.add_argument("--dialog", help="dialog file (default: HEARD_DIALOG or the shipped one)")
+    p.add_argument("--telegram-polling", action="store_true",
+                   help="fetch Telegram updates by long polling (no public URL needed)")
+
+    p = add("telegram", cmd_telegram, "Register (or remove) the Telegram webhook.")
+    p.add_argument("action", choices=("set-webhook", "delete-webhook"))
+    p.add_argument("url", nargs="?", help="public https URL ending in /webhooks/telegram")
+
     p = add("classify", cmd_classify,
             "Classify messages, one per line: locale, category, severity, risk and signals.")
     p.add_argument("file", nargs="?", default="-", help="a file of messages, or - for stdin")
@@ -209,8 +287,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not getattr(args, "func", None):
         parser.print_help()
         return EXIT_USAGE
-    settings = Settings.load()
+    from bot.config import SettingsError
     from bot.logs import configure_logging
+
+    try:
+        settings = Settings.load()
+    except SettingsError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
 
     configure_logging(settings.log_level)
     try:

@@ -19,6 +19,15 @@ SETTINGS: dict[str, tuple[str, str]] = {
     "HEARD_DB": ("data/heard.db", "SQLite file holding the complaint records"),
     "HEARD_DIALOG": ("", "dialog file to use (empty: the shipped dialogs/default.yml)"),
     "HEARD_LOG_LEVEL": ("INFO", "DEBUG, INFO, WARNING or ERROR"),
+    "HEARD_HOST": ("127.0.0.1", "address `heard serve` listens on (0.0.0.0 for all)"),
+    "HEARD_PORT": ("8080", "port `heard serve` listens on"),
+    "HEARD_MAX_BODY": ("1000000", "largest webhook or web chat request accepted, in bytes"),
+    "LINE_CHANNEL_SECRET": ("", "LINE channel secret (Messaging API); empty: LINE is off"),
+    "LINE_CHANNEL_ACCESS_TOKEN": ("", "LINE channel access token (long-lived)"),
+    "LINE_API_HOST": ("https://api.line.me", "LINE Messaging API address (tests use a stub)"),
+    "TELEGRAM_BOT_TOKEN": ("", "Telegram bot token from @BotFather; empty: Telegram is off"),
+    "TELEGRAM_SECRET_TOKEN": ("", "secret Telegram sends with every webhook (A-Z a-z 0-9 _ -)"),
+    "TELEGRAM_API_URL": ("https://api.telegram.org/bot", "Telegram Bot API address (tests use a stub)"),
 }
 
 
@@ -27,6 +36,23 @@ class Settings:
     db_path: Path
     dialog_path: Path
     log_level: str
+    host: str = "127.0.0.1"
+    port: int = 8080
+    max_body: int = 1_000_000
+    line_secret: str = ""
+    line_token: str = ""
+    line_api_host: str = "https://api.line.me"
+    telegram_token: str = ""
+    telegram_secret: str = ""
+    telegram_api_url: str = "https://api.telegram.org/bot"
+
+    @property
+    def line_enabled(self) -> bool:
+        return bool(self.line_secret and self.line_token)
+
+    @property
+    def telegram_enabled(self) -> bool:
+        return bool(self.telegram_token)
 
     @classmethod
     def load(cls, env: Mapping[str, str] | None = None, env_file: str | Path = ".env") -> Settings:
@@ -41,4 +67,28 @@ class Settings:
             db_path=Path(values["HEARD_DB"]),
             dialog_path=Path(values["HEARD_DIALOG"]) if values["HEARD_DIALOG"] else default_dialog_path(),
             log_level=values["HEARD_LOG_LEVEL"].upper(),
+            host=values["HEARD_HOST"],
+            port=_int(values["HEARD_PORT"], "HEARD_PORT"),
+            max_body=_int(values["HEARD_MAX_BODY"], "HEARD_MAX_BODY"),
+            line_secret=values["LINE_CHANNEL_SECRET"],
+            line_token=values["LINE_CHANNEL_ACCESS_TOKEN"],
+            line_api_host=values["LINE_API_HOST"].rstrip("/"),
+            telegram_token=values["TELEGRAM_BOT_TOKEN"],
+            telegram_secret=values["TELEGRAM_SECRET_TOKEN"],
+            telegram_api_url=values["TELEGRAM_API_URL"],
         )
+
+    def secrets(self) -> list[str]:
+        return [s for s in (self.line_secret, self.line_token, self.telegram_token,
+                            self.telegram_secret) if s]
+
+
+class SettingsError(ValueError):
+    pass
+
+
+def _int(value: str, name: str) -> int:
+    try:
+        return int(value)
+    except ValueError as exc:
+        raise SettingsError(f"{name} must be a whole number, not {value!r}") from exc

@@ -17,10 +17,19 @@ from bot import replies
 from bot.case import CaseEvent, CaseState, SignalHit, Step
 from bot.details import Details
 from bot.normalize import canonical
-from bot.payloads import FOLLOWUP_PREFIX, HUMAN, NO, RATE_PREFIX, REMEDY_PREFIX, RETRY, YES
+from bot.payloads import (
+    FOLLOW,
+    FOLLOWUP_PREFIX,
+    HUMAN,
+    NO,
+    RATE_PREFIX,
+    REMEDY_PREFIX,
+    RETRY,
+    YES,
+)
 from bot.restate import restate
 from bot.signals import risk_of, similarity
-from bot.types import Incoming
+from bot.types import Incoming, Outgoing
 from bot.understanding import Understanding, classify, severity_for, understand
 from dialogs.model import Dialog, Remedy
 
@@ -72,6 +81,8 @@ def step(case: CaseState | None, incoming: Incoming, ctx: Context) -> Step:
     """Advance the conversation by one customer action."""
     u = understand(incoming.text, ctx.dialog) if incoming.text else None
     payload = incoming.payload
+    if payload == FOLLOW:
+        return _greet(case, incoming, ctx)
     if case is not None and case.stage == "handoff":
         return _in_handoff(case, incoming, ctx, u)
     if case is not None and case.stage in ("committed", "closed"):
@@ -86,6 +97,15 @@ def step(case: CaseState | None, incoming: Incoming, ctx: Context) -> Step:
     if not _escalate_if_risky(turn):
         STAGE_HANDLERS[case.stage](turn)
     return _finish(turn)
+
+
+def _greet(case: CaseState | None, incoming: Incoming, ctx: Context) -> Step:
+    """A follow or /start: a greeting, no case opened. An open case just continues."""
+    if case is not None and case.stage in ("listening", "confirming", "offering", "handoff"):
+        return Step(case=case)
+    locale = _locale_for(None, incoming, ctx.dialog)
+    text = ctx.dialog.text("greeting", locale)
+    return Step(case=None, outgoing=[Outgoing(text=text)])
 
 
 def due(case: CaseState, ctx: Context) -> Step:

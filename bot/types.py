@@ -55,3 +55,25 @@ class Outgoing:
     text: str
     buttons: tuple[Button, ...] = ()
     kind: OutgoingKind = "reply"
+
+
+def incoming_to_dict(incoming: Incoming) -> dict[str, Any]:
+    """A JSON-ready form, kept in the inbox until the event is processed."""
+    return {
+        "channel": incoming.channel, "user_id": incoming.user_id, "event_id": incoming.event_id,
+        "received_at": incoming.received_at.isoformat(), "text": incoming.text,
+        "payload": incoming.payload, "reply_token": incoming.reply_token,
+        "profile": {"display_name": incoming.profile.display_name,
+                    "language_code": incoming.profile.language_code},
+        "raw": incoming.raw,
+    }
+
+
+def incoming_from_dict(data: dict[str, Any]) -> Incoming:
+    profile = data.get("profile") or {}
+    return Incoming(
+        channel=data["channel"], user_id=data["user_id"], event_id=data["event_id"],
+        received_at=datetime.fromisoformat(data["received_at"]), text=data.get("text") or "",
+        payload=data.get("payload"), reply_token=data.get("reply_token"), raw=data.get("raw"),
+        profile=Profile(profile.get("display_name"), profile.get("language_code")),
+    )

@@ -15,6 +15,7 @@ from __future__ import annotations
 import csv
 import json
 import sqlite3
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import fields
@@ -30,7 +31,7 @@ if TYPE_CHECKING:
     from bot.case import Step
     from bot.types import Incoming
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 CASE_FIELDS: tuple[str, ...] = tuple(f.name for f in fields(CaseState))
 
 
@@ -82,7 +83,22 @@ def _migrate_1(db: sqlite_utils.Database) -> None:
     db.table("processed_events").create({"key": str, "at": str}, pk="key")
 
 
-MIGRATIONS = {1: _migrate_1}
+def _migrate_2(db: sqlite_utils.Database) -> None:
+    """Channels: the inbox of raw events, and outbox retries (retry key, next try)."""
+    db.table("inbox").create({
+        "id": int, "channel": str, "event_key": str, "conversation_key": str,
+        "incoming": str, "status": str, "received_at": str, "done_at": str, "error": str,
+    }, pk="id")
+    db.table("inbox").create_index(["event_key"], unique=True)
+    db.table("inbox").create_index(["status", "id"])
+    outbox = db.table("outbox")
+    outbox.add_column("retry_key", str)
+    outbox.add_column("created_ts", float)
+    outbox.add_column("next_try_ts", float)
+    db.execute("UPDATE outbox SET next_try_ts = 0, created_ts = 0")
+
+
+MIGRATIONS = {1: _migrate_1, 2: _migrate_2}
 
 
 class Store:
@@ -288,14 +304,61 @@ class Store:
     def enqueue(self, case_number: str | None, conversation_key: str, channel: str,
                 user_id: str, text: str, buttons: list[dict[str, str]], kind: str,
                 reply_token: str | None, at: datetime) -> int:
+        """A message to send. `retry_key` stays the same across every retry (LINE push)."""
         cur = self._x(
             "INSERT INTO outbox (case_number, conversation_key, channel, user_id, text, buttons, "
-            "kind, reply_token, status, attempts, created_at) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'pending', 0, ?)",
+            "kind, reply_token, status, attempts, created_at, created_ts, next_try_ts, retry_key) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'pending', 0, ?, ?, 0, ?)",
             (case_number, conversation_key, channel, user_id, text, _json(buttons), kind,
-             reply_token, at.isoformat()),
+             reply_token, at.isoformat(), _ts(at), str(uuid.uuid4())),
         )
         return int(cur.lastrowid or 0)
+
+    def due_outbox(self, now_ts: float, limit: int = 500) -> list[dict[str, Any]]:
+        """Pending messages whose next try is due, oldest first."""
+        rows = self.db.query(
+            "SELECT * FROM outbox WHERE status = 'pending' AND next_try_ts <= ? ORDER BY id "
+            "LIMIT ?", [now_ts, limit])
+        return [{**row, "buttons": json.loads(row["buttons"] or "[]")} for row in rows]
+
+    def defer_outbox(self, outbox_id: int, next_try_ts: float, error: str) -> None:
+        self._x("UPDATE outbox SET attempts = attempts + 1, next_try_ts = ?, error = ? "
+                "WHERE id = ?", (next_try_ts, error[:500], outbox_id))
+
+    def outbox_counts(self) -> dict[str, int]:
+        rows = self._x("SELECT status, count(*) FROM outbox GROUP BY status").fetchall()
+        return {str(status): int(n) for status, n in rows}
+
+    # ------------------------------------------------------------ inbox
+
+    def add_inbox(self, channel: str, event_key: str, conversation_key: str,
+                  incoming: dict[str, Any], at: datetime) -> int | None:
+        """Keep a received event before it is answered; None if it was received before."""
+        cur = self._x(
+            "INSERT OR IGNORE INTO inbox (channel, event_key, conversation_key, incoming, status, "
+            "received_at) VALUES (?, ?, ?, ?, 'pending', ?)",
+            (channel, event_key, conversation_key, _json(incoming), at.isoformat()),
+        )
+        return int(cur.lastrowid) if cur.rowcount and cur.lastrowid else None
+
+    def pending_inbox(self, limit: int = 10000) -> list[dict[str, Any]]:
+        rows = self.db.query("SELECT * FROM inbox WHERE status = 'pending' ORDER BY id LIMIT ?",
+                             [limit])
+        return [{**row, "incoming": json.loads(row["incoming"])} for row in rows]
+
+    def mark_inbox(self, inbox_id: int, status: str, at: datetime, error: str | None = None) -> None:
+        self._x("UPDATE inbox SET status = ?, done_at = ?, error = ? WHERE id = ?",
+                (status, at.isoformat(), error[:500] if error else None, inbox_id))
+
+    def conversation_messages(self, conversation_key: str, after_id: int = 0,
+                              limit: int = 500) -> list[dict[str, Any]]:
+        """A conversation's messages both ways (the web chat's transcript)."""
+        rows = self.db.query(
+            "SELECT id, case_number, direction, text, payload, buttons, at FROM messages "
+            "WHERE conversation_key = ? AND id > ? ORDER BY id LIMIT ?",
+            [conversation_key, after_id, limit])
+        return [{**row, "buttons": json.loads(row["buttons"]) if row["buttons"] else []}
+                for row in rows]
 
     def pending_outbox(self, limit: int = 100) -> list[dict[str, Any]]:
         rows = self.db.query("SELECT * FROM outbox WHERE status = 'pending' ORDER BY id LIMIT ?",
@@ -356,7 +419,7 @@ class Store:
                              text=incoming.text, payload=incoming.payload,
                              event_id=incoming.event_id)
         if case is None:
-            return []
+            return self._enqueue_without_case(step, incoming, at)
         for event in step.events:
             self.add_event(case.number, event.kind, event.data, event.at)
         channel, _, user_id = case.conversation_key.partition(":")
@@ -370,6 +433,21 @@ class Store:
                                     buttons, out.kind,
                                     reply_token if out.kind == "reply" else None, at))
         self._sync_followup(case, at)
+        return ids
+
+    def _enqueue_without_case(self, step: Step, incoming: Incoming | None,
+                              at: datetime) -> list[int]:
+        """Replies outside any case (a greeting on follow): kept and sent all the same."""
+        if incoming is None:
+            return []
+        ids = []
+        for out in step.outgoing:
+            buttons = [{"label": b.label, "payload": b.payload} for b in out.buttons]
+            self.add_message(None, incoming.conversation_key, incoming.channel, "out", at,
+                             text=out.text, buttons=buttons, kind=out.kind)
+            ids.append(self.enqueue(None, incoming.conversation_key, incoming.channel,
+                                    incoming.user_id, out.text, buttons, out.kind,
+                                    incoming.reply_token, at))
         return ids
 
     def _sync_followup(self, case: CaseState, at: datetime) -> None:

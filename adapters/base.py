@@ -1,0 +1,91 @@
+"""What every channel adapter offers the delivery worker, and how failures are told apart.
+
+An adapter turns platform events into `Incoming` (its webhook route) and outbox rows into
+platform calls (`send`). It never decides anything about the conversation.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Protocol
+
+from bot.types import Button
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxMessage:
+    """One row of the outbox, as an adapter sees it."""
+
+    id: int
+    conversation_key: str
+    channel: str
+    user_id: str
+    text: str
+    buttons: tuple[Button, ...]
+    kind: str
+    reply_token: str | None
+    created_ts: float
+    retry_key: str
+    attempts: int
+
+    @classmethod
+    def from_row(cls, row: dict[str, Any]) -> OutboxMessage:
+        return cls(
+            id=int(row["id"]), conversation_key=row["conversation_key"], channel=row["channel"],
+            user_id=row["user_id"], text=row["text"] or "",
+            buttons=tuple(Button(b["label"], b["payload"]) for b in row["buttons"] or []),
+            kind=row["kind"] or "reply", reply_token=row["reply_token"],
+            created_ts=float(row["created_ts"] or 0), retry_key=row["retry_key"] or str(row["id"]),
+            attempts=int(row["attempts"] or 0),
+        )
+
+
+class DeliveryError(Exception):
+    """A message could not be delivered now."""
+
+
+class TemporaryFailure(DeliveryError):
+    """5xx, timeouts, 429: try again (after `retry_after` seconds when the platform says)."""
+
+    def __init__(self, reason: str, retry_after: float | None = None) -> None:
+        super().__init__(reason)
+        self.retry_after = retry_after
+
+
+class CustomerBlocked(DeliveryError):
+    """The customer blocked the bot (LINE unfollow, Telegram Forbidden): stop sending."""
+
+
+class PermanentFailure(DeliveryError):
+    """The platform refused the message for good (4xx): retrying cannot help."""
+
+
+class Sender(Protocol):
+    channel: str
+    max_batch: int   # messages one call can carry atomically (LINE 5, Telegram 1)
+
+    async def send(self, messages: list[OutboxMessage], now: datetime) -> None: ...
+
+
+def split_text(text: str, limit: int, *, utf16: bool = False) -> list[str]:
+    """Cut a long text into parts of at most `limit` characters (or UTF-16 units), at a
+    line break or space where one is near, never inside a character."""
+    def size(s: str) -> int:
+        return len(s.encode("utf-16-le")) // 2 if utf16 else len(s)
+
+    parts: list[str] = []
+    rest = text
+    while size(rest) > limit:
+        cut = limit
+        while size(rest[:cut]) > limit:
+            cut -= 1
+        window = rest[:cut]
+        soft = max(window.rfind("\n"), window.rfind(" "), window.rfind("。"), window.rfind("，"))
+        if soft >= cut // 2:
+            cut = soft + 1
+        parts.append(rest[:cut].rstrip("\n"))
+        rest = rest[cut:]
+    if rest or not parts:
+        parts.append(rest)
+    return parts

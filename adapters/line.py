@@ -1,0 +1,205 @@
+"""LINE: signed webhooks in, replies and pushes out (line-bot-sdk v3, async client).
+
+Replies use the event's reply token while it is fresh; later messages (follow-ups, agent
+replies, retries) are pushed with an `X-Line-Retry-Key` that stays the same across retries,
+so a retry of a push LINE already accepted (409) is not sent twice.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import logging
+from datetime import datetime
+from typing import Any
+
+from linebot.v3 import WebhookParser
+from linebot.v3.exceptions import InvalidSignatureError
+from linebot.v3.messaging import (
+    ApiException,
+    AsyncApiClient,
+    AsyncMessagingApi,
+    Configuration,
+    PostbackAction,
+    PushMessageRequest,
+    QuickReply,
+    QuickReplyItem,
+    ReplyMessageRequest,
+    TextMessage,
+)
+from linebot.v3.webhooks import (
+    Event,
+    FollowEvent,
+    MessageEvent,
+    PostbackEvent,
+    TextMessageContent,
+    UnfollowEvent,
+)
+
+from adapters.base import (
+    CustomerBlocked,
+    OutboxMessage,
+    PermanentFailure,
+    TemporaryFailure,
+    split_text,
+)
+from bot.payloads import FOLLOW, MEDIA_PREFIX, UNFOLLOW
+from bot.types import Incoming
+
+log = logging.getLogger(__name__)
+
+CHANNEL = "line"
+TEXT_LIMIT = 5000          # UTF-16 units per text message
+MESSAGES_PER_CALL = 5
+QUICK_REPLY_ITEMS = 13
+LABEL_LIMIT = 20
+DATA_LIMIT = 300
+REPLY_TOKEN_FRESH = 50.0   # seconds; LINE keeps reply tokens for about a minute
+REQUEST_TIMEOUT = 10.0
+
+
+class InvalidSignature(Exception):
+    pass
+
+
+class LineChannel:
+    channel = CHANNEL
+    max_batch = MESSAGES_PER_CALL
+
+    def __init__(self, secret: str, access_token: str, host: str = "https://api.line.me",
+                 timeout: float = REQUEST_TIMEOUT) -> None:
+        self.secret = secret
+        self.access_token = access_token
+        self.host = host
+        self.timeout = timeout
+        self._parser = WebhookParser(secret)
+        self._client: AsyncApiClient | None = None
+        self._api: AsyncMessagingApi | None = None
+
+    async def start(self) -> None:
+        """Create the API client inside the running loop (the SDK wants one)."""
+        self._client = AsyncApiClient(Configuration(access_token=self.access_token, host=self.host))
+        self._api = AsyncMessagingApi(self._client)
+
+    async def close(self) -> None:
+        if self._client is not None:
+            await self._client.close()
+            self._client = self._api = None
+
+    # ------------------------------------------------------------ receiving
+
+    def verify(self, body: bytes, signature: str | None) -> bool:
+        """X-Line-Signature: base64 HMAC-SHA256 of the raw body with the channel secret."""
+        if not signature:
+            return False
+        digest = hmac.new(self.secret.encode(), body, hashlib.sha256).digest()
+        return hmac.compare_digest(base64.b64encode(digest).decode(), signature)
+
+    def events(self, body: bytes, signature: str, now: datetime) -> list[Incoming]:
+        """Parse a verified body. Events a support bot has no use for are logged and dropped."""
+        try:
+            events = self._parser.parse(body.decode("utf-8"), signature)
+        except InvalidSignatureError as exc:
+            raise InvalidSignature(str(exc)) from exc
+        out = []
+        for event in events:
+            incoming = self._incoming(event, now)
+            if incoming is not None:
+                out.append(incoming)
+        return out
+
+    def _incoming(self, event: Event, now: datetime) -> Incoming | None:
+        mode = getattr(getattr(event, "mode", None), "value", None)
+        kind = type(event).__name__
+        if mode == "standby":
+            log.info("line: %s in standby mode: another channel owns this chat, not answering", kind)
+            return None
+        user = getattr(getattr(event, "source", None), "user_id", None)
+        event_id = getattr(event, "webhook_event_id", None)
+        if not user or not event_id:
+            log.info("line: %s without a user or event id, ignored", kind)
+            return None
+        fields: dict[str, Any] = {}
+        if isinstance(event, MessageEvent):
+            message = event.message
+            if isinstance(message, TextMessageContent):
+                fields["text"] = message.text
+            else:
+                kind_name = getattr(message, "type", "media")
+                fields["payload"] = f"{MEDIA_PREFIX}{kind_name}:{getattr(message, 'id', '')}"
+        elif isinstance(event, PostbackEvent):
+            fields["payload"] = event.postback.data[:DATA_LIMIT]
+        elif isinstance(event, FollowEvent):
+            fields["payload"] = FOLLOW
+        elif isinstance(event, UnfollowEvent):
+            fields["payload"] = UNFOLLOW
+        else:
+            log.info("line: %s event ignored", kind)
+            return None
+        return Incoming(channel=CHANNEL, user_id=user, event_id=event_id, received_at=now,
+                        reply_token=getattr(event, "reply_token", None), **fields)
+
+    # ------------------------------------------------------------ sending
+
+    async def send(self, messages: list[OutboxMessage], now: datetime) -> None:
+        if self._api is None:
+            raise TemporaryFailure("LINE client not started")
+        payload = render(messages)
+        token = messages[0].reply_token
+        fresh = (token is not None and all(m.reply_token == token and m.attempts == 0
+                                           for m in messages)
+                 and now.timestamp() - messages[0].created_ts < REPLY_TOKEN_FRESH)
+        if fresh and token:
+            try:
+                await self._api.reply_message(ReplyMessageRequest(reply_token=token, messages=payload),
+                                              _request_timeout=self.timeout)
+                return
+            except ApiException as exc:
+                if exc.status != 400:
+                    raise _failure(exc) from exc
+                log.info("line: reply token refused (%s), pushing instead", exc.status)
+            except Exception as exc:  # timeouts and connection errors
+                raise TemporaryFailure(f"LINE reply: {type(exc).__name__}: {exc}") from exc
+        try:
+            await self._api.push_message(
+                PushMessageRequest(to=messages[0].user_id, messages=payload),
+                x_line_retry_key=messages[0].retry_key, _request_timeout=self.timeout)
+        except ApiException as exc:
+            if exc.status == 409:   # a retry of a push LINE already accepted
+                return
+            raise _failure(exc) from exc
+        except Exception as exc:
+            raise TemporaryFailure(f"LINE push: {type(exc).__name__}: {exc}") from exc
+
+
+def render(messages: list[OutboxMessage]) -> list[TextMessage]:
+    """Outbox rows as LINE text messages; buttons become quick replies on the last part."""
+    out: list[TextMessage] = []
+    for message in messages:
+        parts = split_text(message.text or " ", TEXT_LIMIT, utf16=True)
+        for i, part in enumerate(parts):
+            last = i == len(parts) - 1
+            quick = _quick_reply(message) if last and message.buttons else None
+            out.append(TextMessage(text=part, quick_reply=quick))
+    return out[:MESSAGES_PER_CALL]
+
+
+def _quick_reply(message: OutboxMessage) -> QuickReply:
+    items = [
+        QuickReplyItem(action=PostbackAction(
+            label=b.label[:LABEL_LIMIT], data=b.payload[:DATA_LIMIT],
+            display_text=b.label[:LABEL_LIMIT]))
+        for b in message.buttons[:QUICK_REPLY_ITEMS]
+    ]
+    return QuickReply(items=items)
+
+
+def _failure(exc: ApiException) -> Exception:
+    status = exc.status or 0
+    if status == 429 or status >= 500:
+        after = (exc.headers or {}).get("Retry-After") if exc.headers else None
+        return TemporaryFailure(f"LINE answered {status}", float(after) if after else None)
+    if status == 403:
+        return CustomerBlocked(f"LINE answered {status}")
+    return PermanentFailure(f"LINE answered {status}: {str(exc.body)[:200]}")

@@ -1,0 +1,111 @@
+// Heard web chat. Everything from the server is rendered with textContent: never as HTML.
+(() => {
+  "use strict";
+  const STORE = "heard.visitor";
+  const POLL_MS = 3000;
+  const $ = (id) => document.getElementById(id);
+  const log = $("log"), form = $("form"), input = $("text"), send = $("send"), status = $("status");
+  let visitor = localStorage.getItem(STORE);
+  let lastId = 0;
+  let busy = false;
+  const labels = new Map();   // payload -> label, to show which button was pressed
+
+  function newVisitor() {
+    const id = (crypto.randomUUID ? crypto.randomUUID() : String(Date.now()) + Math.random().toString(16).slice(2))
+      .replace(/[^A-Za-z0-9_-]/g, "");
+    localStorage.setItem(STORE, id);
+    return id;
+  }
+  if (!visitor || !/^[A-Za-z0-9_-]{8,64}$/.test(visitor)) visitor = newVisitor();
+
+  function disableOldButtons() {
+    log.querySelectorAll(".buttons button").forEach((b) => { b.disabled = true; });
+  }
+
+  function render(message) {
+    if (message.id <= lastId) return;
+    lastId = message.id;
+    const item = document.createElement("li");
+    item.className = "msg " + (message.from === "customer" ? "customer" : "bot");
+    item.dataset.id = String(message.id);
+    let text = message.text;
+    if (message.from === "customer" && !text && message.pressed) {
+      text = labels.get(message.pressed) || "✓";
+    }
+    const body = document.createElement("div");
+    body.className = "text";
+    body.textContent = text;
+    item.appendChild(body);
+    if (message.from === "bot" && message.buttons && message.buttons.length) {
+      disableOldButtons();
+      const row = document.createElement("div");
+      row.className = "buttons";
+      message.buttons.forEach((b) => {
+        labels.set(b.payload, b.label);
+        const button = document.createElement("button");
+        button.type = "button";
+        button.textContent = b.label;
+        button.addEventListener("click", () => post({ payload: b.payload }));
+        row.appendChild(button);
+      });
+      item.appendChild(row);
+    } else if (message.from === "customer") {
+      disableOldButtons();
+    }
+    log.appendChild(item);
+    log.scrollTop = log.scrollHeight;
+  }
+
+  function apply(state) {
+    (state.messages || []).forEach(render);
+    $("case").textContent = state.case ? "案件編號 " + state.case.number : "";
+  }
+
+  async function post(body) {
+    if (busy) return;
+    busy = true; send.disabled = true; status.textContent = "";
+    const id = (crypto.randomUUID ? crypto.randomUUID() : String(Date.now())).replace(/[^A-Za-z0-9_-]/g, "");
+    try {
+      const response = await fetch("/chat/api/messages", {
+        method: "POST", headers: { "Content-Type": "application/json" },
+        body: JSON.stringify(Object.assign({ visitor, id, after: lastId, language: navigator.language }, body)),
+      });
+      if (!response.ok) throw new Error(await response.text());
+      apply(await response.json());
+      return true;
+    } catch (error) {
+      status.textContent = "訊息沒有送出，請再試一次。";
+      return false;
+    } finally {
+      busy = false; send.disabled = false;
+    }
+  }
+
+  async function poll() {
+    if (busy) return;
+    try {
+      const response = await fetch("/chat/api/messages?visitor=" + encodeURIComponent(visitor) + "&after=" + lastId);
+      if (response.ok) apply(await response.json());
+    } catch (error) { /* offline for a moment: the next poll catches up */ }
+  }
+
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const text = input.value.trim();
+    if (!text) return;
+    if (await post({ text })) input.value = "";
+  });
+  input.addEventListener("keydown", (event) => {
+    if (event.key === "Enter" && !event.shiftKey && !event.isComposing) {
+      event.preventDefault();
+      form.requestSubmit();
+    }
+  });
+  $("restart").addEventListener("click", () => {
+    visitor = newVisitor(); lastId = 0; labels.clear();
+    log.textContent = ""; $("case").textContent = "";
+  });
+
+  poll();
+  setInterval(poll, POLL_MS);
+})();

@@ -1,0 +1,153 @@
+"""Inbox → engine → outbox, one conversation at a time.
+
+`accept()` keeps received events in the inbox (one durable write) so the webhook can be
+answered at once; redelivered events are recognised there and not processed again. Each
+conversation has its own queue, worked in arrival order; different conversations run
+concurrently (their turns meet again in the writer's group commit). On start-up, events
+that were accepted but not processed (a crash) are processed first.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+from bot.metrics import Metrics
+from bot.payloads import FOLLOW, UNFOLLOW
+from bot.turns import event_key, handle_incoming
+from bot.types import Incoming, incoming_from_dict, incoming_to_dict
+from dialogs.model import Dialog
+from storage.store import Store
+from storage.writer import Writer
+
+log = logging.getLogger(__name__)
+
+Clock = Callable[[], datetime]
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+class Dispatcher:
+    def __init__(self, writer: Writer, dialog: Callable[[], Dialog], metrics: Metrics,
+                 on_outbox: Callable[[], None] = lambda: None, clock: Clock = utc_now) -> None:
+        self.writer = writer
+        self.dialog = dialog
+        self.metrics = metrics
+        self.on_outbox = on_outbox
+        self.clock = clock
+        self._queues: dict[str, asyncio.Queue[tuple[int, Incoming, float]]] = {}
+        self._workers: dict[str, asyncio.Task[None]] = {}
+
+    async def accept(self, incomings: list[Incoming]) -> list[Incoming]:
+        """Keep events durably; returns the ones not seen before, queued for processing."""
+        if not incomings:
+            return []
+        now = self.clock()
+        started = time.perf_counter()
+
+        def keep(store: Store) -> list[int | None]:
+            return [store.add_inbox(i.channel, event_key(i), i.conversation_key,
+                                    incoming_to_dict(i), now) for i in incomings]
+
+        ids = await self.writer.run(keep)
+        fresh = []
+        for inbox_id, incoming in zip(ids, incomings, strict=True):
+            if inbox_id is None:
+                log.info("%s event %s was received before: not processed again",
+                         incoming.channel, incoming.event_id)
+                continue
+            self.metrics.inc("heard_messages_in_total", channel=incoming.channel)
+            self._queue(inbox_id, incoming, started)
+            fresh.append(incoming)
+        return fresh
+
+    async def recover(self) -> int:
+        """Queue every accepted event that was not processed (after a crash)."""
+        rows = await self.writer.read(lambda store: store.pending_inbox())
+        for row in rows:
+            self._queue(int(row["id"]), incoming_from_dict(row["incoming"]), time.perf_counter())
+        if rows:
+            log.info("processing %d events accepted before a restart", len(rows))
+        return len(rows)
+
+    async def drain(self) -> None:
+        """Wait until every queued event is processed."""
+        while self._workers:
+            await asyncio.gather(*list(self._workers.values()), return_exceptions=True)
+
+    async def settled(self, conversation_key: str) -> None:
+        """Wait until this conversation has nothing left to process."""
+        while (task := self._workers.get(conversation_key)) is not None:
+            await asyncio.gather(asyncio.shield(task), return_exceptions=True)
+
+    @property
+    def backlog(self) -> int:
+        return sum(q.qsize() for q in self._queues.values())
+
+    def _queue(self, inbox_id: int, incoming: Incoming, started: float) -> None:
+        key = incoming.conversation_key
+        queue = self._queues.get(key)
+        if queue is None:
+            queue = self._queues[key] = asyncio.Queue()
+        queue.put_nowait((inbox_id, incoming, started))
+        if key not in self._workers:
+            task = asyncio.get_running_loop().create_task(self._work(key), name=f"conversation {key}")
+            self._workers[key] = task
+            task.add_done_callback(self._done)
+
+    def _done(self, task: asyncio.Task[None]) -> None:
+        if not task.cancelled() and task.exception() is not None:
+            log.error("conversation worker failed", exc_info=task.exception())
+
+    async def _work(self, key: str) -> None:
+        queue = self._queues[key]
+        try:
+            while not queue.empty():
+                inbox_id, incoming, started = queue.get_nowait()
+                await self._process(inbox_id, incoming)
+                self.metrics.observe_turn(time.perf_counter() - started)
+        finally:
+            self._workers.pop(key, None)
+            if queue.empty():
+                self._queues.pop(key, None)
+            else:  # something arrived while we were finishing
+                self._queue_restart(key)
+
+    def _queue_restart(self, key: str) -> None:
+        task = asyncio.get_running_loop().create_task(self._work(key), name=f"conversation {key}")
+        self._workers[key] = task
+        task.add_done_callback(self._done)
+
+    async def _process(self, inbox_id: int, incoming: Incoming) -> None:
+        now = self.clock()
+        dialog = self.dialog()
+
+        def turn(store: Store) -> bool:
+            escalated = False
+            if incoming.payload in (FOLLOW, UNFOLLOW):
+                store.set_blocked(incoming.conversation_key, incoming.payload == UNFOLLOW)
+            if incoming.payload == UNFOLLOW:
+                store.mark_processed(event_key(incoming), now)
+            else:
+                result = handle_incoming(store, dialog, incoming, now)
+                if result is not None:
+                    escalated = any(e.kind == "escalated" for e in result.step.events)
+            store.mark_inbox(inbox_id, "done", now)
+            return escalated
+
+        try:
+            escalated = await self.writer.run(turn)
+        except Exception as exc:
+            log.exception("%s event %s could not be processed; kept in the inbox as failed",
+                          incoming.channel, incoming.event_id)
+            error = repr(exc)
+            await self.writer.run(lambda s: s.mark_inbox(inbox_id, "failed", now, error))
+            return
+        if escalated:
+            self.metrics.inc("heard_escalations_total")
+        self.on_outbox()

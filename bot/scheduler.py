@@ -1,0 +1,46 @@
+"""Timers kept in the store: follow-up callbacks that came due are sent (each once)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from datetime import datetime
+
+from bot.turns import run_due
+from dialogs.model import Dialog
+from storage.writer import Writer
+
+log = logging.getLogger(__name__)
+
+
+class Scheduler:
+    def __init__(self, writer: Writer, dialog: Callable[[], Dialog],
+                 clock: Callable[[], datetime], on_outbox: Callable[[], None],
+                 every: float = 30.0) -> None:
+        self.writer, self.dialog, self.clock = writer, dialog, clock
+        self.on_outbox, self.every = on_outbox, every
+        self._task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        self._task = asyncio.get_running_loop().create_task(self._run(), name="scheduler")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+
+    async def tick(self) -> int:
+        now, dialog = self.clock(), self.dialog()
+        results = await self.writer.run(lambda store: run_due(store, dialog, now))
+        if results:
+            self.on_outbox()
+        return len(results)
+
+    async def _run(self) -> None:
+        while True:
+            try:
+                await self.tick()
+            except Exception:
+                log.exception("scheduler tick failed; trying again")
+            await asyncio.sleep(self.every)

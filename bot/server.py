@@ -1,0 +1,250 @@
+"""`heard serve`: one aiohttp server for every customer channel.
+
+Webhooks are verified first (401 without storing anything), kept in the inbox, answered
+200 at once, and processed from the inbox; replies go out through the outbox and the
+delivery worker. LINE and Telegram are on when their settings are present; the web chat
+is always on.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from aiohttp import web
+
+from adapters import web as webchat
+from adapters.base import Sender
+from bot.config import Settings
+from bot.delivery import Delivery
+from bot.dispatch import Dispatcher
+from bot.metrics import Metrics
+from bot.scheduler import Scheduler
+from dialogs.loader import DialogHolder
+from storage.writer import Writer
+
+log = logging.getLogger(__name__)
+
+Clock = Callable[[], datetime]
+POLL_TIMEOUT = 25
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+class HeardServer:
+    def __init__(self, settings: Settings, dialogs: DialogHolder, *,
+                 telegram_polling: bool = False, clock: Clock = utc_now,
+                 scheduler_every: float = 30.0, delivery_idle: float = 1.0) -> None:
+        self.settings = settings
+        self.dialogs = dialogs
+        self.clock = clock
+        self.telegram_polling = telegram_polling
+        self.metrics = Metrics()
+        self.writer = Writer(settings.db_path)
+        self.senders: dict[str, Sender] = {"web": webchat.WebChannel()}
+        self.line: Any = None
+        self.telegram: Any = None
+        if settings.line_enabled:
+            from adapters.line import LineChannel
+
+            self.line = LineChannel(settings.line_secret, settings.line_token,
+                                    settings.line_api_host)
+            self.senders["line"] = self.line
+        if settings.telegram_enabled:
+            from adapters.telegram import TelegramChannel
+
+            self.telegram = TelegramChannel(settings.telegram_token, settings.telegram_secret,
+                                            settings.telegram_api_url)
+            self.senders["telegram"] = self.telegram
+        self.delivery = Delivery(self.writer, self.senders, self.metrics, clock=clock,
+                                 idle_wait=delivery_idle)
+        self.dispatcher = Dispatcher(self.writer, lambda: self.dialogs.dialog, self.metrics,
+                                     on_outbox=self.delivery.poke, clock=clock)
+        self.scheduler = Scheduler(self.writer, lambda: self.dialogs.dialog, clock,
+                                   self.delivery.poke, every=scheduler_every)
+        self.stopping = False
+        self._background: set[asyncio.Task[Any]] = set()
+        self._polling: asyncio.Task[None] | None = None
+
+    # ------------------------------------------------------------ the app
+
+    def app(self) -> web.Application:
+        app = web.Application(client_max_size=self.settings.max_body)
+        app.add_routes([
+            web.post("/webhooks/line", self.line_webhook),
+            web.post("/webhooks/telegram", self.telegram_webhook),
+            web.get("/healthz", self.healthz),
+            web.get("/metrics", self.metrics_page),
+            *webchat.routes(self.writer, self.dispatcher.accept, self.dispatcher.settled,
+                            self.clock),
+        ])
+        self.metrics.gauges["heard_outbox_messages"] = self._outbox_gauge
+        app.on_startup.append(self._startup)
+        app.on_shutdown.append(self._shutdown)
+        app.on_cleanup.append(self._cleanup)
+        return app
+
+    async def _startup(self, app: web.Application) -> None:
+        await self.writer.start()
+        for channel in (self.line, self.telegram):
+            if channel is not None:
+                await channel.start()
+        await self.dispatcher.recover()
+        self.delivery.start()
+        self.scheduler.start()
+        if self.telegram is not None and self.telegram_polling:
+            self._polling = asyncio.get_running_loop().create_task(self._poll_telegram())
+        log.info("heard serve: web chat on, LINE %s, Telegram %s", self._state("line"),
+                 self._state("telegram"))
+
+    async def _shutdown(self, app: web.Application) -> None:
+        """Stop taking webhooks; in-flight requests finish."""
+        self.stopping = True
+        if self._polling is not None:
+            self._polling.cancel()
+            await asyncio.gather(self._polling, return_exceptions=True)
+
+    async def _cleanup(self, app: web.Application) -> None:
+        """Finish accepted turns, flush what can be sent, close everything."""
+        await self.dispatcher.drain()
+        await asyncio.gather(*self._background, return_exceptions=True)
+        await self.scheduler.stop()
+        await self.delivery.stop()
+        for channel in (self.line, self.telegram):
+            if channel is not None:
+                await channel.close()
+        await self.writer.stop()
+
+    def _track(self, coro: Awaitable[Any]) -> None:
+        task: asyncio.Task[Any] = asyncio.ensure_future(coro)
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+    def _state(self, channel: str) -> str:
+        if channel == "line":
+            return "on" if self.line is not None else "off"
+        if self.telegram is None:
+            return "off"
+        return "polling" if self.telegram_polling else "on"
+
+    # ------------------------------------------------------------ webhooks
+
+    async def _body(self, request: web.Request, channel: str) -> bytes:
+        if self.stopping:
+            raise web.HTTPServiceUnavailable(text="shutting down")
+        limit = self.settings.max_body
+        if request.content_length is not None and request.content_length > limit:
+            self._reject(channel, "too_large")
+            raise web.HTTPRequestEntityTooLarge(max_size=limit, actual_size=request.content_length)
+        body = await request.content.read(limit + 1)
+        if len(body) > limit:
+            self._reject(channel, "too_large")
+            raise web.HTTPRequestEntityTooLarge(max_size=limit, actual_size=len(body))
+        return body
+
+    def _reject(self, channel: str, reason: str) -> None:
+        self.metrics.inc("heard_webhooks_rejected_total", channel=channel, reason=reason)
+
+    async def line_webhook(self, request: web.Request) -> web.Response:
+        if self.line is None:
+            raise web.HTTPNotFound(text="LINE is off: set LINE_CHANNEL_SECRET and "
+                                        "LINE_CHANNEL_ACCESS_TOKEN")
+        body = await self._body(request, "line")
+        if not self.line.verify(body, request.headers.get("X-Line-Signature")):
+            self._reject("line", "signature")
+            log.warning("line: webhook with a bad signature refused (%d bytes)", len(body))
+            raise web.HTTPUnauthorized(text="bad signature")
+        try:
+            json.loads(body)
+        except ValueError as exc:
+            self._reject("line", "malformed")
+            raise web.HTTPBadRequest(text="the body is not JSON") from exc
+        try:
+            incomings = self.line.events(body, request.headers["X-Line-Signature"], self.clock())
+        except Exception as exc:
+            self._reject("line", "malformed")
+            log.warning("line: webhook body could not be read: %s", exc)
+            raise web.HTTPBadRequest(text="the body is not a LINE webhook") from exc
+        await self.dispatcher.accept(incomings)
+        return web.Response(text="OK")
+
+    async def telegram_webhook(self, request: web.Request) -> web.Response:
+        if self.telegram is None:
+            raise web.HTTPNotFound(text="Telegram is off: set TELEGRAM_BOT_TOKEN")
+        if self.telegram_polling:
+            raise web.HTTPConflict(text="Telegram runs by polling on this server")
+        if not self.telegram.verify(request.headers.get("X-Telegram-Bot-Api-Secret-Token")):
+            self._reject("telegram", "secret_token")
+            log.warning("telegram: webhook with a wrong secret token refused")
+            raise web.HTTPUnauthorized(text="bad secret token")
+        body = await self._body(request, "telegram")
+        try:
+            data = json.loads(body)
+            if not isinstance(data, dict) or "update_id" not in data:
+                raise ValueError("no update_id")
+            incomings, callbacks = self.telegram.events(data, self.clock())
+        except Exception as exc:
+            self._reject("telegram", "malformed")
+            raise web.HTTPBadRequest(text="the body is not a Telegram update") from exc
+        await self.dispatcher.accept(incomings)
+        if callbacks:
+            self._track(self.telegram.answer_callbacks(callbacks))
+        return web.Response(text="OK")
+
+    async def _poll_telegram(self) -> None:
+        """Development without a public URL: long polling instead of the webhook."""
+        bot = self.telegram.bot
+        await bot.delete_webhook()
+        offset = 0
+        while not self.stopping:
+            try:
+                updates = await bot.get_updates(offset=offset, timeout=POLL_TIMEOUT)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                log.warning("telegram polling: %s; retrying in 5 s", exc)
+                await asyncio.sleep(5)
+                continue
+            for update in updates:
+                offset = max(offset, update.update_id + 1)
+                incomings, callbacks = self.telegram.events(update.to_dict(), self.clock())
+                await self.dispatcher.accept(incomings)
+                if callbacks:
+                    self._track(self.telegram.answer_callbacks(callbacks))
+
+    # ------------------------------------------------------------ health and metrics
+
+    async def healthz(self, request: web.Request) -> web.Response:
+        try:
+            counts = await self.writer.read(lambda s: s.outbox_counts())
+            store = "ok"
+        except Exception as exc:
+            counts, store = {}, f"error: {exc}"
+        dialog = self.dialogs.dialog
+        body = {
+            "status": "ok" if store == "ok" and not self.stopping else "unavailable",
+            "store": store,
+            "dialog": {"name": dialog.name, "path": dialog.path, "version": dialog.digest[:12],
+                       "last_error": str(self.dialogs.last_error) if self.dialogs.last_error
+                       else None},
+            "channels": {"web": "on", "line": self._state("line"),
+                         "telegram": self._state("telegram")},
+            "inbox_backlog": self.dispatcher.backlog,
+            "outbox": counts,
+        }
+        return web.json_response(body, status=200 if body["status"] == "ok" else 503)
+
+    async def metrics_page(self, request: web.Request) -> web.Response:
+        self._counts = await self.writer.read(lambda s: s.outbox_counts())
+        return web.Response(text=self.metrics.render(), content_type="text/plain",
+                            charset="utf-8", headers={"X-Content-Type-Options": "nosniff"})
+
+    def _outbox_gauge(self) -> dict[str, float]:
+        counts = getattr(self, "_counts", {})
+        return {status: float(counts.get(status, 0)) for status in ("pending", "sent", "failed")}
