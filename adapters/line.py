@@ -147,8 +147,8 @@ class LineChannel:
             raise TemporaryFailure("LINE client not started")
         payload = render(messages)
         token = messages[0].reply_token
-        fresh = (token is not None and all(m.reply_token == token and m.attempts == 0
-                                           for m in messages)
+        retried = any(m.attempts > 0 for m in messages)
+        fresh = (token is not None and all(m.reply_token == token for m in messages)
                  and now.timestamp() - messages[0].created_ts < REPLY_TOKEN_FRESH)
         if fresh and token:
             try:
@@ -158,6 +158,10 @@ class LineChannel:
             except ApiException as exc:
                 if exc.status != 400:
                     raise _failure(exc) from exc
+                if retried:
+                    # A fresh token refused on a retry was used by the earlier try: delivered.
+                    log.info("line: reply token already used by an earlier try: delivered")
+                    return
                 log.info("line: reply token refused (%s), pushing instead", exc.status)
             except Exception as exc:  # timeouts and connection errors
                 raise TemporaryFailure(f"LINE reply: {type(exc).__name__}: {exc}") from exc

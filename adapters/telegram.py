@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hmac
 import logging
+import os
 from datetime import datetime
 from typing import Any
 
@@ -25,6 +26,7 @@ from bot.payloads import FOLLOW
 from bot.types import Incoming, Profile
 
 log = logging.getLogger(__name__)
+os.environ.setdefault("PTB_TIMEDELTA", "1")   # RetryAfter.retry_after as a timedelta
 
 CHANNEL = "telegram"
 TEXT_LIMIT = 4096

@@ -52,6 +52,7 @@ class Delivery:
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._stopping = False
+        self._round = asyncio.Lock()   # one round at a time: a row is never sent by two
 
     def poke(self) -> None:
         """New rows in the outbox: look now instead of at the next tick."""
@@ -84,6 +85,10 @@ class Delivery:
 
     async def send_due(self) -> int:
         """One round: every message due now. Returns how many were delivered."""
+        async with self._round:
+            return await self._send_due()
+
+    async def _send_due(self) -> int:
         now = self.clock()
         rows = await self.writer.read(lambda s: _due(s, now.timestamp()))
         by_conversation: dict[str, list[tuple[OutboxMessage, bool]]] = defaultdict(list)
@@ -96,13 +101,15 @@ class Delivery:
 
     async def _conversation(self, items: list[tuple[OutboxMessage, bool]]) -> int:
         sent = 0
-        for batch, blocked in _batches(items, self.senders):
+        blocked_now = False
+        for batch, was_blocked in _batches(items, self.senders):
             sender = self.senders.get(batch[0].channel)
             if sender is None:
                 return sent   # a channel that is off: kept until it is configured
-            if blocked:
+            if was_blocked or blocked_now:
                 await self._finish(batch, "failed", "customer blocked the bot")
                 continue
+            await self.writer.run(_attempt([m.id for m in batch]))
             try:
                 await sender.send(batch, self.clock())
             except TemporaryFailure as exc:
@@ -110,6 +117,7 @@ class Delivery:
                 return sent   # keep this conversation's order: later messages wait
             except CustomerBlocked as exc:
                 await self._blocked(batch, exc)
+                blocked_now = True
                 continue
             except (PermanentFailure, DeliveryError) as exc:
                 log.warning("%s: message %s refused: %s", batch[0].channel, batch[0].id, exc)
@@ -135,7 +143,7 @@ class Delivery:
         self.metrics.inc(name, len(batch), channel=batch[0].channel)
 
     async def _retry(self, batch: list[OutboxMessage], exc: TemporaryFailure) -> None:
-        attempts = max(m.attempts for m in batch) + 1
+        attempts = max(m.attempts for m in batch) + 1   # this try included
         if attempts >= MAX_ATTEMPTS:
             log.warning("%s: message %s failed after %d tries: %s", batch[0].channel,
                         batch[0].id, attempts, exc)
@@ -159,6 +167,13 @@ class Delivery:
         await self.writer.run(lambda s: s.set_blocked(key, True))
         log.info("%s: the customer blocked the bot; not sending to them", batch[0].channel)
         await self._finish(batch, "failed", f"customer blocked the bot: {exc}")
+
+
+def _attempt(ids: list[int]) -> Callable[[Store], None]:
+    def mark(store: Store) -> None:
+        for outbox_id in ids:
+            store.mark_attempt(outbox_id)
+    return mark
 
 
 def _due(store: Store, now_ts: float) -> list[dict[str, Any]]:

@@ -40,7 +40,8 @@ def utc_now() -> datetime:
 class HeardServer:
     def __init__(self, settings: Settings, dialogs: DialogHolder, *,
                  telegram_polling: bool = False, clock: Clock = utc_now,
-                 scheduler_every: float = 30.0, delivery_idle: float = 1.0) -> None:
+                 scheduler_every: float = 30.0, delivery_idle: float = 1.0,
+                 background: bool = True) -> None:
         self.settings = settings
         self.dialogs = dialogs
         self.clock = clock
@@ -69,6 +70,7 @@ class HeardServer:
         self.scheduler = Scheduler(self.writer, lambda: self.dialogs.dialog, clock,
                                    self.delivery.poke, every=scheduler_every)
         self.stopping = False
+        self.background = background   # False: tests drive delivery and timers themselves
         self._background: set[asyncio.Task[Any]] = set()
         self._polling: asyncio.Task[None] | None = None
 
@@ -96,8 +98,9 @@ class HeardServer:
             if channel is not None:
                 await channel.start()
         await self.dispatcher.recover()
-        self.delivery.start()
-        self.scheduler.start()
+        if self.background:
+            self.delivery.start()
+            self.scheduler.start()
         if self.telegram is not None and self.telegram_polling:
             self._polling = asyncio.get_running_loop().create_task(self._poll_telegram())
         log.info("heard serve: web chat on, LINE %s, Telegram %s", self._state("line"),

@@ -322,8 +322,8 @@ class Store:
         return [{**row, "buttons": json.loads(row["buttons"] or "[]")} for row in rows]
 
     def defer_outbox(self, outbox_id: int, next_try_ts: float, error: str) -> None:
-        self._x("UPDATE outbox SET attempts = attempts + 1, next_try_ts = ?, error = ? "
-                "WHERE id = ?", (next_try_ts, error[:500], outbox_id))
+        self._x("UPDATE outbox SET next_try_ts = ?, error = ? WHERE id = ?",
+                (next_try_ts, error[:500], outbox_id))
 
     def outbox_counts(self) -> dict[str, int]:
         rows = self._x("SELECT status, count(*) FROM outbox GROUP BY status").fetchall()
@@ -369,13 +369,18 @@ class Store:
         rows = list(self.db.query("SELECT * FROM outbox WHERE id = ?", [outbox_id]))
         return {**rows[0], "buttons": json.loads(rows[0]["buttons"] or "[]")} if rows else None
 
+    def mark_attempt(self, outbox_id: int) -> None:
+        """Counted before the platform call: after a crash, a message with attempts > 0
+        may have reached the customer already, and is retried in a way that can tell."""
+        self._x("UPDATE outbox SET attempts = attempts + 1 WHERE id = ?", (outbox_id,))
+
     def mark_sent(self, outbox_id: int, at: datetime) -> None:
-        self._x("UPDATE outbox SET status = 'sent', sent_at = ?, attempts = attempts + 1 "
-                "WHERE id = ?", (at.isoformat(), outbox_id))
+        self._x("UPDATE outbox SET status = 'sent', sent_at = ? WHERE id = ?",
+                (at.isoformat(), outbox_id))
 
     def mark_failed(self, outbox_id: int, error: str, at: datetime) -> None:
-        self._x("UPDATE outbox SET status = 'failed', error = ?, sent_at = ?, "
-                "attempts = attempts + 1 WHERE id = ?", (error[:500], at.isoformat(), outbox_id))
+        self._x("UPDATE outbox SET status = 'failed', error = ?, sent_at = ? WHERE id = ?",
+                (error[:500], at.isoformat(), outbox_id))
 
     # ------------------------------------------------------------ follow-ups
 

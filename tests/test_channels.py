@@ -1,0 +1,292 @@
+"""`heard serve` with LINE and Telegram: real SDKs against local stub platforms."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from storage.store import Store
+from tests.channels import (
+    Served,
+    fixture,
+    line_body,
+    line_event,
+    serving,
+    sign,
+    telegram_press,
+    telegram_text,
+)
+
+USER = "U206d25c2ea6bd87c17655609a1c37cb8"
+
+
+def inbox_count(store: Store) -> int:
+    return int(store.conn.execute("SELECT count(*) FROM inbox").fetchone()[0])
+
+
+# ---------------------------------------------------------------- LINE: receiving
+
+
+async def test_a_signed_shared_fixture_is_answered_and_replied_to(tmp_path: Path) -> None:
+    async with serving(tmp_path / "h.db") as s:
+        body = json.dumps(fixture("line/text_message.json")).encode()
+        response = await s.post_line(body)
+        assert response.status == 200
+        await s.settle()
+        assert len(s.line.replies) == 1
+        reply = s.line.replies[0]
+        assert reply["replyToken"] == "nHuyWiB7yP5Zw52FIkcQobQuGDXCTA"
+        assert "2026CS" in reply["messages"][0]["text"] or "CS0000" in reply["messages"][0]["text"]
+
+
+@pytest.mark.parametrize("signature", ["", "bm90IHRoZSBzaWduYXR1cmU=", None])
+async def test_a_bad_signature_is_401_and_nothing_is_kept(tmp_path: Path,
+                                                          signature: str | None) -> None:
+    async with serving(tmp_path / "h.db") as s:
+        body = line_body(line_event("text", USER, "01EV0000000000000000000001", text="包裹還沒到"))
+        if signature is None:
+            async with s.http.post(f"{s.url}/webhooks/line", data=body) as r:
+                assert r.status == 401
+        else:
+            assert (await s.post_line(body, signature=signature)).status == 401
+        await s.settle()
+        assert await s.read(inbox_count) == 0 and s.line.calls == []
+
+
+async def test_malformed_json_is_400_and_an_oversized_body_413(tmp_path: Path) -> None:
+    async with serving(tmp_path / "h.db", max_body=2000) as s:
+        assert (await s.post_line(b'{"events": [')).status == 400
+        big = line_body(line_event("text", USER, "01EV0000000000000000000002", text="壞" * 3000))
+        assert (await s.post_line(big)).status == 413
+        assert await s.read(inbox_count) == 0
+
+
+async def test_the_url_check_with_no_events_is_200(tmp_path: Path) -> None:
+    async with serving(tmp_path / "h.db") as s:
+        assert (await s.post_line(line_body())).status == 200
+
+
+async def test_a_redelivered_event_is_answered_and_processed_once(tmp_path: Path) -> None:
+    async with serving(tmp_path / "h.db") as s:
+        body = line_body(line_event("text", USER, "01EV0000000000000000000003",
+                                    text="我買的耳機右耳沒有聲音"))
+        assert (await s.post_line(body)).status == 200
+        assert (await s.post_line(body)).status == 200
+        await s.settle()
+        cases = await s.read(lambda st: st.list_cases())
+        assert len(cases) == 1
+        inbound = await s.read(lambda st: [m for m in st.messages(cases[0].number)
+                                           if m["direction"] == "in"])
+        assert len(inbound) == 1 and len(s.line.replies) == 1
+
+
+async def test_a_full_complaint_on_line(tmp_path: Path) -> None:
+    async with serving(tmp_path / "h.db") as s:
+        await s.post_line(line_body(line_event(
+            "text", USER, "01EV0000000000000000000010",
+            text="我買的加濕器用兩天就不出霧了，打給客服三次都沒有答案")))
+        await s.settle()
+        first = s.line.replies[-1]["messages"]
+        assert len(first) == 2 and "加濕器" in first[1]["text"]
+        items = first[1]["quickReply"]["items"]
+        assert [i["action"]["data"] for i in items] == ["yes", "no"]
+        assert all(len(i["action"]["label"]) <= 20 for i in items)
+
+        await s.post_line(line_body(line_event("postback", USER, "01EV0000000000000000000011",
+                                               data="yes")))
+        await s.settle()
+        offer = s.line.replies[-1]["messages"][-1]
+        datas = [i["action"]["data"] for i in offer["quickReply"]["items"]]
+        assert len(datas) == 3 and datas[0].startswith("remedy:") and datas[2] == "human"
+
+        await s.post_line(line_body(line_event("postback", USER, "01EV0000000000000000000012",
+                                               data=datas[1])))
+        await s.settle()
+        done = s.line.replies[-1]["messages"][-1]["text"]
+        case = (await s.read(lambda st: st.list_cases()))[0]
+        assert case.stage == "committed" and case.number in done
+        assert len(s.line.replies) == 3 and s.line.pushes == []
+
+
+async def test_follow_greets_without_a_case_and_unfollow_stops_pushes(tmp_path: Path) -> None:
+    async with serving(tmp_path / "h.db") as s:
+        await s.post_line(line_body(line_event("follow", USER, "01EV0000000000000000000020")))
+        await s.settle()
+        assert "幫忙" in s.line.replies[-1]["messages"][0]["text"]
+        assert await s.read(lambda st: st.count_cases()) == 0
+
+        await s.post_line(line_body(line_event("text", USER, "01EV0000000000000000000021",
+                                               text="包裹還沒到")))
+        await s.post_line(line_body(line_event("unfollow", USER, "01EV0000000000000000000022")))
+        await s.settle()
+        customer = await s.read(lambda st: st.customer(f"line:{USER}"))
+        assert customer["blocked"] == 1
+
+
+async def test_stickers_and_images_are_acknowledged_and_kept(tmp_path: Path) -> None:
+    async with serving(tmp_path / "h.db") as s:
+        for name in ("sticker", "image"):
+            await s.post_line(json.dumps(fixture(f"line/{name}.json")).encode())
+        await s.settle()
+        assert len(s.line.replies) == 2
+        case = (await s.read(lambda st: st.list_cases()))[0]
+        kept = [m["payload"] for m in await s.read(lambda st: st.messages(case.number))
+                if m["direction"] == "in"]
+        assert kept == ["media:sticker:1501597916", "media:image:354718705033693859"]
+
+
+async def test_standby_mode_sends_nothing(tmp_path: Path) -> None:
+    async with serving(tmp_path / "h.db") as s:
+        body = line_body(line_event("text", USER, "01EV0000000000000000000030",
+                                    text="包裹還沒到", mode="standby"))
+        assert (await s.post_line(body)).status == 200
+        await s.settle()
+        assert s.line.calls == []
+
+
+# ---------------------------------------------------------------- LINE: sending
+
+
+async def line_turn(s: Served, n: int, text: str) -> None:
+    await s.post_line(line_body(line_event("text", USER, f"01EV00000000000000000001{n:02d}",
+                                           text=text)))
+    await s.server.dispatcher.drain()
+
+
+async def test_5xx_is_retried_and_a_stale_token_is_pushed_with_one_retry_key(
+        tmp_path: Path) -> None:
+    async with serving(tmp_path / "h.db") as s:
+        s.line.fail("reply", 500)
+        s.line.fail("push", 503)
+        await line_turn(s, 1, "包裹還沒到")
+        await s.server.delivery.send_due()       # reply: 500, retried later
+        assert s.line.replies == []
+        await s.read(lambda st: st.conn.execute("UPDATE outbox SET next_try_ts = 0, created_ts = 0"))
+        await s.server.delivery.send_due()       # token now stale: push -> 503
+        await s.read(lambda st: st.conn.execute("UPDATE outbox SET next_try_ts = 0"))
+        await s.server.delivery.send_due()       # push again, same key -> 200
+        pushes = [headers["X-Line-Retry-Key"] for kind, _, headers in s.line.calls
+                  if kind == "push"]
+        assert len(pushes) == 2 and pushes[0] == pushes[1]
+        assert len(s.line.pushes) == 1 and len(s.line.pushes[0]["messages"]) == 2
+        assert s.server.metrics.value("heard_delivery_retries_total", channel="line") == 2
+
+
+async def test_a_409_on_a_retried_push_counts_as_delivered(tmp_path: Path) -> None:
+    async with serving(tmp_path / "h.db") as s:
+        s.line.fail("reply", 500)
+        await line_turn(s, 2, "包裹還沒到")
+        await s.server.delivery.send_due()
+        rows = await s.read(lambda st: st.due_outbox(1e12))
+        s.line.retry_keys.add(rows[0]["retry_key"])   # LINE accepted an earlier push
+        await s.read(lambda st: st.conn.execute("UPDATE outbox SET next_try_ts = 0, created_ts = 0"))
+        await s.server.delivery.send_due()
+        assert s.line.pushes == []
+        assert await s.read(lambda st: st.outbox_counts()) == {"sent": 2}
+
+
+async def test_429_waits_as_told_and_4xx_fails_visibly(tmp_path: Path) -> None:
+    async with serving(tmp_path / "h.db") as s:
+        s.line.fail("reply", 429, headers={"Retry-After": "120"})
+        await line_turn(s, 3, "包裹還沒到")
+        await s.server.delivery.send_due()
+        row = (await s.read(lambda st: st.pending_outbox()))[0]
+        assert row["next_try_ts"] - row["created_ts"] >= 119
+        await s.read(lambda st: st.conn.execute("UPDATE outbox SET next_try_ts = 0, created_ts = 0"))
+        s.line.fail("push", 400, body={"message": "The request body has 1 error(s)"})
+        await s.server.delivery.send_due()
+        assert await s.read(lambda st: st.outbox_counts()) == {"failed": 2}
+        assert s.server.metrics.value("heard_delivery_failures_total", channel="line") == 2
+        metrics = await (await s.http.get(f"{s.url}/metrics")).text()
+        assert 'heard_delivery_failures_total{channel="line"} 2' in metrics
+        assert 'heard_outbox_messages{status="failed"} 2' in metrics
+
+
+async def test_a_crash_after_a_reply_does_not_send_it_twice(tmp_path: Path) -> None:
+    async with serving(tmp_path / "h.db") as s:
+        await line_turn(s, 4, "包裹還沒到")
+        rows = await s.read(lambda st: st.due_outbox(1e12))
+        # the reply reached LINE, then the process died before marking it sent
+        s.line.used_tokens.add(rows[0]["reply_token"])
+        await s.read(lambda st: [st.mark_attempt(r["id"]) for r in rows])
+        await s.server.delivery.send_due()
+        assert s.line.replies == [] and s.line.pushes == []
+        assert await s.read(lambda st: st.outbox_counts()) == {"sent": 2}
+
+
+# ---------------------------------------------------------------- Telegram
+
+
+async def test_a_full_complaint_on_telegram(tmp_path: Path) -> None:
+    async with serving(tmp_path / "h.db") as s:
+        chat = 4242
+        assert (await s.post_telegram(telegram_text(1, chat, "/start"))).status == 200
+        assert (await s.post_telegram(
+            telegram_text(2, chat, "The kettle I bought last week stopped working"))).status == 200
+        await s.settle()
+        assert "help" in s.telegram.texts[0]
+        restated = s.telegram.sent[-1]
+        assert "kettle you bought" in restated["text"]
+        keyboard = restated["reply_markup"]["inline_keyboard"]
+        assert [row[0]["callback_data"] for row in keyboard] == ["yes", "no"]
+
+        await s.post_telegram(telegram_press(3, chat, "yes"))
+        await s.settle()
+        offer = s.telegram.sent[-1]["reply_markup"]["inline_keyboard"]
+        assert len(offer) == 3
+        await s.post_telegram(telegram_press(4, chat, offer[0][0]["callback_data"]))
+        await s.settle()
+        await s.server.dispatcher.drain()
+        assert sorted(s.telegram.answered) == ["cb3", "cb4"]
+        case = (await s.read(lambda st: st.list_cases()))[0]
+        assert case.stage == "committed" and case.locale == "en"
+        assert case.number in s.telegram.texts[-1]
+
+
+async def test_telegram_checks_the_secret_token_and_the_body(tmp_path: Path) -> None:
+    async with serving(tmp_path / "h.db") as s:
+        assert (await s.post_telegram(telegram_text(1, 7, "hi"), secret="wrong")).status == 401
+        assert (await s.post_telegram(b"not json")).status == 400
+        assert (await s.post_telegram({"nothing": 1})).status == 400
+        assert await s.read(inbox_count) == 0
+
+
+async def test_telegram_redelivery_flood_limit_and_blocked_customer(tmp_path: Path) -> None:
+    async with serving(tmp_path / "h.db") as s:
+        update = telegram_text(10, 77, "我的包裹還沒到")
+        await s.post_telegram(update)
+        await s.post_telegram(update)
+        s.telegram.fail("sendMessage", 429, body={"description": "Too Many Requests",
+                                                   "parameters": {"retry_after": 7}})
+        await s.settle()
+        row = (await s.read(lambda st: st.pending_outbox()))[0]
+        assert 6 <= row["next_try_ts"] - row["created_ts"] <= 60
+        s.telegram.fail("sendMessage", 403, body={"description": "Forbidden: bot was blocked"})
+        await s.read(lambda st: st.conn.execute("UPDATE outbox SET next_try_ts = 0"))
+        await s.server.delivery.send_due()
+        customer = await s.read(lambda st: st.customer("telegram:77"))
+        assert customer["blocked"] == 1 and s.telegram.sent == []
+        assert await s.read(lambda st: st.count_cases()) == 1
+
+
+# ---------------------------------------------------------------- health
+
+
+async def test_healthz_reports_store_dialog_and_channels(tmp_path: Path) -> None:
+    async with serving(tmp_path / "h.db") as s:
+        async with s.http.get(f"{s.url}/healthz") as r:
+            body = await r.json()
+        assert r.status == 200 and body["store"] == "ok"
+        assert body["channels"] == {"web": "on", "line": "on", "telegram": "on"}
+        assert len(body["dialog"]["version"]) == 12
+
+
+async def test_the_signature_is_checked_over_the_bytes_as_received(tmp_path: Path) -> None:
+    async with serving(tmp_path / "h.db") as s:
+        event = line_event("text", USER, "01EV0000000000000000000099", text="壞了 😡")
+        body = line_body(event)
+        same_json = json.dumps(json.loads(body), ensure_ascii=True).encode()
+        assert (await s.post_line(same_json, signature=sign(body))).status == 401
+        assert (await s.post_line(body, signature=sign(body))).status == 200
