@@ -11,6 +11,7 @@ import base64
 import hashlib
 import hmac
 import logging
+import os
 from datetime import datetime
 from typing import Any
 
@@ -79,7 +80,17 @@ class LineChannel:
 
     async def start(self) -> None:
         """Create the API client inside the running loop (the SDK wants one)."""
-        self._client = AsyncApiClient(Configuration(access_token=self.access_token, host=self.host))
+        proxy = os.environ.get("HTTPS_PROXY") or os.environ.get("https_proxy")
+        config = Configuration(access_token=self.access_token, host=self.host)
+        if proxy:
+            config.proxy = proxy
+        self._client = AsyncApiClient(config)
+        # The SDK's session trusts the environment, which makes aiohttp look for a .netrc
+        # file in a thread on every request; the proxy (the one thing we want from the
+        # environment) is passed explicitly above instead.
+        session = getattr(getattr(self._client, "rest_client", None), "pool_manager", None)
+        if session is not None and hasattr(session, "_trust_env"):
+            session._trust_env = False
         self._api = AsyncMessagingApi(self._client)
 
     async def close(self) -> None:

@@ -91,45 +91,66 @@ class Delivery:
     async def _send_due(self) -> int:
         now = self.clock()
         rows = await self.writer.read(lambda s: _due(s, now.timestamp()))
+        if not rows:
+            return 0
         by_conversation: dict[str, list[tuple[OutboxMessage, bool]]] = defaultdict(list)
         for row in rows:
             by_conversation[row["conversation_key"]].append(
                 (OutboxMessage.from_row(row), bool(row["blocked"])))
-        counts = await asyncio.gather(*(self._conversation(items)
-                                        for items in by_conversation.values()))
+        plans = [_batches(items, self.senders) for items in by_conversation.values()]
+        # Count the first try of each conversation's first batch in one write, before sending.
+        first = [m.id for plan in plans if plan and not plan[0][1]
+                 and plan[0][0][0].channel in self.senders for m in plan[0][0]]
+        await self.writer.run(_attempt(first))
+        round_ = _Round(self.clock())
+        counts = await asyncio.gather(*(self._conversation(plan, round_) for plan in plans))
+        await self.writer.run(round_.apply)
+        for (name, channel), n in round_.counts.items():
+            self.metrics.inc(name, n, channel=channel)
         return sum(counts)
 
-    async def _conversation(self, items: list[tuple[OutboxMessage, bool]]) -> int:
+    async def _conversation(self, plan: list[tuple[list[OutboxMessage], bool]],
+                            round_: _Round) -> int:
         sent = 0
         blocked_now = False
-        for batch, was_blocked in _batches(items, self.senders):
+        for n, (batch, was_blocked) in enumerate(plan):
             sender = self.senders.get(batch[0].channel)
             if sender is None:
                 return sent   # a channel that is off: kept until it is configured
             if was_blocked or blocked_now:
-                await self._finish(batch, "failed", "customer blocked the bot")
+                round_.finish(batch, "failed", "customer blocked the bot")
                 continue
-            await self.writer.run(_attempt([m.id for m in batch]))
+            if n > 0:
+                await self.writer.run(_attempt([m.id for m in batch]))
             try:
                 await sender.send(batch, self.clock())
             except TemporaryFailure as exc:
-                await self._retry(batch, exc)
+                round_.retry(batch, exc)
                 return sent   # keep this conversation's order: later messages wait
             except CustomerBlocked as exc:
-                await self._blocked(batch, exc)
+                log.info("%s: the customer blocked the bot; not sending to them", batch[0].channel)
+                round_.block(batch, exc)
                 blocked_now = True
                 continue
             except (PermanentFailure, DeliveryError) as exc:
                 log.warning("%s: message %s refused: %s", batch[0].channel, batch[0].id, exc)
-                await self._finish(batch, "failed", str(exc))
+                round_.finish(batch, "failed", str(exc))
                 continue
-            await self._finish(batch, "sent")
+            round_.finish(batch, "sent")
             sent += len(batch)
         return sent
 
-    async def _finish(self, batch: list[OutboxMessage], status: str, error: str = "") -> None:
-        now = self.clock()
-        ids = [m.id for m in batch]
+
+class _Round:
+    """What one delivery round learned, written to the store in one go at its end."""
+
+    def __init__(self, now: datetime) -> None:
+        self.now = now
+        self.writes: list[Callable[[Store], None]] = []
+        self.counts: dict[tuple[str, str], int] = defaultdict(int)
+
+    def finish(self, batch: list[OutboxMessage], status: str, error: str = "") -> None:
+        ids, now = [m.id for m in batch], self.now
 
         def mark(store: Store) -> None:
             for outbox_id in ids:
@@ -138,35 +159,38 @@ class Delivery:
                 else:
                     store.mark_failed(outbox_id, error, now)
 
-        await self.writer.run(mark)
+        self.writes.append(mark)
         name = "heard_messages_out_total" if status == "sent" else "heard_delivery_failures_total"
-        self.metrics.inc(name, len(batch), channel=batch[0].channel)
+        self.counts[(name, batch[0].channel)] += len(batch)
 
-    async def _retry(self, batch: list[OutboxMessage], exc: TemporaryFailure) -> None:
+    def retry(self, batch: list[OutboxMessage], exc: TemporaryFailure) -> None:
         attempts = max(m.attempts for m in batch) + 1   # this try included
         if attempts >= MAX_ATTEMPTS:
             log.warning("%s: message %s failed after %d tries: %s", batch[0].channel,
                         batch[0].id, attempts, exc)
-            await self._finish(batch, "failed", f"gave up after {attempts} tries: {exc}")
+            self.finish(batch, "failed", f"gave up after {attempts} tries: {exc}")
             return
         wait = exc.retry_after if exc.retry_after is not None else backoff(attempts)
-        at = self.clock().timestamp() + wait
+        at = self.now.timestamp() + wait
         log.info("%s: message %s will be retried in %.0f s (%s)", batch[0].channel,
                  batch[0].id, wait, exc)
-        ids = [m.id for m in batch]
+        ids, reason = [m.id for m in batch], str(exc)
 
         def defer(store: Store) -> None:
             for outbox_id in ids:
-                store.defer_outbox(outbox_id, at, str(exc))
+                store.defer_outbox(outbox_id, at, reason)
 
-        await self.writer.run(defer)
-        self.metrics.inc("heard_delivery_retries_total", channel=batch[0].channel)
+        self.writes.append(defer)
+        self.counts[("heard_delivery_retries_total", batch[0].channel)] += 1
 
-    async def _blocked(self, batch: list[OutboxMessage], exc: CustomerBlocked) -> None:
+    def block(self, batch: list[OutboxMessage], exc: CustomerBlocked) -> None:
         key = batch[0].conversation_key
-        await self.writer.run(lambda s: s.set_blocked(key, True))
-        log.info("%s: the customer blocked the bot; not sending to them", batch[0].channel)
-        await self._finish(batch, "failed", f"customer blocked the bot: {exc}")
+        self.writes.append(lambda store: store.set_blocked(key, True))
+        self.finish(batch, "failed", f"customer blocked the bot: {exc}")
+
+    def apply(self, store: Store) -> None:
+        for write in self.writes:
+            write(store)
 
 
 def _attempt(ids: list[int]) -> Callable[[Store], None]:

@@ -54,7 +54,7 @@ class Dispatcher:
             return [store.add_inbox(i.channel, event_key(i), i.conversation_key,
                                     incoming_to_dict(i), now) for i in incomings]
 
-        ids = await self.writer.run(keep)
+        ids = await self.writer.run(keep, urgent=True)
         fresh = []
         for inbox_id, incoming in zip(ids, incomings, strict=True):
             if inbox_id is None:

@@ -19,35 +19,44 @@ _CAPS_WORD = re.compile(r"\b[A-Z]{3,}\b")
 _PUNCT = re.compile(r"[\s\W_]+", re.UNICODE)
 
 
-def phrase_pattern(words: Iterable[str]) -> re.Pattern[str] | None:
-    """One regex for a word list: ASCII words need word boundaries ("sue" is not in
-    "issue", "1950" is not in "19500"); Chinese phrases match anywhere."""
-    parts = []
-    for word in sorted(set(words), key=len, reverse=True):
-        if not word:
-            continue
-        escaped = re.escape(word)
-        if word.isascii():
-            parts.append(rf"(?<![a-z0-9]){escaped}(?![a-z0-9])")
-        else:
-            parts.append(escaped)
-    return re.compile("|".join(parts)) if parts else None
+_ASCII_WORD_CHAR = re.compile(r"[a-z0-9]")
 
 
-def find_words(pattern: re.Pattern[str] | None, canonical_text: str) -> tuple[str, ...]:
-    if pattern is None:
-        return ()
-    return tuple(dict.fromkeys(m.group(0) for m in pattern.finditer(canonical_text)))
+class WordList:
+    """A word list to find in canonical text. Chinese phrases match anywhere (plain
+    substring tests, fast in C); ASCII words need word boundaries ("sue" is not in
+    "issue", "1950" is not in "19500"). A word inside a longer word that was found
+    ("沒收到" in "還沒收到") is not counted again."""
+
+    def __init__(self, words: Iterable[str]) -> None:
+        ordered = sorted({w for w in words if w}, key=len, reverse=True)
+        self.plain = tuple(w for w in ordered if not w.isascii())
+        ascii_words = [w for w in ordered if w.isascii()]
+        self.pattern = re.compile("|".join(
+            rf"(?<![a-z0-9]){re.escape(w)}(?![a-z0-9])" for w in ascii_words)) if ascii_words else None
+
+    def find(self, text: str) -> tuple[str, ...]:
+        found: list[str] = []
+        for word in self.plain:
+            if word in text and not any(word in longer for longer in found):
+                found.append(word)
+        if self.pattern is not None and _ASCII_WORD_CHAR.search(text):
+            found.extend(m.group(0) for m in self.pattern.finditer(text))
+        return tuple(dict.fromkeys(found))
 
 
-_PATTERNS: dict[str, dict[str, re.Pattern[str] | None]] = {}
+def find_words(words: WordList | None, canonical_text: str) -> tuple[str, ...]:
+    return words.find(canonical_text) if words is not None else ()
 
 
-def _patterns(dialog: Dialog) -> dict[str, re.Pattern[str] | None]:
+_PATTERNS: dict[str, dict[str, WordList]] = {}
+
+
+def _patterns(dialog: Dialog) -> dict[str, WordList]:
     """Compiled once per dialog version (keyed by its digest)."""
     found = _PATTERNS.get(dialog.digest)
     if found is None:
-        found = {name: phrase_pattern(dialog.signals[name].phrases) for name in PHRASE_SIGNALS}
+        found = {name: WordList(dialog.signals[name].phrases) for name in PHRASE_SIGNALS}
         _PATTERNS[dialog.digest] = found
     return found
 

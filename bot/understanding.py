@@ -16,7 +16,7 @@ from bot.case import SignalHit
 from bot.details import Details, extract_details
 from bot.locale import detect_locale
 from bot.normalize import canonical
-from bot.signals import bigrams, find_words, phrase_pattern, text_signals
+from bot.signals import WordList, bigrams, find_words, text_signals
 from dialogs.model import SEVERITIES, Dialog
 
 READ_LIMIT = 4000
@@ -44,11 +44,11 @@ class Understanding:
 
 @dataclass(frozen=True, slots=True)
 class _Compiled:
-    keywords: dict[str, re.Pattern[str] | None]
+    keywords: dict[str, WordList]
     examples: dict[str, list[set[str]]]
-    intents: dict[str, re.Pattern[str] | None]
+    intents: dict[str, WordList]
     whole: dict[str, frozenset[str]]     # intent words that count only as the whole message
-    products: re.Pattern[str] | None
+    products: WordList
 
 
 _COMPILED: dict[str, _Compiled] = {}
@@ -58,13 +58,13 @@ def _compiled(dialog: Dialog) -> _Compiled:
     found = _COMPILED.get(dialog.digest)
     if found is None:
         found = _Compiled(
-            keywords={c.id: phrase_pattern(c.keywords) for c in dialog.categories.values()},
+            keywords={c.id: WordList(c.keywords) for c in dialog.categories.values()},
             examples={c.id: [bigrams(e) for e in c.examples] for c in dialog.categories.values()},
-            intents={n: phrase_pattern(w for w in words if not w.isdigit())
+            intents={n: WordList(w for w in words if not w.isdigit())
                      for n, words in dialog.intents.items()},
             whole={n: frozenset(w for w in words if w.isdigit())
                    for n, words in dialog.intents.items()},
-            products=phrase_pattern(dialog.products),
+            products=WordList(dialog.products),
         )
         _COMPILED[dialog.digest] = found
     return found
@@ -87,10 +87,28 @@ def understand(text: str, dialog: Dialog) -> Understanding:
     )
 
 
-def classify(canonical_text: str, dialog: Dialog) -> tuple[str | None, float, tuple[str, ...]]:
+Classification = tuple[str | None, float, tuple[str, ...]]
+_CLASSIFIED: dict[tuple[str, str], Classification] = {}
+_CLASSIFIED_MAX = 20000
+
+
+def classify(canonical_text: str, dialog: Dialog) -> Classification:
     """The best category by keywords, product words and example sentences.
 
-    Returns (category or None, score, the words that decided it)."""
+    Returns (category or None, score, the words that decided it). A turn classifies the
+    same telling more than once (the message, then the whole account), so results are
+    remembered per dialog version."""
+    key = (dialog.digest, canonical_text)
+    found = _CLASSIFIED.get(key)
+    if found is None:
+        found = _classify(canonical_text, dialog)
+        if len(_CLASSIFIED) >= _CLASSIFIED_MAX:
+            _CLASSIFIED.clear()
+        _CLASSIFIED[key] = found
+    return found
+
+
+def _classify(canonical_text: str, dialog: Dialog) -> Classification:
     compiled = _compiled(dialog)
     text = canonical_text[:READ_LIMIT]
     grams = bigrams(text)
@@ -127,7 +145,7 @@ def intents_of(canonical_text: str, dialog: Dialog) -> frozenset[str]:
     for name, pattern in compiled.intents.items():
         if not short and name != "progress":
             continue
-        if (pattern is not None and pattern.search(canonical_text)) or bare in compiled.whole[name]:
+        if bare in compiled.whole[name] or pattern.find(canonical_text):
             found.add(name)
     return frozenset(found)
 

@@ -20,9 +20,9 @@ from typing import Any, TypeVar
 from storage.store import Store
 
 T = TypeVar("T")
-MAX_BATCH = 256
+MAX_BATCH = 128
 
-_Job = tuple[Callable[[Store], Any], asyncio.Future[Any], asyncio.AbstractEventLoop]
+_Job = tuple[Callable[[Store], Any], asyncio.Future[Any], asyncio.AbstractEventLoop, bool]
 
 
 class Writer:
@@ -54,12 +54,15 @@ class Writer:
             self._read_store.close()
             self._read_store = None
 
-    async def run(self, fn: Callable[[Store], T]) -> T:
+    async def run(self, fn: Callable[[Store], T], *, urgent: bool = False) -> T:
+        """Run `fn(store)` in the next group commit. `urgent` jobs (short writes someone
+        is waiting on, like keeping a webhook before answering it) are committed ahead of
+        the rest of their batch."""
         if self._thread is None:
             raise RuntimeError("the writer is not running")
         loop = asyncio.get_running_loop()
         future: asyncio.Future[T] = loop.create_future()
-        self._queue.put((fn, future, loop))
+        self._queue.put((fn, future, loop, urgent))
         return await future
 
     async def read(self, fn: Callable[[Store], T]) -> T:
@@ -97,7 +100,12 @@ class Writer:
                         stopping = True
                         break
                     batch.append(job)
-                self._commit(store, batch)
+                urgent = [job for job in batch if job[3]]
+                if urgent:
+                    self._commit(store, urgent)
+                    batch = [job for job in batch if not job[3]]
+                if batch:
+                    self._commit(store, batch)
         finally:
             store.close()
 
@@ -105,7 +113,7 @@ class Writer:
         results: list[tuple[bool, Any]] = []
         try:
             with store.transaction():
-                for fn, _, _ in batch:
+                for fn, *_ in batch:
                     try:
                         with store.transaction():
                             results.append((True, fn(store)))
@@ -114,14 +122,18 @@ class Writer:
             self.commits += 1
         except Exception as exc:  # the commit itself failed: nobody's work is kept
             results = [(False, exc)] * len(batch)
-        for (ok, value), (_, future, loop) in zip(results, batch, strict=True):
-            loop.call_soon_threadsafe(_settle, future, ok, value)
+        by_loop: dict[asyncio.AbstractEventLoop, list[tuple[asyncio.Future[Any], bool, Any]]] = {}
+        for (ok, value), (_, future, loop, _urgent) in zip(results, batch, strict=True):
+            by_loop.setdefault(loop, []).append((future, ok, value))
+        for loop, settled in by_loop.items():   # one wake-up per loop, not one per job
+            loop.call_soon_threadsafe(_settle, settled)
 
 
-def _settle(future: asyncio.Future[Any], ok: bool, value: Any) -> None:
-    if future.done():
-        return
-    if ok:
-        future.set_result(value)
-    else:
-        future.set_exception(value)
+def _settle(settled: list[tuple[asyncio.Future[Any], bool, Any]]) -> None:
+    for future, ok, value in settled:
+        if future.done():
+            continue
+        if ok:
+            future.set_result(value)
+        else:
+            future.set_exception(value)
