@@ -164,8 +164,10 @@ async def main(events: int, concurrency: int) -> None:
     rate = len(done) / total
     bare_rate = events / bare_elapsed
     print(f"events               {events} signed LINE webhooks, concurrency {concurrency}")
-    print(f"replies at the stub  {len(done)} ({sum(len(c[1]['messages']) for c in stub.calls)} messages)")
-    print(f"end to end           {rate:,.0f} messages/s (webhook in -> reply at the LINE stub)")
+    print(f"replies at the stub  {len(done)} of {events} events answered")
+    delivered = sum(len(c[1]["messages"]) for c in stub.calls if c[0] in ("reply", "push"))
+    print(f"end to end           {rate:,.0f} customer messages/s (webhook in -> its reply at the "
+          f"LINE stub); {delivered / total:,.0f} bot messages/s delivered")
     print(f"time to 200          p50 {statistics.median(acks) * 1000:.1f} ms   p99 {pct(acks, 0.99):.1f} ms")
     print(f"webhook -> reply     p50 {statistics.median(done) * 1000:.1f} ms   p99 {pct(done, 0.99):.1f} ms")
     print(f"bare aiohttp 200     {bare_rate:,.0f} requests/s, p50 "

@@ -397,9 +397,10 @@ class Store:
                 "WHERE case_number = ? AND status = 'pending'", (at.isoformat(), case_number))
 
     def pending_followups(self, case_number: str) -> list[dict[str, Any]]:
-        return list(self.db.query(
-            "SELECT * FROM followups WHERE case_number = ? AND status = 'pending' ORDER BY id",
-            [case_number]))
+        cursor = self._x("SELECT * FROM followups WHERE case_number = ? AND status = 'pending' "
+                         "ORDER BY id", (case_number,))
+        names = [d[0] for d in cursor.description]
+        return [dict(zip(names, row, strict=True)) for row in cursor]
 
     def due_followups(self, now: datetime) -> list[dict[str, Any]]:
         return list(self.db.query(
@@ -425,8 +426,9 @@ class Store:
                              event_id=incoming.event_id)
         if case is None:
             return self._enqueue_without_case(step, incoming, at)
-        for event in step.events:
-            self.add_event(case.number, event.kind, event.data, event.at)
+        self.conn.executemany(
+            "INSERT INTO case_events (case_number, kind, data, at) VALUES (?, ?, ?, ?)",
+            [(case.number, e.kind, _json(e.data), e.at.isoformat()) for e in step.events])
         channel, _, user_id = case.conversation_key.partition(":")
         ids = []
         reply_token = incoming.reply_token if incoming is not None else None
@@ -457,6 +459,8 @@ class Store:
 
     def _sync_followup(self, case: CaseState, at: datetime) -> None:
         """Exactly one pending follow-up per case, at `case.followup_at`, or none."""
+        if case.remedy_id is None and case.followup_at is None:
+            return   # never committed: no follow-up was ever scheduled
         pending = self.pending_followups(case.number)
         wanted = case.followup_at if case.stage == "committed" else None
         if wanted is not None and len(pending) == 1 and pending[0]["due_ts"] == _ts(wanted):

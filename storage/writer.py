@@ -20,7 +20,7 @@ from typing import Any, TypeVar
 from storage.store import Store
 
 T = TypeVar("T")
-MAX_BATCH = 128
+MAX_BATCH = 64
 
 _Job = tuple[Callable[[Store], Any], asyncio.Future[Any], asyncio.AbstractEventLoop, bool]
 
@@ -110,6 +110,19 @@ class Writer:
             store.close()
 
     def _commit(self, store: Store, batch: list[_Job]) -> None:
+        """All jobs in one transaction. Optimistically without a savepoint each; if one
+        fails, the whole batch is rolled back and replayed with a savepoint per job, so
+        only the failing job's work is lost."""
+        results: list[tuple[bool, Any]] = []
+        try:
+            with store.transaction():
+                results = [(True, fn(store)) for fn, *_ in batch]
+            self.commits += 1
+        except Exception:
+            results = self._replay(store, batch)
+        self._answer(batch, results)
+
+    def _replay(self, store: Store, batch: list[_Job]) -> list[tuple[bool, Any]]:
         results: list[tuple[bool, Any]] = []
         try:
             with store.transaction():
@@ -122,6 +135,9 @@ class Writer:
             self.commits += 1
         except Exception as exc:  # the commit itself failed: nobody's work is kept
             results = [(False, exc)] * len(batch)
+        return results
+
+    def _answer(self, batch: list[_Job], results: list[tuple[bool, Any]]) -> None:
         by_loop: dict[asyncio.AbstractEventLoop, list[tuple[asyncio.Future[Any], bool, Any]]] = {}
         for (ok, value), (_, future, loop, _urgent) in zip(results, batch, strict=True):
             by_loop.setdefault(loop, []).append((future, ok, value))
