@@ -43,7 +43,6 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
 
     from aiohttp import web
 
-    from bot.logs import register_secret
     from bot.server import HeardServer
     from dialogs.loader import DialogHolder
 
@@ -53,8 +52,6 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     if args.dialog:
         overrides["dialog_path"] = Path(args.dialog)
     settings = dataclasses.replace(settings, **overrides)
-    for secret in settings.secrets():
-        register_secret(secret)
     if args.telegram_polling and not settings.telegram_enabled:
         print("error: --telegram-polling needs TELEGRAM_BOT_TOKEN", file=sys.stderr)
         return EXIT_USAGE
@@ -297,6 +294,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_USAGE
 
     configure_logging(settings.log_level)
+    from bot.logs import register_secret
+
+    for secret in settings.secrets():
+        register_secret(secret)
     try:
         return int(args.func(args, settings))
     except DialogError as exc:

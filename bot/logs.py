@@ -36,3 +36,6 @@ def configure_logging(level: str = "INFO") -> None:
         handler.addFilter(RedactingFilter())
         root.addHandler(handler)
     root.setLevel(getattr(logging, level.upper(), logging.INFO))
+    # httpx (python-telegram-bot's client) logs every request URL, and Telegram URLs carry
+    # the bot token: keep it to warnings (the redacting filter masks the token regardless).
+    logging.getLogger("httpx").setLevel(max(root.level, logging.WARNING))

@@ -122,12 +122,14 @@ def settings_for(db: Path, line: LineStub | None, telegram: TelegramStub | None,
 
 
 @asynccontextmanager
-async def serving(db: Path, **extra: Any) -> AsyncIterator[Served]:
+async def serving(db: Path, *, telegram_polling: bool = False,
+                  **extra: Any) -> AsyncIterator[Served]:
     line, telegram = LineStub(), TelegramStub()
     await line.start()
     await telegram.start()
     server = HeardServer(settings_for(db, line, telegram, **extra),
-                         DialogHolder(default_dialog_path()), background=False)
+                         DialogHolder(default_dialog_path()), background=False,
+                         telegram_polling=telegram_polling)
     runner = web.AppRunner(server.app(), access_log=None)
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)

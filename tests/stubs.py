@@ -173,6 +173,9 @@ class TelegramStub(Stub):
         name = request.match_info["method"]
         form = dict(await request.post()) if request.can_read_body else {}
         data = {k: _maybe_json(v) for k, v in form.items()}
+        if name == "getUpdates" and not [u for u in self.updates
+                                         if u["update_id"] >= int(data.get("offset") or 0)]:
+            await asyncio.sleep(0.2)   # long polling: nothing new, wait a little
         failure = self._failure(name)
         try:
             if failure:

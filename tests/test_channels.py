@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
+import os
+import sys
 from pathlib import Path
 
 import pytest
@@ -18,8 +21,10 @@ from tests.channels import (
     telegram_press,
     telegram_text,
 )
+from tests.stubs import TELEGRAM_SECRET, TELEGRAM_TOKEN, TelegramStub
 
 USER = "U206d25c2ea6bd87c17655609a1c37cb8"
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def inbox_count(store: Store) -> int:
@@ -290,3 +295,46 @@ async def test_the_signature_is_checked_over_the_bytes_as_received(tmp_path: Pat
         same_json = json.dumps(json.loads(body), ensure_ascii=True).encode()
         assert (await s.post_line(same_json, signature=sign(body))).status == 401
         assert (await s.post_line(body, signature=sign(body))).status == 200
+
+
+# ---------------------------------------------------------------- polling, CLI, shutdown
+
+
+async def test_telegram_long_polling_needs_no_webhook(tmp_path: Path) -> None:
+    async with serving(tmp_path / "h.db", telegram_polling=True) as s:
+        s.telegram.updates.append(telegram_text(500, 31, "我的包裹還沒到"))
+        for _ in range(50):
+            await s.server.dispatcher.drain()
+            if await s.read(lambda st: st.count_cases()):
+                break
+            await asyncio.sleep(0.1)
+        await s.server.delivery.send_due()
+        assert any("包裹" in t for t in s.telegram.texts)
+        assert (await s.post_telegram(telegram_text(501, 31, "hi"))).status == 409
+
+
+async def test_heard_telegram_set_webhook_registers_url_and_secret(tmp_path: Path) -> None:
+    stub = TelegramStub()
+    await stub.start()
+    env = {**os.environ, "TELEGRAM_BOT_TOKEN": TELEGRAM_TOKEN,
+           "TELEGRAM_SECRET_TOKEN": TELEGRAM_SECRET, "TELEGRAM_API_URL": stub.base_url}
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bot.cli", "telegram", "set-webhook",
+        "https://support.example.com/webhooks/telegram", cwd=ROOT, env=env,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+    out, err = await process.communicate()
+    await stub.stop()
+    assert process.returncode == 0, err.decode()
+    assert stub.webhook["url"] == "https://support.example.com/webhooks/telegram"
+    assert stub.webhook["secret_token"] == TELEGRAM_SECRET
+    assert TELEGRAM_TOKEN not in out.decode() + err.decode()
+
+
+async def test_shutdown_finishes_accepted_turns_and_flushes_replies(tmp_path: Path) -> None:
+    async with serving(tmp_path / "h.db") as s:
+        body = line_body(line_event("text", USER, "01EV0000000000000000000200",
+                                    text="我買的耳機右耳沒有聲音"))
+        assert (await s.post_line(body)).status == 200
+        line = s.line
+    # leaving the block shut the server down without anyone settling it first
+    assert len(line.replies) == 1 and len(line.replies[0]["messages"]) == 2
