@@ -338,3 +338,23 @@ async def test_shutdown_finishes_accepted_turns_and_flushes_replies(tmp_path: Pa
         line = s.line
     # leaving the block shut the server down without anyone settling it first
     assert len(line.replies) == 1 and len(line.replies[0]["messages"]) == 2
+
+
+def test_the_prepared_line_json_is_what_the_sdk_models_produce() -> None:
+    from linebot.v3.messaging import PushMessageRequest, ReplyMessageRequest
+
+    from adapters.base import OutboxMessage
+    from adapters.line import render, render_json
+    from bot.types import Button
+
+    messages = [
+        OutboxMessage(1, "line:U", "line", "U", "您好" * 3000, (), "reply", "tok", 0, "k", 0),
+        OutboxMessage(2, "line:U", "line", "U", "對嗎？",
+                      (Button("對，沒錯", "yes"), Button("不太對，我再說一次好嗎" * 2, "no")),
+                      "reply", "tok", 0, "k", 0),
+    ]
+    sdk_reply = ReplyMessageRequest(reply_token="tok", messages=render(messages)).to_dict()
+    sdk_push = PushMessageRequest(to="U", messages=render(messages)).to_dict()
+    ours = render_json(messages)
+    assert sdk_reply == {"replyToken": "tok", "messages": ours, "notificationDisabled": False}
+    assert sdk_push == {"to": "U", "messages": ours, "notificationDisabled": False}
