@@ -66,6 +66,14 @@ class CaseState:
     awaiting: str | None = None                              # followup | rating | None
     closed_at: datetime | None = None
     reopened: int = 0
+    handled: int = 0                                         # signals a person already dealt with
+    handoff_at: datetime | None = None
+    claimed_at: datetime | None = None
+    sla_breached: bool = False
+
+    def active_signals(self) -> list[SignalHit]:
+        """Signals fired since a person last handed the case back (these count for risk)."""
+        return self.signals[self.handled:]
 
     def signal_names(self) -> set[str]:
         return {s.name for s in self.signals}
@@ -99,6 +107,7 @@ class CaseState:
 
 _DATETIME_FIELDS = {
     "received_at", "updated_at", "first_response_due", "due_at", "followup_at", "closed_at",
+    "handoff_at", "claimed_at",
 }
 
 

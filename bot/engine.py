@@ -16,6 +16,7 @@ from datetime import datetime, timedelta
 from bot import replies
 from bot.case import CaseEvent, CaseState, SignalHit, Step
 from bot.details import Details
+from bot.hours import response_deadline
 from bot.normalize import canonical
 from bot.payloads import (
     FOLLOW,
@@ -109,11 +110,22 @@ def _greet(case: CaseState | None, incoming: Incoming, ctx: Context) -> Step:
 
 
 def due(case: CaseState, ctx: Context) -> Step:
-    """Timers that came due for this case: today, the follow-up callback."""
+    """Timers that came due for this case: the follow-up callback, the SLA breach."""
     turn = Turn(case, ctx, None, None)
     if case.stage == "committed" and case.followup_at and case.followup_at <= ctx.now:
         _send_followup(turn)
+    elif sla_breached(case, ctx.now):
+        case.sla_breached = True
+        turn.event("sla_breach", due=case.first_response_due.isoformat(), severity=case.severity)
+        replies.say(turn, "still_handling", kind="push", case_number=case.number,
+                    team=replies.team_name(ctx.dialog, case.locale))
     return _finish(turn)
+
+
+def sla_breached(case: CaseState, now: datetime) -> bool:
+    """Nobody took the handed-off case within its first-response target (said once)."""
+    return (case.stage == "handoff" and case.owner == "team" and not case.sla_breached
+            and case.first_response_due <= now)
 
 
 # ---------------------------------------------------------------- opening a case
@@ -193,7 +205,7 @@ def _add_signals(turn: Turn, hits: Sequence[SignalHit]) -> None:
         case.signals.append(hit)
         turn.event("signal", name=hit.name, weight=hit.weight, words=list(hit.words))
     if hits:
-        case.risk = risk_of(case.signals)
+        case.risk = risk_of(case.active_signals())
         case.severity = _severity(turn)
 
 
@@ -241,12 +253,12 @@ def _same_problem(turn: Turn, earlier: CaseState, u: Understanding) -> bool:
 def _escalate_if_risky(turn: Turn) -> bool:
     """Hand the case to a person on safety, an explicit ask, or risk over the threshold."""
     case, dialog = turn.case, turn.dialog
-    names = case.signal_names()
+    names = {s.name for s in case.active_signals()}
     reason = None
     if turn.payload == HUMAN:
         _fire(turn, "human_request", "button")
         reason = "human_request"
-    elif "safety" in names or case.category == "safety":
+    elif "safety" in names or (case.category == "safety" and case.handled == 0):
         reason = "safety"
     elif case.risk >= dialog.risk_threshold:
         reason = "human_request" if "human_request" in names else "risk"
@@ -260,18 +272,31 @@ def _hand_off(turn: Turn, reason: str) -> None:
     case, dialog = turn.case, turn.dialog
     if reason == "safety":
         case.severity = "urgent"
-    case.first_response_due = turn.ctx.now + dialog.grades[case.severity].first_response
-    case.owner = "team"
-    case.followup_at = None
-    case.awaiting = None
+    promise = _to_team(turn)
     if case.account and not case.summary:
         case.summary = _summary(turn)
     turn.event("escalated", reason=reason, risk=case.risk, severity=case.severity,
-               signals=[s.as_dict() for s in case.signals])
+               signals=[s.as_dict() for s in case.signals],
+               due=case.first_response_due.isoformat())
     turn.move("handoff", reason)
     key = {"safety": "handoff_safety", "human_request": "handoff_requested"}.get(reason, "handoff")
     replies.say(turn, key, summary=case.summary or _summary(turn), case_number=case.number,
-                first_response=replies.duration(dialog, case.severity, case.locale))
+                first_response=promise, team=replies.team_name(dialog, case.locale))
+
+
+def _to_team(turn: Turn) -> str:
+    """The case goes to the team's queue: the first-response clock (business hours
+    counted) starts now. Returns what to promise the customer."""
+    case, dialog, now = turn.case, turn.dialog, turn.ctx.now
+    deadline, opening = response_deadline(dialog, case.severity, now)
+    case.first_response_due = deadline
+    case.owner = "team"
+    case.handoff_at = now
+    case.claimed_at = None
+    case.sla_breached = False
+    case.followup_at = None
+    case.awaiting = None
+    return replies.response_promise(dialog, case.severity, case.locale, opening)
 
 
 def _in_handoff(case: CaseState, incoming: Incoming, ctx: Context,
@@ -574,16 +599,14 @@ def _followup_answer(turn: Turn) -> bool:
         case.followup_at = None
         replies.say(turn, "ask_rating", buttons=replies.rating_buttons())
         return True
-    case.awaiting = None
     _fire(turn, "repeated", f"followup:{answer}")
-    case.first_response_due = turn.ctx.now + turn.dialog.grades[case.severity].first_response
-    case.owner = "team"
-    case.followup_at = None
+    promise = _to_team(turn)
     turn.event("escalated", reason=f"followup_{answer}", risk=case.risk, severity=case.severity,
-               signals=[s.as_dict() for s in case.signals])
+               signals=[s.as_dict() for s in case.signals],
+               due=case.first_response_due.isoformat())
     turn.move("handoff", f"followup_{answer}")
-    replies.say(turn, "followup_not_solved", case_number=case.number,
-                first_response=replies.duration(turn.dialog, case.severity, case.locale))
+    replies.say(turn, "followup_not_solved", case_number=case.number, first_response=promise,
+                team=replies.team_name(turn.dialog, case.locale))
     return True
 
 

@@ -41,6 +41,20 @@ def duration(dialog: Dialog, severity: str, locale: str) -> str:
     return format_duration(dialog, dialog.grades[severity].first_response, locale)
 
 
+def response_promise(dialog: Dialog, severity: str, locale: str, opening: datetime | None) -> str:
+    """What to promise on handoff: the target, or, outside business hours, the target
+    counted from when the team is back."""
+    span = duration(dialog, severity, locale)
+    if opening is None:
+        return span
+    return dialog.text("when_back", locale, time=format_time(dialog, opening, locale),
+                       duration=span)
+
+
+def team_name(dialog: Dialog, locale: str) -> str:
+    return dialog.team.name.get(locale) if dialog.team else ""
+
+
 def format_duration(dialog: Dialog, span: timedelta, locale: str) -> str:
     minutes = int(span.total_seconds() // 60)
     if minutes % (24 * 60) == 0 and minutes >= 48 * 60:

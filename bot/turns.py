@@ -47,15 +47,19 @@ def handle_incoming(store: Store, dialog: Dialog, incoming: Incoming, now: datet
 
 
 def run_due(store: Store, dialog: Dialog, now: datetime) -> list[TurnResult]:
-    """Send every follow-up that came due by `now` (each exactly once)."""
+    """Every timer that came due by `now`, each exactly once: follow-up callbacks and
+    handed-off cases nobody took in time (SLA breaches)."""
     results = []
+    ctx = engine.Context(dialog=dialog, now=now,
+                         new_case_number=lambda: store.next_case_number(now.year))
     for row in store.due_followups(now):
         case = store.get_case(row["case_number"])
         store.mark_followup(row["id"], "sent", now)
         if case is None:
             continue
-        ctx = engine.Context(dialog=dialog, now=now,
-                             new_case_number=lambda: store.next_case_number(now.year))
+        step = engine.due(case, ctx)
+        results.append(TurnResult(step, store.apply(step, None, now)))
+    for case in store.sla_due(now):
         step = engine.due(case, ctx)
         results.append(TurnResult(step, store.apply(step, None, now)))
     return results

@@ -12,7 +12,7 @@ import re
 import string
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import date, time, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -28,6 +28,7 @@ from dialogs.model import (
     SEVERITIES,
     SIGNAL_NAMES,
     TEXT_KEYS,
+    WEEKDAYS,
     Category,
     Dialog,
     Empathy,
@@ -36,12 +37,15 @@ from dialogs.model import (
     Remedy,
     Restatement,
     Signal,
+    Team,
 )
 
 LABEL_LIMIT = 20     # LINE quick-reply labels
 TOP_KEYS = ("version", "name", "default_locale", "timezone", "risk_threshold",
             "order_number_pattern", "products", "grades", "categories", "signals", "intents",
-            "restatement", "texts", "buttons")
+            "restatement", "texts", "buttons", "team")
+CANNED_PLACEHOLDERS = frozenset({"case_number", "customer_name", "summary", "commitment", "due",
+                                 "agent", "team"})
 SIGNAL_PARAMS = {
     "exclamation": ("min_run", "caps_words"),
     "repeated": ("window_days", "similarity"),
@@ -308,6 +312,7 @@ class _Reader:
         buttons = self.each(top.get("buttons"), "buttons", BUTTON_KEYS,
                             lambda v, p, _n: self.localized(v, p, limit=LABEL_LIMIT))
         restatement = self.restatement(top.get("restatement"), "restatement")
+        team = self.team(top.get("team"), "team")
         if self.problems:
             return None
         return Dialog(
@@ -316,7 +321,7 @@ class _Reader:
             risk_threshold=self.number(top.get("risk_threshold"), "risk_threshold", 0.1),
             order_number_pattern=pattern, grades=grades, categories=categories,
             signals=signals, intents=intents, restatement=restatement, texts=texts,
-            buttons=buttons, products=self.words(top.get("products"), "products"),
+            buttons=buttons, products=self.words(top.get("products"), "products"), team=team,
         )
 
     def each(self, value: Any, path: str, names: tuple[str, ...],
@@ -430,6 +435,55 @@ class _Reader:
             due=self.duration(found.get("due"), f"{path}.due"), compensation=compensation,
             words=self.words(found.get("words"), f"{path}.words"),
         )
+
+    def team(self, value: Any, path: str) -> Team:
+        found = self.mapping(value, path) or {}
+        self.keys(found, path, ("name", "hours", "holidays", "around_the_clock", "canned"))
+        hours = self.mapping(found.get("hours"), f"{path}.hours") or {}
+        self.keys(hours, f"{path}.hours", ("days", "open", "close"))
+        days = set()
+        for i, day in enumerate(hours.get("days") or []):
+            if day not in WEEKDAYS:
+                self.bad(f"{path}.hours.days[{i}]", f"must be one of {', '.join(WEEKDAYS)}")
+            else:
+                days.add(WEEKDAYS.index(day))
+        opens = self.clock(hours.get("open"), f"{path}.hours.open")
+        closes = self.clock(hours.get("close"), f"{path}.hours.close")
+        if opens >= closes:
+            self.bad(f"{path}.hours", "open must be before close")
+        holidays = set()
+        for i, day in enumerate(found.get("holidays") or []):
+            try:
+                holidays.add(day if isinstance(day, date) else date.fromisoformat(str(day)))
+            except ValueError:
+                self.bad(f"{path}.holidays[{i}]", f"not a date: {day!r} (use 2026-01-01)")
+        always = found.get("around_the_clock") or []
+        for i, grade in enumerate(always):
+            if grade not in SEVERITIES:
+                self.bad(f"{path}.around_the_clock[{i}]", f"must be one of {', '.join(SEVERITIES)}")
+        canned_raw = found.get("canned") or {}
+        canned = {}
+        if not isinstance(canned_raw, dict):
+            self.bad(f"{path}.canned", "must be a mapping of name: localized text")
+        else:
+            for name, text in canned_raw.items():
+                canned[str(name)] = self.localized(text, f"{path}.canned.{name}",
+                                                   placeholders=CANNED_PLACEHOLDERS)
+        return Team(
+            name=self.localized(found.get("name"), f"{path}.name"), days=frozenset(days),
+            opens=opens, closes=closes, holidays=frozenset(holidays),
+            around_the_clock=frozenset(str(g) for g in always), canned=canned,
+        )
+
+    def clock(self, value: Any, path: str) -> time:
+        if isinstance(value, int) and not isinstance(value, bool):   # YAML 1.1 reads 09:00 as 540
+            return time(value // 60, value % 60) if 0 <= value < 24 * 60 else time(0, 0)
+        try:
+            hour, minute = str(value).split(":")
+            return time(int(hour), int(minute))
+        except (ValueError, TypeError):
+            self.bad(path, "missing" if value is None else f"not a time: {value!r} (use 09:00)")
+            return time(0, 0)
 
     def restatement(self, value: Any, path: str) -> Restatement:
         found = self.mapping(value, path) or {}

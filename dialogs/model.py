@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import date, time, timedelta
 from typing import Any
 
 LOCALES: tuple[str, ...] = ("zh-TW", "zh-CN", "en")
@@ -72,12 +72,19 @@ TEXT_KEYS: Mapping[str, frozenset[str]] = {
     "progress": frozenset({"case_number", "commitment", "due"}),
     # committed/closed: thanks or small talk.
     "thanks_reply": frozenset({"case_number"}),
-    # handoff: restates, a senior person contacts them within {first_response}.
-    "handoff": frozenset({"summary", "first_response", "case_number"}),
+    # handoff: restates, {team} contacts them within {first_response} (outside business
+    # hours {first_response} is the `when_back` text: when the team is back).
+    "handoff": frozenset({"summary", "first_response", "case_number", "team"}),
     # handoff for safety cases (always urgent).
-    "handoff_safety": frozenset({"summary", "first_response", "case_number"}),
+    "handoff_safety": frozenset({"summary", "first_response", "case_number", "team"}),
     # handoff because the customer asked for a person.
-    "handoff_requested": frozenset({"first_response", "case_number"}),
+    "handoff_requested": frozenset({"first_response", "case_number", "team"}),
+    # outside business hours: "{duration} of our opening at {time}".
+    "when_back": frozenset({"time", "duration"}),
+    # nobody took the case within its first-response target: said once, honestly.
+    "still_handling": frozenset({"case_number", "team"}),
+    # a person resolved the case; {followup} is when we check back.
+    "agent_resolved": frozenset({"case_number", "team", "followup"}),
     # the case reopened: the same problem came back after a remedy was chosen.
     "reopen": frozenset({"case_number"}),
     # something that is not text (sticker, image): acknowledged, kept in the record.
@@ -91,7 +98,7 @@ TEXT_KEYS: Mapping[str, frozenset[str]] = {
     # rating received: thanks, case closed.
     "rated": frozenset({"rating"}),
     # follow-up answered "partly" / "not solved": a person takes over.
-    "followup_not_solved": frozenset({"first_response", "case_number"}),
+    "followup_not_solved": frozenset({"first_response", "case_number", "team"}),
     # how durations and times are written, e.g. "{n} 小時" / "{n} hours".
     "duration_minutes": frozenset({"n"}),
     "duration_hours": frozenset({"n"}),
@@ -177,6 +184,22 @@ class Restatement:
     fillers: Mapping[str, tuple[str, ...]]   # words dropped: 啦, 欸, 齁, um
 
 
+WEEKDAYS: tuple[str, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+@dataclass(frozen=True, slots=True)
+class Team:
+    """Who takes over on handoff, and when they are at work (in the dialog's time zone)."""
+
+    name: Localized
+    days: frozenset[int]              # 0 = Monday
+    opens: time
+    closes: time
+    holidays: frozenset[date]
+    around_the_clock: frozenset[str]  # grades answered at any hour (e.g. urgent)
+    canned: Mapping[str, Localized] = field(default_factory=dict)  # agents' canned replies
+
+
 @dataclass(frozen=True, slots=True)
 class Dialog:
     path: str
@@ -194,6 +217,7 @@ class Dialog:
     texts: Mapping[str, Localized]
     buttons: Mapping[str, Localized]
     products: tuple[str, ...] = ()    # canonical product words ("加溼器", "kettle")
+    team: Team | None = None
 
     def text(self, key: str, locale: str, **values: object) -> str:
         return self.texts[key].get(locale).format(**values)

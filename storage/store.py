@@ -31,7 +31,7 @@ if TYPE_CHECKING:
     from bot.case import Step
     from bot.types import Incoming
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 CASE_FIELDS: tuple[str, ...] = tuple(f.name for f in fields(CaseState))
 
 
@@ -98,7 +98,26 @@ def _migrate_2(db: sqlite_utils.Database) -> None:
     db.execute("UPDATE outbox SET next_try_ts = 0, created_ts = 0")
 
 
-MIGRATIONS = {1: _migrate_1, 2: _migrate_2}
+def _migrate_3(db: sqlite_utils.Database) -> None:
+    """The agent desk: agents, their sessions, SLA timers on cases, Discord threads."""
+    cases = db.table("cases")
+    cases.add_column("response_due_ts", float)
+    cases.create_index(["response_due_ts"])
+    db.table("agents").create({
+        "id": int, "username": str, "display_name": str, "password_hash": str, "role": str,
+        "active": int, "created_at": str,
+    }, pk="id", defaults={"active": 1})
+    db.table("agents").create_index(["username"], unique=True)
+    db.table("sessions").create({
+        "token_hash": str, "agent_id": int, "csrf": str, "created_at": str, "expires_ts": float,
+    }, pk="token_hash")
+    db.table("desk_threads").create({
+        "case_number": str, "desk": str, "thread_id": str, "created_at": str,
+    }, pk=("desk", "case_number"))
+    db.table("desk_threads").create_index(["desk", "thread_id"], unique=True)
+
+
+MIGRATIONS = {1: _migrate_1, 2: _migrate_2, 3: _migrate_3}
 
 
 class Store:
@@ -215,19 +234,26 @@ class Store:
 
     def save_case(self, case: CaseState) -> None:
         record = case.to_record()
+        waiting = case.stage == "handoff" and case.owner == "team" and not case.sla_breached
         self._x(
             "INSERT INTO cases (number, conversation_key, channel, stage, category, severity, "
-            "locale, owner, risk, summary, received_at, received_ts, updated_at, record) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(number) DO UPDATE SET "
+            "locale, owner, risk, summary, received_at, received_ts, updated_at, record, "
+            "response_due_ts) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+            "ON CONFLICT(number) DO UPDATE SET "
             "stage = excluded.stage, category = excluded.category, severity = excluded.severity, "
             "locale = excluded.locale, owner = excluded.owner, risk = excluded.risk, "
             "summary = excluded.summary, updated_at = excluded.updated_at, "
-            "record = excluded.record",
+            "record = excluded.record, response_due_ts = excluded.response_due_ts",
             (case.number, case.conversation_key, case.channel, case.stage, case.category,
              case.severity, case.locale, case.owner, case.risk, case.summary,
              case.received_at.isoformat(), _ts(case.received_at), case.updated_at.isoformat(),
-             _json(record)),
+             _json(record), _ts(case.first_response_due) if waiting else None),
         )
+
+    def sla_due(self, now: datetime) -> list[CaseState]:
+        """Handed-off cases nobody took within their first-response target."""
+        return self._cases("WHERE response_due_ts IS NOT NULL AND response_due_ts <= ?",
+                           [_ts(now)], "ORDER BY response_due_ts")
 
     def _cases(self, where: str, params: list[Any], tail: str = "") -> list[CaseState]:
         sql = f"SELECT record FROM cases {where} {tail}"
@@ -249,10 +275,12 @@ class Store:
 
     def list_cases(self, *, stage: str | None = None, category: str | None = None,
                    severity: str | None = None, since: datetime | None = None,
+                   channel: str | None = None, owner: str | None = None,
                    limit: int = 50) -> list[CaseState]:
         clauses: list[str] = []
         params: list[Any] = []
-        for column, value in (("stage", stage), ("category", category), ("severity", severity)):
+        for column, value in (("stage", stage), ("category", category), ("severity", severity),
+                              ("channel", channel), ("owner", owner)):
             if value:
                 clauses.append(f"{column} = ?")
                 params.append(value)
