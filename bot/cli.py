@@ -97,6 +97,53 @@ def cmd_telegram(args: argparse.Namespace, settings: Settings) -> int:
     return EXIT_OK
 
 
+# ---------------------------------------------------------------- agents
+
+
+def cmd_agents(args: argparse.Namespace, settings: Settings) -> int:
+    import getpass
+    from datetime import UTC, datetime
+
+    from bot.accounts import ROLES, hash_password
+    from storage.store import Store
+
+    db = Path(args.db) if args.db else settings.db_path
+    store = Store.open(db)
+    try:
+        if args.action == "list":
+            found = store.agents()
+            for agent in found:
+                print(f"{agent['username']:20} {agent['role']:11} {agent['display_name']}")
+            if not found:
+                print("no agents yet: heard agents add USERNAME")
+            return EXIT_OK
+        if not args.username:
+            print("error: heard agents add USERNAME", file=sys.stderr)
+            return EXIT_USAGE
+        if args.role not in ROLES:
+            print(f"error: --role must be one of {', '.join(ROLES)}", file=sys.stderr)
+            return EXIT_USAGE
+        if args.password_stdin:
+            password = sys.stdin.readline().rstrip("\r\n")
+        else:
+            password = getpass.getpass(f"password for {args.username}: ")
+            if password != getpass.getpass("again: "):
+                print("error: the passwords differ", file=sys.stderr)
+                return EXIT_FAIL
+        try:
+            hashed = hash_password(password)
+        except ValueError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return EXIT_FAIL
+        with store.transaction():
+            store.add_agent(args.username, args.name or args.username, hashed, args.role,
+                            datetime.now(UTC))
+        print(f"{args.role} {args.username} can sign in at /console")
+        return EXIT_OK
+    finally:
+        store.close()
+
+
 # ---------------------------------------------------------------- classify
 
 
@@ -248,6 +295,15 @@ def build_parser() -> argparse.ArgumentParser:
     p = add("telegram", cmd_telegram, "Register (or remove) the Telegram webhook.")
     p.add_argument("action", choices=("set-webhook", "delete-webhook"))
     p.add_argument("url", nargs="?", help="public https URL ending in /webhooks/telegram")
+
+    p = add("agents", cmd_agents, "Create agents and admins for the console, or list them.")
+    p.add_argument("action", choices=("add", "list"))
+    p.add_argument("username", nargs="?", help="for add: the sign-in name")
+    p.add_argument("--name", help="the name customers and colleagues see")
+    p.add_argument("--role", default="agent", help="agent (default), supervisor or admin")
+    p.add_argument("--password-stdin", action="store_true",
+                   help="read the password from standard input instead of asking")
+    p.add_argument("--db", help="SQLite file (default: HEARD_DB)")
 
     p = add("classify", cmd_classify,
             "Classify messages, one per line: locale, category, severity, risk and signals.")

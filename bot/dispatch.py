@@ -12,9 +12,10 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 
+from bot.case import CaseState
 from bot.metrics import Metrics
 from bot.payloads import FOLLOW, UNFOLLOW
 from bot.turns import event_key, handle_incoming
@@ -26,6 +27,8 @@ from storage.writer import Writer
 log = logging.getLogger(__name__)
 
 Clock = Callable[[], datetime]
+# Told after every stored turn: the case, what the customer wrote, whether it escalated.
+OnTurn = Callable[[CaseState | None, str, bool], Awaitable[None]]
 
 
 def utc_now() -> datetime:
@@ -34,8 +37,10 @@ def utc_now() -> datetime:
 
 class Dispatcher:
     def __init__(self, writer: Writer, dialog: Callable[[], Dialog], metrics: Metrics,
-                 on_outbox: Callable[[], None] = lambda: None, clock: Clock = utc_now) -> None:
+                 on_outbox: Callable[[], None] = lambda: None, clock: Clock = utc_now,
+                 on_turn: OnTurn | None = None) -> None:
         self.writer = writer
+        self.on_turn = on_turn
         self.dialog = dialog
         self.metrics = metrics
         self.on_outbox = on_outbox
@@ -127,8 +132,8 @@ class Dispatcher:
         now = self.clock()
         dialog = self.dialog()
 
-        def turn(store: Store) -> bool:
-            escalated = False
+        def turn(store: Store) -> tuple[bool, CaseState | None]:
+            escalated, case = False, None
             if incoming.payload in (FOLLOW, UNFOLLOW):
                 store.set_blocked(incoming.conversation_key, incoming.payload == UNFOLLOW)
             if incoming.payload == UNFOLLOW:
@@ -137,11 +142,12 @@ class Dispatcher:
                 result = handle_incoming(store, dialog, incoming, now)
                 if result is not None:
                     escalated = any(e.kind == "escalated" for e in result.step.events)
+                    case = result.step.case
             store.mark_inbox(inbox_id, "done", now)
-            return escalated
+            return escalated, case
 
         try:
-            escalated = await self.writer.run(turn)
+            escalated, case = await self.writer.run(turn)
         except Exception as exc:
             log.exception("%s event %s could not be processed; kept in the inbox as failed",
                           incoming.channel, incoming.event_id)
@@ -151,3 +157,8 @@ class Dispatcher:
         if escalated:
             self.metrics.inc("heard_escalations_total")
         self.on_outbox()
+        if self.on_turn is not None:
+            try:
+                await self.on_turn(case, incoming.text, escalated)
+            except Exception:
+                log.exception("telling the desk about %s failed", incoming.event_id)

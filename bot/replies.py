@@ -97,9 +97,9 @@ def remedy_buttons(turn: Turn, first: Remedy, second: Remedy) -> tuple[Button, .
     )
 
 
-def offer(turn: Turn, key: str, first: Remedy, second: Remedy) -> None:
+def offer(turn: Turn, key: str, first: Remedy, second: Remedy, kind: str = "reply") -> None:
     locale = turn.case.locale
-    say(turn, key, buttons=remedy_buttons(turn, first, second),
+    say(turn, key, buttons=remedy_buttons(turn, first, second), kind=kind,
         remedy_1=first.offer.get(locale), remedy_2=second.offer.get(locale))
 
 

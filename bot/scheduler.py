@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 
+from bot.case import CaseState
 from bot.turns import run_due
 from dialogs.model import Dialog
 from storage.writer import Writer
@@ -17,9 +18,10 @@ log = logging.getLogger(__name__)
 class Scheduler:
     def __init__(self, writer: Writer, dialog: Callable[[], Dialog],
                  clock: Callable[[], datetime], on_outbox: Callable[[], None],
-                 every: float = 30.0) -> None:
+                 every: float = 30.0,
+                 on_due: Callable[[list[CaseState]], Awaitable[None]] | None = None) -> None:
         self.writer, self.dialog, self.clock = writer, dialog, clock
-        self.on_outbox, self.every = on_outbox, every
+        self.on_outbox, self.every, self.on_due = on_outbox, every, on_due
         self._task: asyncio.Task[None] | None = None
 
     def start(self) -> None:
@@ -35,6 +37,8 @@ class Scheduler:
         results = await self.writer.run(lambda store: run_due(store, dialog, now))
         if results:
             self.on_outbox()
+            if self.on_due is not None:
+                await self.on_due([r.step.case for r in results if r.step.case is not None])
         return len(results)
 
     async def _run(self) -> None:

@@ -19,8 +19,10 @@ from aiohttp import web
 
 from adapters import web as webchat
 from adapters.base import Sender
+from adapters.console import Console, ConsoleHub
 from bot.config import Settings
 from bot.delivery import Delivery
+from bot.desk import DeskService
 from bot.dispatch import Dispatcher
 from bot.metrics import Metrics
 from bot.scheduler import Scheduler
@@ -65,10 +67,18 @@ class HeardServer:
             self.senders["telegram"] = self.telegram
         self.delivery = Delivery(self.writer, self.senders, self.metrics, clock=clock,
                                  idle_wait=delivery_idle)
+        self.desk = DeskService(self.writer, lambda: self.dialogs.dialog, clock,
+                                self.delivery.poke)
+        self.hub = ConsoleHub()
+        self.desk.desks.append(self.hub)
+        self.console = Console(self.writer, self.desk, self.hub, lambda: self.dialogs.dialog,
+                               clock)
         self.dispatcher = Dispatcher(self.writer, lambda: self.dialogs.dialog, self.metrics,
-                                     on_outbox=self.delivery.poke, clock=clock)
+                                     on_outbox=self.delivery.poke, clock=clock,
+                                     on_turn=self.desk.after_turn)
         self.scheduler = Scheduler(self.writer, lambda: self.dialogs.dialog, clock,
-                                   self.delivery.poke, every=scheduler_every)
+                                   self.delivery.poke, every=scheduler_every,
+                                   on_due=self.desk.after_timers)
         self.stopping = False
         self.background = background   # False: tests drive delivery and timers themselves
         self._background: set[asyncio.Task[Any]] = set()
@@ -85,6 +95,7 @@ class HeardServer:
             web.get("/metrics", self.metrics_page),
             *webchat.routes(self.writer, self.dispatcher.accept, self.dispatcher.settled,
                             self.clock),
+            *self.console.routes(),
         ])
         self.metrics.gauges["heard_outbox_messages"] = self._outbox_gauge
         app.on_startup.append(self._startup)

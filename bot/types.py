@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 
-OutgoingKind = Literal["reply", "push", "agent_relay"]
+OutgoingKind = Literal["reply", "push", "agent", "agent_relay"]
 
 
 @dataclass(frozen=True, slots=True)

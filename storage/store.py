@@ -498,6 +498,59 @@ class Store:
         if wanted is not None:
             self.schedule_followup(case.number, wanted, at)
 
+    # ------------------------------------------------------------ agents and sessions
+
+    def add_agent(self, username: str, display_name: str, password_hash: str, role: str,
+                  at: datetime) -> int:
+        cur = self._x(
+            "INSERT INTO agents (username, display_name, password_hash, role, active, created_at) "
+            "VALUES (?, ?, ?, ?, 1, ?) ON CONFLICT(username) DO UPDATE SET "
+            "display_name = excluded.display_name, password_hash = excluded.password_hash, "
+            "role = excluded.role, active = 1",
+            (username, display_name, password_hash, role, at.isoformat()))
+        return int(cur.lastrowid or 0)
+
+    def agent(self, username: str) -> dict[str, Any] | None:
+        rows = list(self.db.query("SELECT * FROM agents WHERE username = ? AND active = 1",
+                                  [username]))
+        return rows[0] if rows else None
+
+    def agents(self) -> list[dict[str, Any]]:
+        return list(self.db.query(
+            "SELECT id, username, display_name, role FROM agents WHERE active = 1 "
+            "ORDER BY username"))
+
+    def add_session(self, token_hash: str, agent_id: int, csrf: str, at: datetime,
+                    expires_ts: float) -> None:
+        self._x("INSERT INTO sessions (token_hash, agent_id, csrf, created_at, expires_ts) "
+                "VALUES (?, ?, ?, ?, ?)", (token_hash, agent_id, csrf, at.isoformat(), expires_ts))
+
+    def session(self, token_hash: str, now_ts: float) -> dict[str, Any] | None:
+        rows = list(self.db.query(
+            "SELECT s.csrf, s.expires_ts, a.id, a.username, a.display_name, a.role "
+            "FROM sessions s JOIN agents a ON a.id = s.agent_id "
+            "WHERE s.token_hash = ? AND s.expires_ts > ? AND a.active = 1", [token_hash, now_ts]))
+        return rows[0] if rows else None
+
+    def end_session(self, token_hash: str) -> None:
+        self._x("DELETE FROM sessions WHERE token_hash = ?", (token_hash,))
+
+    # ------------------------------------------------------------ desk threads (Discord)
+
+    def set_thread(self, desk: str, case_number: str, thread_id: str, at: datetime) -> None:
+        self._x("INSERT OR REPLACE INTO desk_threads (desk, case_number, thread_id, created_at) "
+                "VALUES (?, ?, ?, ?)", (desk, case_number, thread_id, at.isoformat()))
+
+    def thread_for(self, desk: str, case_number: str) -> str | None:
+        row = self._x("SELECT thread_id FROM desk_threads WHERE desk = ? AND case_number = ?",
+                      (desk, case_number)).fetchone()
+        return str(row[0]) if row else None
+
+    def case_for_thread(self, desk: str, thread_id: str) -> str | None:
+        row = self._x("SELECT case_number FROM desk_threads WHERE desk = ? AND thread_id = ?",
+                      (desk, thread_id)).fetchone()
+        return str(row[0]) if row else None
+
     # ------------------------------------------------------------ export
 
     def export_cases_csv(self, out: TextIO) -> int:

@@ -1,0 +1,379 @@
+"""The agent console: login, a live queue of handed-off cases, the case view and actions.
+
+Sessions are random tokens in an HttpOnly, SameSite=Strict cookie (Secure over HTTPS);
+only their hash is stored. Every form and API call carries the session's CSRF token (a
+header for the API, a form field for login and logout). Failed logins are limited per
+address. Everything a customer wrote reaches the page as JSON and is shown with
+`textContent`, never as HTML.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import html
+import json
+import logging
+import time
+from collections import defaultdict, deque
+from collections.abc import AsyncIterator, Callable
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from aiohttp import web
+
+from bot import accounts, agents
+from bot.case import CaseState
+from bot.desk import DeskService
+from bot.replies import format_time
+from dialogs.model import SEVERITIES, Dialog
+from storage.store import Store
+from storage.writer import Writer
+
+log = logging.getLogger(__name__)
+
+STATIC = Path(__file__).resolve().parent / "web_static"
+COOKIE = "heard_session"
+LOGIN_COOKIE = "heard_login"
+SESSION_HOURS = 12
+LOGIN_LIMIT = 5                 # failed logins per address …
+LOGIN_WINDOW = 600.0            # … per ten minutes
+HEADERS = {
+    "Content-Security-Policy": "default-src 'self'; img-src 'self' data:; frame-ancestors 'none'; "
+                               "base-uri 'none'; form-action 'self'",
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "no-referrer",
+    "Cache-Control": "no-store",
+}
+
+
+class ConsoleHub:
+    """A desk: every connected console hears about cases at once (server-sent events)."""
+
+    name = "console"
+
+    def __init__(self) -> None:
+        self.listeners: set[asyncio.Queue[dict[str, Any]]] = set()
+
+    def listen(self) -> asyncio.Queue[dict[str, Any]]:
+        queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue(maxsize=500)
+        self.listeners.add(queue)
+        return queue
+
+    def leave(self, queue: asyncio.Queue[dict[str, Any]]) -> None:
+        self.listeners.discard(queue)
+
+    def _send(self, event: dict[str, Any]) -> None:
+        for queue in list(self.listeners):
+            if queue.full():
+                continue   # a stalled browser misses live news; its next reload catches up
+            queue.put_nowait(event)
+
+    async def case_escalated(self, case: CaseState) -> None:
+        self._send({"type": "escalated", "case": summary(case)})
+
+    async def case_changed(self, case: CaseState, what: str, agent: str | None) -> None:
+        self._send({"type": "changed", "what": what, "agent": agent, "case": summary(case)})
+
+    async def customer_wrote(self, case: CaseState, text: str) -> None:
+        self._send({"type": "message", "case": summary(case)})
+
+    async def sla_breached(self, case: CaseState) -> None:
+        self._send({"type": "sla", "case": summary(case)})
+
+
+def summary(case: CaseState) -> dict[str, Any]:
+    return {
+        "number": case.number, "stage": case.stage, "owner": case.owner,
+        "severity": case.severity, "category": case.category, "channel": case.channel,
+        "customer": case.customer_name, "summary": case.summary or " / ".join(case.account)[:200],
+        "waiting_since": (case.handoff_at or case.received_at).isoformat(),
+        "due": case.first_response_due.isoformat(), "sla_breached": case.sla_breached,
+        "risk": case.risk, "signals": sorted(case.signal_names()), "locale": case.locale,
+    }
+
+
+class _Limiter:
+    def __init__(self) -> None:
+        self.failures: dict[str, deque[float]] = defaultdict(deque)
+
+    def blocked(self, key: str) -> bool:
+        now, window = time.monotonic(), self.failures[key]
+        while window and now - window[0] > LOGIN_WINDOW:
+            window.popleft()
+        return len(window) >= LOGIN_LIMIT
+
+    def failed(self, key: str) -> None:
+        self.failures[key].append(time.monotonic())
+
+
+class Console:
+    def __init__(self, writer: Writer, desk: DeskService, hub: ConsoleHub,
+                 dialog: Callable[[], Dialog], clock: Callable[[], datetime]) -> None:
+        self.writer, self.desk, self.hub, self.dialog, self.clock = (
+            writer, desk, hub, dialog, clock)
+        self.limiter = _Limiter()
+
+    def routes(self) -> list[web.RouteDef]:
+        return [
+            web.get("/console", self.page),
+            web.post("/console/login", self.login),
+            web.post("/console/logout", self.logout),
+            web.get("/console/api/me", self.me),
+            web.get("/console/api/cases", self.cases),
+            web.get("/console/api/cases/{number}", self.case),
+            web.post("/console/api/cases/{number}/{action}", self.action),
+            web.get("/console/api/agents", self.agent_list),
+            web.get("/console/api/events", self.events),
+        ]
+
+    # ------------------------------------------------------------ sessions
+
+    async def _session(self, request: web.Request) -> dict[str, Any] | None:
+        token = request.cookies.get(COOKIE)
+        if not token:
+            return None
+        digest, now = accounts.token_hash(token), self.clock().timestamp()
+        return await self.writer.read(lambda s: s.session(digest, now))
+
+    async def _agent(self, request: web.Request) -> dict[str, Any]:
+        """The signed-in agent of an API call, with its CSRF token checked."""
+        session = await self._session(request)
+        if session is None:
+            raise _json_error(401, "sign in first")
+        sent = request.headers.get("X-CSRF-Token") or request.query.get("csrf")
+        if not sent or sent != session["csrf"]:
+            raise _json_error(403, "missing or wrong CSRF token")
+        return session
+
+    async def page(self, request: web.Request) -> web.Response:
+        session = await self._session(request)
+        if session is None:
+            token = accounts.new_token()
+            error = {"failed": "帳號或密碼不正確 · Wrong username or password",
+                     "limited": "嘗試太多次，請稍後再試 · Too many tries, wait a few minutes",
+                     "csrf": "登入頁已過期，請再試一次 · The page expired, please try again"
+                     }.get(request.query.get("error", ""), "")
+            body = _template("console_login.html", csrf=token, error=error)
+            response = _html(body)
+            response.set_cookie(LOGIN_COOKIE, token, httponly=True, samesite="Strict",
+                                secure=_secure(request), path="/console")
+            return response
+        return _html(_template("console.html", csrf=session["csrf"],
+                               agent=session["display_name"] or session["username"]))
+
+    async def login(self, request: web.Request) -> web.Response:
+        form = await request.post()
+        address = request.remote or "?"
+        if self.limiter.blocked(address):
+            log.warning("console: too many failed logins from %s", address)
+            raise web.HTTPSeeOther("/console?error=limited")
+        sent, expected = str(form.get("csrf", "")), request.cookies.get(LOGIN_COOKIE, "")
+        if not sent or sent != expected:
+            raise web.HTTPSeeOther("/console?error=csrf")
+        username, password = str(form.get("username", "")).strip(), str(form.get("password", ""))
+        agent = await self.writer.read(lambda s: s.agent(username))
+        if not accounts.verify_password(agent["password_hash"] if agent else None, password):
+            self.limiter.failed(address)
+            log.info("console: failed login for %r from %s", username[:40], address)
+            raise web.HTTPSeeOther("/console?error=failed")
+        assert agent is not None
+        token, csrf, now = accounts.new_token(), accounts.new_token(), self.clock()
+        expires = (now + timedelta(hours=SESSION_HOURS)).timestamp()
+        digest = accounts.token_hash(token)
+        await self.writer.run(lambda s: s.add_session(digest, agent["id"], csrf, now, expires))
+        response = web.HTTPSeeOther("/console")
+        response.set_cookie(COOKIE, token, httponly=True, samesite="Strict",
+                            secure=_secure(request), path="/", max_age=SESSION_HOURS * 3600)
+        response.del_cookie(LOGIN_COOKIE, path="/console")
+        raise response
+
+    async def logout(self, request: web.Request) -> web.Response:
+        session = await self._session(request)
+        form = await request.post()
+        if session is not None and form.get("csrf") == session["csrf"]:
+            digest = accounts.token_hash(request.cookies[COOKIE])
+            await self.writer.run(lambda s: s.end_session(digest))
+        response = web.HTTPSeeOther("/console")
+        response.del_cookie(COOKIE, path="/")
+        raise response
+
+    # ------------------------------------------------------------ reading
+
+    async def me(self, request: web.Request) -> web.Response:
+        agent = await self._agent(request)
+        return _json({"username": agent["username"], "name": agent["display_name"],
+                      "role": agent["role"]})
+
+    async def agent_list(self, request: web.Request) -> web.Response:
+        await self._agent(request)
+        found = await self.writer.read(lambda s: s.agents())
+        return _json([{"username": a["username"], "name": a["display_name"], "role": a["role"]}
+                      for a in found])
+
+    async def cases(self, request: web.Request) -> web.Response:
+        agent = await self._agent(request)
+        status = request.query.get("status", "open")
+        severity = request.query.get("severity") or None
+        channel = request.query.get("channel") or None
+        me = agents.owner_of(agent["username"])
+
+        def read(store: Store) -> list[CaseState]:
+            if status == "recent":
+                return store.list_cases(severity=severity, channel=channel, limit=100)
+            owner = {"waiting": "team", "mine": me}.get(status)
+            found = store.list_cases(stage="handoff", severity=severity, channel=channel,
+                                     owner=owner, limit=500)
+            if status == "claimed":
+                found = [c for c in found if c.owner.startswith("agent:")]
+            return found
+
+        found = await self.writer.read(read)
+        if status != "recent":
+            found.sort(key=lambda c: (SEVERITIES.index(c.severity),
+                                      c.handoff_at or c.received_at))
+        return _json([summary(c) for c in found])
+
+    async def case(self, request: web.Request) -> web.Response:
+        agent = await self._agent(request)
+        number = request.match_info["number"]
+        dialog = self.dialog()
+
+        def read(store: Store) -> dict[str, Any] | None:
+            case = store.get_case(number)
+            if case is None:
+                return None
+            earlier = [summary(c) for c in store.list_cases(limit=20)
+                       if c.conversation_key == case.conversation_key and c.number != number]
+            return {"case": case, "messages": store.messages(number),
+                    "events": store.events(number), "earlier": earlier}
+
+        found = await self.writer.read(read)
+        if found is None:
+            raise _json_error(404, f"no case {number}")
+        return _json(detail(found, dialog, agent["display_name"] or agent["username"]))
+
+    # ------------------------------------------------------------ acting
+
+    async def action(self, request: web.Request) -> web.Response:
+        agent = await self._agent(request)
+        number, action = request.match_info["number"], request.match_info["action"]
+        try:
+            data = await request.json() if request.can_read_body else {}
+        except ValueError:
+            raise _json_error(400, "the body is not JSON") from None
+        if not isinstance(data, dict):
+            raise _json_error(400, "the body must be a JSON object")
+        try:
+            args = _action_args(action, data)
+            case = await self.desk.act(number, agent["username"], action, **args)
+        except agents.ActionError as exc:
+            raise _json_error(409, str(exc)) from exc
+        except (ValueError, TypeError) as exc:
+            raise _json_error(400, str(exc)) from exc
+        return _json(summary(case))
+
+    # ------------------------------------------------------------ live news
+
+    async def events(self, request: web.Request) -> web.StreamResponse:
+        await self._agent(request)
+        response = web.StreamResponse(headers={"Content-Type": "text/event-stream",
+                                               "Cache-Control": "no-store",
+                                               "X-Accel-Buffering": "no"})
+        await response.prepare(request)
+        queue = self.hub.listen()
+        try:
+            await response.write(b": connected\n\n")
+            async for event in _events(queue):
+                payload = json.dumps(event, ensure_ascii=False)
+                await response.write(f"event: {event['type']}\ndata: {payload}\n\n".encode())
+        except (ConnectionResetError, asyncio.CancelledError):
+            pass
+        finally:
+            self.hub.leave(queue)
+        return response
+
+
+async def _events(queue: asyncio.Queue[dict[str, Any]]) -> AsyncIterator[dict[str, Any]]:
+    while True:
+        try:
+            yield await asyncio.wait_for(queue.get(), timeout=20)
+        except TimeoutError:
+            yield {"type": "ping"}
+
+
+def detail(found: dict[str, Any], dialog: Dialog, agent_name: str) -> dict[str, Any]:
+    case: CaseState = found["case"]
+    category = dialog.categories.get(case.category or "other")
+    offered = []
+    if category is not None and case.severity in category.remedies:
+        for remedy in category.remedies[case.severity]:
+            offered.append({"id": remedy.id, "label": remedy.label.get(case.locale),
+                            "offer": remedy.offer.get(case.locale),
+                            "commitment": remedy.commitment.get(case.locale),
+                            "chosen": remedy.id == case.remedy_id})
+    notes = [{"agent": e["data"].get("agent"), "text": e["data"].get("text"), "at": e["at"]}
+             for e in found["events"] if e["kind"] == "note"]
+    history = [{"kind": e["kind"], "data": e["data"], "at": e["at"]} for e in found["events"]
+               if e["kind"] != "note"]
+    return {
+        **summary(case),
+        "category_words": case.category_words,
+        "signal_hits": [s.as_dict() for s in case.signals],
+        "account": case.account, "details": case.details,
+        "remedies": offered, "remedy_id": case.remedy_id, "commitment": case.commitment,
+        "due_at": case.due_at.isoformat() if case.due_at else None,
+        "due_text": format_time(dialog, case.due_at, case.locale) if case.due_at else None,
+        "followup_at": case.followup_at.isoformat() if case.followup_at else None,
+        "messages": [{"from": "customer" if m["direction"] == "in" else (
+                          "agent" if m["kind"] == "agent" else "bot"),
+                      "text": m["text"] or "", "pressed": m["payload"], "at": m["at"]}
+                     for m in found["messages"]],
+        "notes": notes, "history": history, "earlier": found["earlier"],
+        "canned": agents.canned_replies(case, agent_name, dialog),
+    }
+
+
+def _action_args(action: str, data: dict[str, Any]) -> dict[str, Any]:
+    if action == "reply":
+        return {"text": str(data.get("text", ""))}
+    if action == "note":
+        return {"text": str(data.get("text", ""))}
+    if action == "transfer":
+        return {"to_agent": str(data.get("to", ""))}
+    if action == "commit":
+        due = datetime.fromisoformat(str(data.get("due_at", "")))
+        if due.tzinfo is None:
+            raise ValueError("due_at needs a time zone, e.g. 2026-11-24T18:00+08:00")
+        return {"commitment": str(data.get("commitment", "")), "due_at": due,
+                "remedy_id": data.get("remedy_id") or None}
+    return {}
+
+
+def _template(name: str, **values: str) -> str:
+    text = (STATIC / name).read_text(encoding="utf-8")
+    for key, value in values.items():
+        text = text.replace("{{" + key + "}}", html.escape(value, quote=True))
+    return text
+
+
+def _html(body: str) -> web.Response:
+    return web.Response(text=body, content_type="text/html", charset="utf-8", headers=HEADERS)
+
+
+def _json(data: Any) -> web.Response:
+    return web.json_response(data, headers={"Cache-Control": "no-store",
+                                            "X-Content-Type-Options": "nosniff"})
+
+
+def _json_error(status: int, message: str) -> web.HTTPException:
+    body = json.dumps({"error": message}, ensure_ascii=False)
+    kinds: dict[int, type[web.HTTPException]] = {
+        400: web.HTTPBadRequest, 401: web.HTTPUnauthorized, 403: web.HTTPForbidden,
+        404: web.HTTPNotFound, 409: web.HTTPConflict}
+    return kinds[status](text=body, content_type="application/json")
+
+
+def _secure(request: web.Request) -> bool:
+    return request.secure or request.headers.get("X-Forwarded-Proto") == "https"

@@ -1,0 +1,206 @@
+// Heard agent console. Everything from the server is put on the page with textContent.
+(() => {
+  "use strict";
+  const csrf = document.querySelector('meta[name="csrf"]').content;
+  const $ = (id) => document.getElementById(id);
+  const TITLE = "Heard 客服台";
+  let current = null;       // the case number on screen
+  let me = null;
+  let waiting = 0;
+
+  async function api(path, options = {}) {
+    const response = await fetch(path, Object.assign({
+      credentials: "same-origin",
+      headers: { "X-CSRF-Token": csrf, "Content-Type": "application/json" },
+    }, options));
+    const body = await response.json().catch(() => ({}));
+    if (!response.ok) throw new Error(body.error || response.statusText);
+    return body;
+  }
+
+  function el(tag, text, className) {
+    const node = document.createElement(tag);
+    if (text !== undefined && text !== null) node.textContent = String(text);
+    if (className) node.className = className;
+    return node;
+  }
+
+  function when(iso) {
+    if (!iso) return "";
+    const d = new Date(iso);
+    return d.toLocaleString();
+  }
+
+  function ownerText(owner) {
+    if (owner === "team") return "等待認領";
+    if (owner && owner.startsWith("agent:")) return "由 " + owner.slice(6) + " 處理";
+    return "機器人";
+  }
+
+  // ---------------------------------------------------------------- queue
+
+  async function loadQueue() {
+    const params = new URLSearchParams({ status: $("status").value, severity: $("severity").value, channel: $("channel").value });
+    const cases = await api("/console/api/cases?" + params);
+    const list = $("cases");
+    list.textContent = "";
+    cases.forEach((c) => list.appendChild(queueItem(c)));
+    $("empty").hidden = cases.length > 0;
+    const open = await api("/console/api/cases?status=waiting");
+    waiting = open.length;
+    document.title = (waiting ? "(" + waiting + ") " : "") + TITLE;
+  }
+
+  function queueItem(c) {
+    const item = el("li");
+    item.dataset.number = c.number;
+    if (c.number === current) item.classList.add("selected");
+    const line = el("div", null, "line1");
+    line.appendChild(el("strong", c.number));
+    line.appendChild(el("span", c.severity, "badge sev-" + c.severity));
+    line.appendChild(el("span", c.channel, "badge"));
+    line.appendChild(el("span", ownerText(c.owner), "badge owner"));
+    if (c.sla_breached) line.appendChild(el("span", "逾時", "badge breach"));
+    item.appendChild(line);
+    item.appendChild(el("p", c.summary, "text"));
+    item.appendChild(el("small", "等待自 " + when(c.waiting_since), "muted"));
+    item.addEventListener("click", () => openCase(c.number));
+    return item;
+  }
+
+  // ---------------------------------------------------------------- case view
+
+  async function openCase(number) {
+    current = number;
+    const c = await api("/console/api/cases/" + encodeURIComponent(number));
+    $("view").hidden = false;
+    $("v-number").textContent = c.number;
+    const badges = $("v-badges");
+    badges.textContent = "";
+    [c.severity, c.category || "-", c.channel, c.stage, ownerText(c.owner)].forEach((t) => badges.appendChild(el("span", t, "badge")));
+    if (c.sla_breached) badges.appendChild(el("span", "已逾首次回覆時限", "badge breach"));
+    $("v-summary").textContent = c.summary || "";
+    fill("v-signals", c.signal_hits, (s) => s.name + "（" + s.weight + "）：" + s.words.join("、"));
+    $("v-words").textContent = (c.category_words || []).join("、");
+    fill("v-remedies", c.remedies, (r) => (r.chosen ? "✔ " : "") + r.label + "：" + r.offer);
+    $("v-commitment").textContent = c.commitment ? "承諾：" + c.commitment + (c.due_text ? "（" + c.due_text + " 前）" : "") : "";
+    fill("v-earlier", c.earlier, (e) => e.number + " · " + e.stage + " · " + e.summary);
+    const transcript = $("v-messages");
+    transcript.textContent = "";
+    c.messages.forEach((m) => {
+      const item = el("li", null, m.from);
+      item.appendChild(el("time", when(m.at)));
+      item.appendChild(el("span", m.text || (m.pressed ? "〔按了：" + m.pressed + "〕" : "")));
+      transcript.appendChild(item);
+    });
+    transcript.scrollTop = transcript.scrollHeight;
+    fill("v-notes", c.notes, (n) => n.agent + "：" + n.text);
+    const canned = $("a-canned");
+    canned.textContent = "";
+    canned.appendChild(el("option", "常用回覆…"));
+    canned.firstChild.value = "";
+    Object.entries(c.canned || {}).forEach(([name, text]) => {
+      const option = el("option", name);
+      option.value = text;
+      canned.appendChild(option);
+    });
+    const mine = me && c.owner === "agent:" + me.username;
+    $("a-claim").disabled = c.stage !== "handoff" || c.owner !== "team";
+    ["a-reply", "a-resolve", "a-handback", "a-transfer"].forEach((id) => {
+      $(id).disabled = c.stage !== "handoff" || !(mine || c.owner === "team");
+    });
+    document.querySelectorAll(".cases li").forEach((li) => li.classList.toggle("selected", li.dataset.number === number));
+  }
+
+  function fill(id, items, text) {
+    const list = $(id);
+    list.textContent = "";
+    (items || []).forEach((item) => list.appendChild(el("li", text(item))));
+  }
+
+  async function act(action, body) {
+    if (!current) return;
+    $("a-status").textContent = "";
+    try {
+      await api("/console/api/cases/" + encodeURIComponent(current) + "/" + action, { method: "POST", body: JSON.stringify(body || {}) });
+      $("a-status").textContent = "完成";
+      await openCase(current);
+      await loadQueue();
+      return true;
+    } catch (error) {
+      $("a-status").textContent = error.message;
+      return false;
+    }
+  }
+
+  // ---------------------------------------------------------------- live updates
+
+  function beep() {
+    try {
+      const audio = new (window.AudioContext || window.webkitAudioContext)();
+      const tone = audio.createOscillator();
+      tone.frequency.value = 880;
+      tone.connect(audio.destination);
+      tone.start();
+      tone.stop(audio.currentTime + 0.15);
+    } catch (error) { /* no sound available */ }
+  }
+
+  function live() {
+    const source = new EventSource("/console/api/events?csrf=" + encodeURIComponent(csrf));
+    source.addEventListener("open", () => $("live").classList.add("on"));
+    source.addEventListener("error", () => $("live").classList.remove("on"));
+    const refresh = async (event) => {
+      const data = JSON.parse(event.data);
+      await loadQueue();
+      if (current && data.case && data.case.number === current) await openCase(current);
+      return data;
+    };
+    source.addEventListener("escalated", async (event) => {
+      const data = await refresh(event);
+      beep();
+      $("alert").textContent = "新案件 " + data.case.number;
+    });
+    source.addEventListener("changed", refresh);
+    source.addEventListener("message", refresh);
+    source.addEventListener("sla", async (event) => {
+      const data = await refresh(event);
+      if (me && (me.role === "supervisor" || me.role === "admin")) {
+        beep();
+        $("alert").textContent = "逾時未認領：" + data.case.number;
+      }
+    });
+  }
+
+  // ---------------------------------------------------------------- wiring
+
+  $("a-claim").addEventListener("click", () => act("claim"));
+  $("a-reply").addEventListener("click", async () => {
+    if (await act("reply", { text: $("a-text").value })) $("a-text").value = "";
+  });
+  $("a-note").addEventListener("click", async () => {
+    if (await act("note", { text: $("a-text").value })) $("a-text").value = "";
+  });
+  $("a-canned").addEventListener("change", () => { if ($("a-canned").value) $("a-text").value = $("a-canned").value; });
+  $("a-commit").addEventListener("click", () => {
+    const local = $("a-due").value;
+    const due = local ? new Date(local).toISOString() : "";
+    act("commit", { commitment: $("a-commitment").value, due_at: due });
+  });
+  $("a-resolve").addEventListener("click", () => act("resolve"));
+  $("a-handback").addEventListener("click", () => act("hand_back"));
+  $("a-transfer").addEventListener("click", () => act("transfer", { to: $("a-transfer-to").value }));
+  ["status", "severity", "channel"].forEach((id) => $(id).addEventListener("change", loadQueue));
+
+  (async () => {
+    me = await api("/console/api/me");
+    const others = await api("/console/api/agents");
+    others.filter((a) => a.username !== me.username).forEach((a) => {
+      const option = el("option", a.name || a.username);
+      option.value = a.username;
+      $("a-transfer-to").appendChild(option);
+    });
+    await loadQueue();
+    live();
+  })();
+})();

@@ -1,0 +1,91 @@
+"""The agent desk: people are told about handed-off cases, and act on them.
+
+`Desk` is anything that tells people (the console's live queue, a Discord thread). The
+`DeskService` runs agents' actions (`bot.agents`) through the writer, so every action is
+one transaction with its messages in the outbox, then tells every desk what changed.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from datetime import datetime
+from typing import Any, Protocol
+
+from bot import agents
+from bot.case import CaseState, Step
+from bot.engine import Context
+from dialogs.model import Dialog
+from storage.store import Store
+from storage.writer import Writer
+
+log = logging.getLogger(__name__)
+
+
+class Desk(Protocol):
+    name: str
+
+    async def case_escalated(self, case: CaseState) -> None: ...
+    async def case_changed(self, case: CaseState, what: str, agent: str | None) -> None: ...
+    async def customer_wrote(self, case: CaseState, text: str) -> None: ...
+    async def sla_breached(self, case: CaseState) -> None: ...
+
+
+ACTIONS = ("claim", "reply", "note", "commit", "resolve", "hand_back", "transfer")
+
+
+class DeskService:
+    def __init__(self, writer: Writer, dialog: Callable[[], Dialog],
+                 clock: Callable[[], datetime], on_outbox: Callable[[], None]) -> None:
+        self.writer, self.dialog, self.clock, self.on_outbox = writer, dialog, clock, on_outbox
+        self.desks: list[Desk] = []
+
+    # ------------------------------------------------------------ actions
+
+    async def act(self, number: str, agent: str, action: str, **args: Any) -> CaseState:
+        """Run one agent action; raises `agents.ActionError` with a reason people can read."""
+        if action not in ACTIONS:
+            raise agents.ActionError(f"unknown action {action!r}")
+        now, dialog = self.clock(), self.dialog()
+
+        def run(store: Store) -> CaseState:
+            case = store.get_case(number)
+            if case is None:
+                raise agents.ActionError(f"no case {number}")
+            if action == "transfer" and store.agent(str(args.get("to_agent"))) is None:
+                raise agents.ActionError(f"no agent {args.get('to_agent')!r}")
+            ctx = Context(dialog=dialog, now=now,
+                          new_case_number=lambda: store.next_case_number(now.year))
+            step: Step = getattr(agents, action)(case, agent, ctx=ctx, **args)
+            store.apply(step, None, now)
+            assert step.case is not None
+            return step.case
+
+        case = await self.writer.run(run)
+        self.on_outbox()
+        await self._tell("case_changed", case, action, agent)
+        return case
+
+    # ------------------------------------------------------------ news from the bot
+
+    async def after_turn(self, case: CaseState | None, text: str, escalated: bool) -> None:
+        if case is None:
+            return
+        if escalated:
+            await self._tell("case_escalated", case)
+        elif case.stage == "handoff" and text:
+            await self._tell("customer_wrote", case, text)
+
+    async def after_timers(self, cases: Sequence[CaseState]) -> None:
+        for case in cases:
+            if case.sla_breached and case.stage == "handoff":
+                await self._tell("sla_breached", case)
+
+    async def _tell(self, what: str, case: CaseState, *args: Any) -> None:
+        """Every desk hears about it; one failing desk never stops the others."""
+        for desk in self.desks:
+            try:
+                await getattr(desk, what)(case, *args)
+            except Exception:
+                log.exception("desk %s could not be told about %s (%s)", desk.name, case.number,
+                              what)
