@@ -28,6 +28,9 @@ SETTINGS: dict[str, tuple[str, str]] = {
     "TELEGRAM_BOT_TOKEN": ("", "Telegram bot token from @BotFather; empty: Telegram is off"),
     "TELEGRAM_SECRET_TOKEN": ("", "secret Telegram sends with every webhook (A-Z a-z 0-9 _ -)"),
     "TELEGRAM_API_URL": ("https://api.telegram.org/bot", "Telegram Bot API address (tests use a stub)"),
+    "DISCORD_BOT_TOKEN": ("", "Discord bot token for the agent desk; empty: the Discord desk is off"),
+    "DISCORD_CHANNEL_ID": ("", "Discord text channel where each handed-off case gets a thread"),
+    "HEARD_PUBLIC_URL": ("", "Heard's public address, for links to the console (e.g. https://support.example.com)"),
 }
 
 
@@ -45,6 +48,9 @@ class Settings:
     telegram_token: str = ""
     telegram_secret: str = ""
     telegram_api_url: str = "https://api.telegram.org/bot"
+    discord_token: str = ""
+    discord_channel: int = 0
+    public_url: str = ""
 
     @property
     def line_enabled(self) -> bool:
@@ -53,6 +59,10 @@ class Settings:
     @property
     def telegram_enabled(self) -> bool:
         return bool(self.telegram_token)
+
+    @property
+    def discord_enabled(self) -> bool:
+        return bool(self.discord_token and self.discord_channel)
 
     @classmethod
     def load(cls, env: Mapping[str, str] | None = None, env_file: str | Path = ".env") -> Settings:
@@ -76,11 +86,14 @@ class Settings:
             telegram_token=values["TELEGRAM_BOT_TOKEN"],
             telegram_secret=values["TELEGRAM_SECRET_TOKEN"],
             telegram_api_url=values["TELEGRAM_API_URL"],
+            discord_token=values["DISCORD_BOT_TOKEN"],
+            discord_channel=_int(values["DISCORD_CHANNEL_ID"] or "0", "DISCORD_CHANNEL_ID"),
+            public_url=values["HEARD_PUBLIC_URL"].rstrip("/"),
         )
 
     def secrets(self) -> list[str]:
         return [s for s in (self.line_secret, self.line_token, self.telegram_token,
-                            self.telegram_secret) if s]
+                            self.telegram_secret, self.discord_token) if s]
 
 
 class SettingsError(ValueError):

@@ -73,6 +73,16 @@ class HeardServer:
         self.desk.desks.append(self.hub)
         self.console = Console(self.writer, self.desk, self.hub, lambda: self.dialogs.dialog,
                                clock)
+        self.discord: Any = None
+        self.discord_desk: Any = None
+        if settings.discord_enabled:
+            from adapters.discord_desk import DiscordDesk, DiscordGateway
+
+            self.discord = DiscordGateway(settings.discord_token, settings.discord_channel)
+            self.discord_desk = DiscordDesk(self.discord, self.desk, self.writer,
+                                            settings.public_url)
+            self.discord.desk = self.discord_desk
+            self.desk.desks.append(self.discord_desk)
         self.dispatcher = Dispatcher(self.writer, lambda: self.dialogs.dialog, self.metrics,
                                      on_outbox=self.delivery.poke, clock=clock,
                                      on_turn=self.desk.after_turn)
@@ -108,6 +118,9 @@ class HeardServer:
         for channel in (self.line, self.telegram):
             if channel is not None:
                 await channel.start()
+        if self.discord is not None:
+            self.discord_desk.start()
+            self.discord.start()
         await self.dispatcher.recover()
         if self.background:
             self.delivery.start()
@@ -130,6 +143,9 @@ class HeardServer:
         await asyncio.gather(*self._background, return_exceptions=True)
         await self.scheduler.stop()
         await self.delivery.stop()
+        if self.discord is not None:
+            await self.discord_desk.stop()
+            await self.discord.stop()
         for channel in (self.line, self.telegram):
             if channel is not None:
                 await channel.close()
@@ -249,6 +265,8 @@ class HeardServer:
                        else None},
             "channels": {"web": "on", "line": self._state("line"),
                          "telegram": self._state("telegram")},
+            "desk": {"console": "on",
+                     "discord": self.discord.state if self.discord is not None else "off"},
             "inbox_backlog": self.dispatcher.backlog,
             "outbox": counts,
         }

@@ -1,0 +1,211 @@
+"""The Discord desk: a thread per handed-off case, agents answer customers from Discord.
+
+The desk logic (`DiscordDesk`) talks to Discord only through a small `Gateway`, so it is
+tested with fakes; `DiscordGateway` is the discord.py one. Everything the desk sends goes
+through its own queue and worker: a slow or disconnected Discord never holds up a
+customer's turn. In a case's thread:
+
+    !claim            take the case          !resolve     done; the bot checks back later
+    !handback         give it to the bot     !note TEXT   an internal note
+    !transfer NAME    give it to a colleague anything else is sent to the customer
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any, Protocol
+
+from bot.agents import ActionError
+from bot.case import CaseState
+from bot.desk import DeskService
+from storage.writer import Writer
+
+log = logging.getLogger(__name__)
+
+DESK = "discord"
+THREAD_NAME_LIMIT = 100
+MESSAGE_LIMIT = 2000
+COMMANDS = {"!claim": "claim", "!resolve": "resolve", "!handback": "hand_back",
+            "!note": "note", "!transfer": "transfer"}
+
+
+class Gateway(Protocol):
+    async def open_thread(self, name: str, text: str) -> str: ...
+    async def post(self, thread_id: str, text: str) -> None: ...
+
+
+class DiscordDesk:
+    name = DESK
+
+    def __init__(self, gateway: Gateway, service: DeskService, writer: Writer,
+                 console_url: str = "") -> None:
+        self.gateway, self.service, self.writer = gateway, service, writer
+        self.console_url = console_url.rstrip("/")
+        self._jobs: asyncio.Queue[tuple[str, tuple[Any, ...]]] = asyncio.Queue()
+        self._worker: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        self._worker = asyncio.get_running_loop().create_task(self._work(), name="discord desk")
+
+    async def stop(self) -> None:
+        if self._worker is not None:
+            self._worker.cancel()
+            await asyncio.gather(self._worker, return_exceptions=True)
+
+    async def idle(self) -> None:
+        """Wait until every queued post is done (tests)."""
+        await self._jobs.join()
+
+    # ------------------------------------------------------------ news from Heard
+
+    async def case_escalated(self, case: CaseState) -> None:
+        self._jobs.put_nowait(("open", (case,)))
+
+    async def customer_wrote(self, case: CaseState, text: str) -> None:
+        self._jobs.put_nowait(("post", (case.number, f"💬 客人 Customer: {text}")))
+
+    async def case_changed(self, case: CaseState, what: str, agent: str | None) -> None:
+        words = {"claim": "認領了 claimed", "resolve": "處理完成 resolved",
+                 "hand_back": "交回機器人 handed back to the bot",
+                 "transfer": f"轉交給 transferred to {case.owner[6:]}",
+                 "reply": None, "note": None, "commit": "設定了承諾 set the commitment"}
+        said = words.get(what)
+        if said:
+            self._jobs.put_nowait(("post", (case.number, f"ℹ️ {agent} {said}")))
+
+    async def sla_breached(self, case: CaseState) -> None:
+        self._jobs.put_nowait(("post", (case.number,
+                                        f"⚠️ @here 案件 {case.number} 超過首次回覆時限仍未認領 "
+                                        f"(first-response target missed, {case.severity})")))
+
+    # ------------------------------------------------------------ the worker
+
+    async def _work(self) -> None:
+        while True:
+            kind, args = await self._jobs.get()
+            try:
+                await self._do(kind, args)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("discord desk: %s failed; the console still has the case", kind)
+            finally:
+                self._jobs.task_done()
+
+    async def _do(self, kind: str, args: tuple[Any, ...]) -> None:
+        if kind == "open":
+            case: CaseState = args[0]
+            existing = await self.writer.read(lambda s: s.thread_for(DESK, case.number))
+            if existing:
+                await self.gateway.post(existing, self.opening(case))
+                return
+            name = f"{case.number} · {case.severity} · {(case.summary or '')[:60]}"
+            thread = await self.gateway.open_thread(name[:THREAD_NAME_LIMIT], self.opening(case))
+            await self.writer.run(lambda s: s.set_thread(DESK, case.number, thread,
+                                                         self.service.clock()))
+            return
+        number, text = args
+        target = await self.writer.read(lambda s: s.thread_for(DESK, number))
+        if target:
+            await self.gateway.post(target, text[:MESSAGE_LIMIT])
+
+    def opening(self, case: CaseState) -> str:
+        signals = "; ".join(f"{s.name}: {', '.join(s.words)}" for s in case.signals) or "-"
+        link = f"\n{self.console_url}/console" if self.console_url else ""
+        text = (f"🆘 **{case.number}** · {case.severity} · {case.category or '-'} · "
+                f"{case.channel}\n{case.summary or ' / '.join(case.account)}\n"
+                f"Signals: {signals}\n"
+                f"Reply here to answer the customer. !claim !resolve !handback !note !transfer"
+                f"{link}")
+        return text[:MESSAGE_LIMIT]
+
+    # ------------------------------------------------------------ news from Discord
+
+    async def on_message(self, thread_id: str, author: str, from_bot: bool, text: str) -> None:
+        """A message in a thread. The bot's own posts (and webhooks) are never relayed."""
+        if from_bot or not text.strip():
+            return
+        number = await self.writer.read(lambda s: s.case_for_thread(DESK, thread_id))
+        if number is None:
+            return
+        word, _, rest = text.strip().partition(" ")
+        action = COMMANDS.get(word.lower())
+        args: dict[str, Any] = {}
+        if action is None:
+            action, args = "reply", {"text": text}
+        elif action == "note":
+            args = {"text": rest}
+        elif action == "transfer":
+            args = {"to_agent": rest.strip()}
+        try:
+            await self.service.act(number, author, action, **args)
+        except ActionError as exc:
+            self._jobs.put_nowait(("post", (number, f"⚠️ {exc}")))
+
+
+class DiscordGateway:
+    """discord.py behind the `Gateway` interface, run inside our event loop."""
+
+    def __init__(self, token: str, channel_id: int) -> None:
+        import discord
+
+        intents = discord.Intents.default()
+        intents.message_content = True
+        self.token, self.channel_id = token, channel_id
+        self.client = discord.Client(intents=intents)
+        self.desk: DiscordDesk | None = None
+        self._task: asyncio.Task[None] | None = None
+
+        @self.client.event
+        async def on_message(message: Any) -> None:
+            if self.desk is None or not isinstance(message.channel, discord.Thread):
+                return
+            from_bot = bool(message.author.bot or message.webhook_id is not None
+                            or message.author == self.client.user)
+            await self.desk.on_message(str(message.channel.id), message.author.name, from_bot,
+                                       message.content)
+
+    @property
+    def state(self) -> str:
+        return "connected" if self.client.is_ready() else "connecting"
+
+    def start(self) -> None:
+        self._task = asyncio.get_running_loop().create_task(self._run(), name="discord")
+
+    async def _run(self) -> None:
+        delay = 5.0
+        while True:
+            try:
+                await self.client.start(self.token, reconnect=True)
+                return
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                log.warning("discord: %s; trying again in %.0f s", exc, delay)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 300)
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            await self.client.close()
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+
+    async def open_thread(self, name: str, text: str) -> str:
+        import discord
+
+        await asyncio.wait_for(self.client.wait_until_ready(), timeout=30)
+        channel = self.client.get_channel(self.channel_id) or await self.client.fetch_channel(
+            self.channel_id)
+        if not isinstance(channel, discord.TextChannel):
+            raise RuntimeError(f"Discord channel {self.channel_id} is not a text channel")
+        thread = await channel.create_thread(name=name, type=discord.ChannelType.public_thread)
+        await thread.send(text)
+        return str(thread.id)
+
+    async def post(self, thread_id: str, text: str) -> None:
+        await asyncio.wait_for(self.client.wait_until_ready(), timeout=30)
+        thread = self.client.get_channel(int(thread_id)) or await self.client.fetch_channel(
+            int(thread_id))
+        await thread.send(text)  # type: ignore[union-attr]

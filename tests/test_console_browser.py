@@ -1,0 +1,137 @@
+"""Two agents in real browsers (Playwright, Debian's chromium) against `heard serve`."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.channels import line_body, line_event, sign
+from tests.stubs import LINE_SECRET, LINE_TOKEN, LineStub
+from tests.test_webchat_browser import CHROMIUM, ROOT, free_port
+
+pytest.importorskip("playwright")
+if not Path(CHROMIUM).exists():
+    pytest.skip("chromium is not installed", allow_module_level=True)
+
+from playwright.sync_api import Browser, Page, expect, sync_playwright
+
+PASSWORD = "correct horse battery"
+
+
+class StubThread:
+    """The LINE stub on its own event loop, beside the synchronous browser test."""
+
+    def __init__(self) -> None:
+        self.loop = asyncio.new_event_loop()
+        self.stub = LineStub()
+        threading.Thread(target=self.loop.run_forever, daemon=True).start()
+        self.url = asyncio.run_coroutine_threadsafe(self.stub.start(), self.loop).result(10)
+
+    def stop(self) -> None:
+        asyncio.run_coroutine_threadsafe(self.stub.stop(), self.loop).result(10)
+        self.loop.call_soon_threadsafe(self.loop.stop)
+
+
+@pytest.fixture(scope="module")
+def desk(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, StubThread]]:
+    line = StubThread()
+    db = tmp_path_factory.mktemp("desk") / "desk.db"
+    port = free_port()
+    env = {**os.environ, "HEARD_DB": str(db), "HEARD_PORT": str(port),
+           "LINE_CHANNEL_SECRET": LINE_SECRET, "LINE_CHANNEL_ACCESS_TOKEN": LINE_TOKEN,
+           "LINE_API_HOST": line.url, "TELEGRAM_BOT_TOKEN": ""}
+    for name in ("amy", "ben"):
+        subprocess.run([sys.executable, "-m", "bot.cli", "agents", "add", name, "--name",
+                        name.title(), "--password-stdin"], input=PASSWORD + "\n", text=True,
+                       cwd=ROOT, env=env, check=True, capture_output=True)
+    server = subprocess.Popen([sys.executable, "-m", "bot.cli", "serve"], cwd=ROOT, env=env,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
+    for _ in range(200):
+        try:
+            with urllib.request.urlopen(f"{url}/healthz", timeout=1):
+                break
+        except OSError:
+            time.sleep(0.05)
+    try:
+        yield url, line
+    finally:
+        server.terminate()
+        server.wait(timeout=15)
+        line.stop()
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        yield browser
+        browser.close()
+
+
+def agent_page(browser: Browser, url: str, username: str) -> Page:
+    page = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
+    page.goto(f"{url}/console")
+    page.fill("input[name=username]", username)
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button[type=submit]")
+    expect(page.locator("#who")).to_have_text(username.title())
+    expect(page.locator("#live")).to_have_class("live on")
+    return page
+
+
+def line_message(url: str, user: str, event: str, text: str) -> None:
+    body = line_body(line_event("text", user, event, text=text))
+    request = urllib.request.Request(f"{url}/webhooks/line", data=body, method="POST",
+                                     headers={"X-Line-Signature": sign(body),
+                                              "Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=5) as response:
+        assert response.status == 200
+
+
+def test_an_escalated_line_case_from_live_arrival_to_resolution(
+        desk: tuple[str, StubThread], browser: Browser) -> None:
+    url, line = desk
+    amy = agent_page(browser, url, "amy")
+    ben = agent_page(browser, url, "ben")
+    hostile = "<script>window.__pwned=1</script><img src=x onerror=window.__pwned=2>"
+    line_message(url, "Ubrowser000000000000000000000001", "01BROWSER0000000000000001",
+                 "我買的吹風機用一次就壞了，再不處理我就找消保官 " + hostile)
+
+    card = amy.locator(".cases li").first
+    expect(card).to_contain_text("等待認領")            # appeared without a reload
+    expect(amy.locator("#alert")).to_contain_text("新案件")
+    assert amy.title().startswith("(1)")
+    card.click()
+    expect(amy.locator("#v-signals")).to_contain_text("消保官")
+    expect(amy.locator("#v-messages li").first).to_contain_text(hostile)   # shown as text
+    assert amy.evaluate("window.__pwned") is None
+    assert amy.locator("#v-messages img, #v-messages script").count() == 0
+
+    amy.click("#a-claim")
+    expect(amy.locator("#v-badges")).to_contain_text("由 amy 處理")
+    expect(ben.locator(".cases li").first).to_contain_text("由 amy 處理")  # live for ben too
+
+    amy.fill("#a-text", "您好，我是 Amy，今天會寄出全新的吹風機給您。")
+    amy.click("#a-reply")
+    expect(amy.locator("#v-messages li.agent")).to_contain_text("今天會寄出")
+    deadline = time.time() + 10
+    while time.time() < deadline and not any(
+            "今天會寄出" in m["text"] for p in line.stub.pushes for m in p["messages"]):
+        time.sleep(0.1)
+    assert any("今天會寄出" in m["text"] for p in line.stub.pushes for m in p["messages"])
+
+    amy.click("#a-resolve")
+    expect(amy.locator("#v-badges")).to_contain_text("committed")
+    ben.select_option("#status", "recent")
+    expect(ben.locator(".cases li").first).to_contain_text("機器人")
+    assert ben.evaluate("window.__pwned") is None

@@ -1,0 +1,88 @@
+"""The Discord desk's logic with a fake gateway (no Discord connection)."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+from adapters.discord_desk import DiscordDesk
+from tests.channels import Served, line_body, line_event, serving
+
+USER = "Udiscord00000000000000000000000001"
+
+
+class FakeGateway:
+    def __init__(self) -> None:
+        self.threads: dict[str, list[str]] = {}
+        self.names: dict[str, str] = {}
+        self.hang = False
+
+    async def open_thread(self, name: str, text: str) -> str:
+        if self.hang:
+            await asyncio.sleep(3600)
+        thread = str(1000 + len(self.threads))
+        self.threads[thread] = [text]
+        self.names[thread] = name
+        return thread
+
+    async def post(self, thread_id: str, text: str) -> None:
+        self.threads[thread_id].append(text)
+
+
+async def with_desk(s: Served) -> tuple[DiscordDesk, FakeGateway]:
+    gateway = FakeGateway()
+    desk = DiscordDesk(gateway, s.server.desk, s.server.writer, "https://support.example.com")
+    s.server.desk.desks.append(desk)
+    desk.start()
+    return desk, gateway
+
+
+async def say(s: Served, n: int, text: str) -> None:
+    await s.post_line(line_body(line_event("text", USER, f"01DISCORD{n:017d}", text=text)))
+    await s.settle()
+
+
+async def test_a_handed_off_case_gets_a_thread_and_the_thread_answers_the_customer(
+        tmp_path: Path) -> None:
+    async with serving(tmp_path / "h.db") as s:
+        desk, gateway = await with_desk(s)
+        await say(s, 1, "我買的吹風機壞了，我要去PTT爆料")
+        await desk.idle()
+        (thread, posts), = gateway.threads.items()
+        case = (await s.read(lambda st: st.list_cases()))[0]
+        assert gateway.names[thread].startswith(case.number)
+        assert "PTT" in posts[0] or "ptt" in posts[0]
+        assert "threat" in posts[0] and "https://support.example.com/console" in posts[0]
+
+        await say(s, 2, "到底有沒有人在？")                      # the customer, into the thread
+        await desk.idle()
+        assert posts[-1].endswith("到底有沒有人在？")
+
+        await desk.on_message(thread, "amy", False, "!claim")
+        await desk.on_message(thread, "amy", False, "您好，我是 Amy，今天會幫您換新的。")
+        await desk.on_message(thread, "heard-bot", True, "💬 客人 Customer: echo")   # our own post
+        await desk.on_message(thread, "amy", False, "!note 客人在意 PTT")
+        await s.settle()
+        texts = [m["text"] for p in s.line.pushes for m in p["messages"]]
+        assert texts == ["您好，我是 Amy，今天會幫您換新的。"]
+        events = [e["kind"] for e in await s.read(lambda st: st.events(case.number))]
+        assert events.count("note") == 1 and "claimed" in events
+
+        await desk.on_message(thread, "ben", False, "我來回")       # not ben's case
+        await desk.idle()
+        assert "belongs to amy" in posts[-1]
+        await desk.on_message(thread, "amy", False, "!resolve")
+        await desk.idle()
+        case = (await s.read(lambda st: st.list_cases()))[0]
+        assert case.stage == "committed" and "resolved" in posts[-1]
+        await desk.stop()
+
+
+async def test_a_stuck_discord_never_holds_up_the_customer(tmp_path: Path) -> None:
+    async with serving(tmp_path / "h.db") as s:
+        desk, gateway = await with_desk(s)
+        gateway.hang = True
+        await asyncio.wait_for(say(s, 3, "我要找真人客服"), timeout=5)
+        await asyncio.wait_for(say(s, 4, "我的包裹也還沒到"), timeout=5)
+        assert len(s.line.replies) == 1          # the handoff message went out at once
+        await desk.stop()
