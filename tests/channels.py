@@ -10,6 +10,7 @@ import hmac
 import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -121,15 +122,25 @@ def settings_for(db: Path, line: LineStub | None, telegram: TelegramStub | None,
         telegram_api_url=telegram.base_url if telegram else "", **extra)
 
 
+class Clock:
+    """A clock tests move by hand (the server reads it for every turn and timer)."""
+
+    def __init__(self) -> None:
+        self.now = datetime.now(UTC)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
 @asynccontextmanager
-async def serving(db: Path, *, telegram_polling: bool = False,
+async def serving(db: Path, *, telegram_polling: bool = False, clock: Clock | None = None,
                   **extra: Any) -> AsyncIterator[Served]:
     line, telegram = LineStub(), TelegramStub()
     await line.start()
     await telegram.start()
     server = HeardServer(settings_for(db, line, telegram, **extra),
                          DialogHolder(default_dialog_path()), background=False,
-                         telegram_polling=telegram_polling)
+                         telegram_polling=telegram_polling, clock=clock or Clock())
     runner = web.AppRunner(server.app(), access_log=None)
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)

@@ -160,3 +160,28 @@ async def test_hostile_text_stays_data_in_the_api(tmp_path: Path) -> None:
         async with http.get(f"{s.url}/console") as r:
             assert "default-src 'self'" in r.headers["Content-Security-Policy"]
         await http.close()
+
+
+async def test_an_sla_breach_alerts_the_desk_and_tells_the_customer_once(tmp_path: Path) -> None:
+    from datetime import timedelta
+
+    from tests.channels import Clock
+
+    clock = Clock()
+    clock.now = datetime(2026, 11, 24, 3, 0, tzinfo=UTC)     # Tuesday 11:00 in Taipei
+    async with serving(tmp_path / "h.db", clock=clock) as s:
+        listener = s.server.hub.listen()
+        number = await escalate(s, 5, "耳機壞了，再不處理我就找消保官")   # high: 4 hours
+        assert (await listener.get())["type"] == "escalated"
+        clock.now += timedelta(hours=3)
+        assert await s.server.scheduler.tick() == 0
+        clock.now += timedelta(hours=2)
+        assert await s.server.scheduler.tick() == 1
+        await s.settle()
+        event = await asyncio.wait_for(listener.get(), timeout=2)
+        assert event["type"] == "sla" and event["case"]["number"] == number
+        assert event["case"]["sla_breached"] is True
+        said = [m["text"] for p in s.line.pushes for m in p["messages"]]
+        assert len(said) == 1 and "久等" in said[0]
+        clock.now += timedelta(hours=6)
+        assert await s.server.scheduler.tick() == 0
