@@ -82,6 +82,9 @@ class ConsoleHub:
     async def sla_breached(self, case: CaseState) -> None:
         self._send({"type": "sla", "case": summary(case)})
 
+    async def commitment_overdue(self, case: CaseState) -> None:
+        self._send({"type": "overdue", "case": summary(case)})
+
 
 def summary(case: CaseState) -> dict[str, Any]:
     return {

@@ -27,7 +27,7 @@ DESK = "discord"
 THREAD_NAME_LIMIT = 100
 MESSAGE_LIMIT = 2000
 COMMANDS = {"!claim": "claim", "!resolve": "resolve", "!handback": "hand_back",
-            "!note": "note", "!transfer": "transfer"}
+            "!note": "note", "!transfer": "transfer", "!fulfilled": "fulfil"}
 
 
 class Gateway(Protocol):
@@ -78,6 +78,11 @@ class DiscordDesk:
         self._jobs.put_nowait(("post", (case.number,
                                         f"⚠️ @here 案件 {case.number} 超過首次回覆時限仍未認領 "
                                         f"(first-response target missed, {case.severity})")))
+
+    async def commitment_overdue(self, case: CaseState) -> None:
+        self._jobs.put_nowait(("post", (case.number,
+                                        f"⏰ 案件 {case.number} 的承諾已過期限仍未完成："
+                                        f"{case.commitment} (commitment overdue)")))
 
     # ------------------------------------------------------------ the worker
 

@@ -99,6 +99,18 @@ def commit(case: CaseState, agent: str, commitment: str, due_at: datetime,
     return _done(turn)
 
 
+def fulfil(case: CaseState, agent: str, ctx: Context) -> Step:
+    """Record that the promise was kept (no more overdue reminders)."""
+    if not case.commitment:
+        raise ActionError(f"case {case.number} has no commitment to fulfil")
+    if case.fulfilled_at is not None:
+        raise ActionError(f"case {case.number}'s commitment was already recorded as kept")
+    turn = _turn(case, ctx)
+    case.fulfilled_at = ctx.now
+    turn.event("fulfilled", agent=agent, commitment=case.commitment)
+    return _done(turn)
+
+
 def resolve(case: CaseState, agent: str, ctx: Context) -> Step:
     """The person has dealt with it: the bot checks back with the customer later."""
     _needs_person(case)
@@ -181,5 +193,5 @@ def _minutes(span: timedelta) -> int:
     return max(0, int(span.total_seconds() // 60))
 
 
-__all__ = ["ActionError", "CaseEvent", "canned_replies", "claim", "commit", "hand_back",
-           "note", "owner_of", "reply", "resolve", "transfer"]
+__all__ = ["ActionError", "CaseEvent", "canned_replies", "claim", "commit", "fulfil",
+           "hand_back", "note", "owner_of", "reply", "resolve", "transfer"]

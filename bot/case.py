@@ -70,6 +70,8 @@ class CaseState:
     handoff_at: datetime | None = None
     claimed_at: datetime | None = None
     sla_breached: bool = False
+    fulfilled_at: datetime | None = None                     # the commitment was kept
+    overdue_reminded: bool = False                           # the owner was told it is overdue
 
     def active_signals(self) -> list[SignalHit]:
         """Signals fired since a person last handed the case back (these count for risk)."""
@@ -107,7 +109,7 @@ class CaseState:
 
 _DATETIME_FIELDS = {
     "received_at", "updated_at", "first_response_due", "due_at", "followup_at", "closed_at",
-    "handoff_at", "claimed_at",
+    "handoff_at", "claimed_at", "fulfilled_at",
 }
 
 

@@ -29,9 +29,10 @@ class Desk(Protocol):
     async def case_changed(self, case: CaseState, what: str, agent: str | None) -> None: ...
     async def customer_wrote(self, case: CaseState, text: str) -> None: ...
     async def sla_breached(self, case: CaseState) -> None: ...
+    async def commitment_overdue(self, case: CaseState) -> None: ...
 
 
-ACTIONS = ("claim", "reply", "note", "commit", "resolve", "hand_back", "transfer")
+ACTIONS = ("claim", "reply", "note", "commit", "fulfil", "resolve", "hand_back", "transfer")
 
 
 class DeskService:
@@ -76,10 +77,15 @@ class DeskService:
         elif case.stage == "handoff" and text:
             await self._tell("customer_wrote", case, text)
 
-    async def after_timers(self, cases: Sequence[CaseState]) -> None:
-        for case in cases:
-            if case.sla_breached and case.stage == "handoff":
-                await self._tell("sla_breached", case)
+    async def after_timers(self, steps: Sequence[Step]) -> None:
+        for step in steps:
+            kinds = {e.kind for e in step.events}
+            if step.case is None:
+                continue
+            if "sla_breach" in kinds:
+                await self._tell("sla_breached", step.case)
+            if "commitment_overdue" in kinds:
+                await self._tell("commitment_overdue", step.case)
 
     async def _tell(self, what: str, case: CaseState, *args: Any) -> None:
         """Every desk hears about it; one failing desk never stops the others."""

@@ -109,17 +109,29 @@ def _greet(case: CaseState | None, incoming: Incoming, ctx: Context) -> Step:
     return Step(case=None, outgoing=[Outgoing(text=text)])
 
 
-def due(case: CaseState, ctx: Context) -> Step:
-    """Timers that came due for this case: the follow-up callback, the SLA breach."""
+def due(case: CaseState, ctx: Context, *, followup: bool = True) -> Step:
+    """Timers that came due for this case: an overdue commitment (the owner is told), the
+    follow-up callback (unless `followup` is False: its own rules decide when), the SLA
+    breach."""
     turn = Turn(case, ctx, None, None)
-    if case.stage == "committed" and case.followup_at and case.followup_at <= ctx.now:
-        _send_followup(turn)
+    if commitment_overdue(case, ctx.now):
+        case.overdue_reminded = True
+        turn.event("commitment_overdue", due_at=case.due_at.isoformat() if case.due_at else None,
+                   commitment=case.commitment)
+    if followup and case.stage == "committed" and case.followup_at and case.followup_at <= ctx.now:
+        _followup_due(turn)
     elif sla_breached(case, ctx.now):
         case.sla_breached = True
         turn.event("sla_breach", due=case.first_response_due.isoformat(), severity=case.severity)
         replies.say(turn, "still_handling", kind="push", case_number=case.number,
                     team=replies.team_name(ctx.dialog, case.locale))
     return _finish(turn)
+
+
+def commitment_overdue(case: CaseState, now: datetime) -> bool:
+    """A promise's due time passed and nobody recorded it as kept (the owner is told once)."""
+    return (case.stage == "committed" and case.due_at is not None and case.due_at <= now
+            and case.fulfilled_at is None and not case.overdue_reminded)
 
 
 def sla_breached(case: CaseState, now: datetime) -> bool:
@@ -557,12 +569,28 @@ def _chase_progress(turn: Turn) -> None:
 # ---------------------------------------------------------------- follow-up
 
 
+def _followup_due(turn: Turn) -> None:
+    """Call back; unanswered `tries` times, the case is closed as "no answer" (never
+    counted as satisfied)."""
+    case, rules = turn.case, turn.dialog.followups
+    if case.awaiting == "followup" and case.followups_sent >= rules.tries:
+        case.outcome = "no_answer"
+        case.awaiting = None
+        case.followup_at = None
+        case.closed_at = turn.ctx.now
+        turn.event("no_answer", tries=case.followups_sent)
+        turn.move("closed", "no_answer")
+        return
+    _send_followup(turn)
+
+
 def _send_followup(turn: Turn) -> None:
     case, dialog = turn.case, turn.dialog
     case.followups_sent += 1
     case.awaiting = "followup"
-    grade = dialog.grades[case.severity]
-    case.followup_at = turn.ctx.now + grade.followup_every if grade.followup_every else None
+    grade, rules = dialog.grades[case.severity], dialog.followups
+    gap = min(grade.followup_every, rules.retry_after) if grade.followup_every else rules.retry_after
+    case.followup_at = turn.ctx.now + gap          # the next try, if this one gets no answer
     turn.event("followup_sent", count=case.followups_sent)
     replies.followup(turn)
 
@@ -571,12 +599,25 @@ def _followup_answer(turn: Turn) -> bool:
     """Read an answer to the follow-up or the rating question. False: not an answer."""
     case, u, payload = turn.case, turn.u, turn.payload
     intents = u.intents if u else frozenset()
+    if case.awaiting == "remark":
+        # After a rating, words about the same matter are a remark; a different problem,
+        # a risk signal or "still not solved" is read as what it is.
+        new_problem = u is not None and u.category not in (None, case.category)
+        if (u is None or u.is_empty or new_problem or u.signals
+                or u.intents & {"not_solved", "partly"}):
+            case.awaiting = None
+            return False
+        case.remark = u.text[:2000]
+        case.awaiting = None
+        turn.event("remark", text=case.remark)
+        replies.say(turn, "remark_thanks")
+        return True
     if case.awaiting == "rating":
         rating = _rating(payload, u)
         if rating is None:
             return False
         case.csat = rating
-        case.awaiting = None
+        case.awaiting = "remark"
         case.closed_at = turn.ctx.now
         turn.event("rated", csat=rating)
         turn.move("closed", "rated")
@@ -597,6 +638,7 @@ def _followup_answer(turn: Turn) -> bool:
     if answer == "resolved":
         case.awaiting = "rating"
         case.followup_at = None
+        case.fulfilled_at = case.fulfilled_at or turn.ctx.now
         replies.say(turn, "ask_rating", buttons=replies.rating_buttons())
         return True
     _fire(turn, "repeated", f"followup:{answer}")

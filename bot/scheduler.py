@@ -7,7 +7,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 
-from bot.case import CaseState
+from bot.case import Step
 from bot.turns import run_due
 from dialogs.model import Dialog
 from storage.writer import Writer
@@ -19,7 +19,7 @@ class Scheduler:
     def __init__(self, writer: Writer, dialog: Callable[[], Dialog],
                  clock: Callable[[], datetime], on_outbox: Callable[[], None],
                  every: float = 30.0,
-                 on_due: Callable[[list[CaseState]], Awaitable[None]] | None = None) -> None:
+                 on_due: Callable[[list[Step]], Awaitable[None]] | None = None) -> None:
         self.writer, self.dialog, self.clock = writer, dialog, clock
         self.on_outbox, self.every, self.on_due = on_outbox, every, on_due
         self._task: asyncio.Task[None] | None = None
@@ -38,7 +38,7 @@ class Scheduler:
         if results:
             self.on_outbox()
             if self.on_due is not None:
-                await self.on_due([r.step.case for r in results if r.step.case is not None])
+                await self.on_due([r.step for r in results])
         return len(results)
 
     async def _run(self) -> None:

@@ -9,6 +9,7 @@ The format is documented in docs/stories.md.
 from __future__ import annotations
 
 import re
+import tempfile
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -25,12 +26,13 @@ from dialogs.loader import read_yaml
 from dialogs.model import Dialog
 from storage.store import Store
 
-TURN_KEYS = ("say", "press", "after")
+TURN_KEYS = ("say", "press", "after", "restart")
 EXPECT_KEYS = (
-    "stage", "category", "severity", "locale", "escalated", "signals", "remedies",
+    "stage", "outcome", "followups", "category", "severity", "locale", "escalated", "signals", "remedies",
     "reply_contains", "reply_not_contains", "followup_sent",
 )
 STORY_KEYS = ("name", "locale", "customer", "turns", "start")
+TIMER_STEP = timedelta(minutes=15)
 _DURATION = re.compile(r"^\s*(\d+)\s*([mhd])\s*$")
 _UNITS = {"m": "minutes", "h": "hours", "d": "days"}
 
@@ -154,7 +156,9 @@ class StoryRun:
         self.story, self.dialog = story, dialog
         tz = ZoneInfo(dialog.timezone)
         self.now = story.start or datetime(2026, 11, 23, 10, 0, tzinfo=tz)
-        self.store = Store.open(":memory:")
+        self._dir = tempfile.TemporaryDirectory(prefix="heard-story-")
+        self.db = Path(self._dir.name) / "story.db"
+        self.store = Store.open(self.db)
         self.user = f"story-{story.index}"
         self.serial = 0
         self.last_buttons: tuple[Any, ...] = ()
@@ -173,16 +177,26 @@ class StoryRun:
                     failures.append(self._fail(t, action, what))
         finally:
             self.store.close()
+            self._dir.cleanup()
         return failures
 
     def _fail(self, t: int, action: str, what: str) -> Failure:
         return Failure(self.story.name, self.story.file, t, action, what)
 
     def _play(self, turn: dict[str, Any]) -> tuple[list[Outgoing], int]:
+        if "restart" in turn:     # Heard stops and starts again: only the file remains
+            self.store.close()
+            self.store = Store.open(self.db)
+            return [], 0
         if "after" in turn:
-            self.now += parse_duration(turn["after"])
-            with self.store.transaction():
-                results = turns.run_due(self.store, self.dialog, self.now)
+            # The clock moves in small steps, with the timers run at each, as a running
+            # server's scheduler would (quiet hours, retries and caps happen on the way).
+            end = self.now + parse_duration(turn["after"])
+            results = []
+            while self.now < end:
+                self.now = min(self.now + TIMER_STEP, end)
+                with self.store.transaction():
+                    results += turns.run_due(self.store, self.dialog, self.now)
             replies = [o for r in results for o in r.step.outgoing]
             self._remember(replies)
             return replies, sum(1 for r in results for e in r.step.events if e.kind == "followup_sent")
@@ -288,12 +302,19 @@ def _followup_sent(run: StoryRun, case: CaseState | None, wanted: Any,
         yield f"followup_sent: expected {bool(wanted)}, got {followups > 0}"
 
 
+def _followups(run: StoryRun, case: CaseState | None, wanted: Any,
+               replies: list[Outgoing], said: str, followups: int) -> Iterator[str]:
+    if followups != int(wanted):
+        yield f"followups: expected {wanted} follow-ups sent in this turn, got {followups}"
+
+
 def _as_list(value: Any) -> list[Any]:
     return list(value) if isinstance(value, list | tuple) else [value]
 
 
 CHECKS: dict[str, Callable[..., Iterator[str]]] = {
     "stage": _field("stage"),
+    "outcome": _field("outcome"),
     "category": _field("category"),
     "severity": _field("severity"),
     "locale": _field("locale"),
@@ -303,6 +324,7 @@ CHECKS: dict[str, Callable[..., Iterator[str]]] = {
     "reply_contains": _contains,
     "reply_not_contains": _not_contains,
     "followup_sent": _followup_sent,
+    "followups": _followups,
 }
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from bot import engine
 from bot.case import CaseState, Step
@@ -52,17 +53,54 @@ def run_due(store: Store, dialog: Dialog, now: datetime) -> list[TurnResult]:
     results = []
     ctx = engine.Context(dialog=dialog, now=now,
                          new_case_number=lambda: store.next_case_number(now.year))
+    for overdue in store.commitments_overdue(now):
+        step = engine.due(overdue, ctx, followup=False)
+        results.append(TurnResult(step, store.apply(step, None, now)))
     for row in store.due_followups(now):
         case = store.get_case(row["case_number"])
-        store.mark_followup(row["id"], "sent", now)
-        if case is None:
+        if case is None or case.stage != "committed":
+            store.mark_followup(row["id"], "cancelled", now)
+            continue
+        later = _not_now(store, dialog, case, now)
+        if later is not None:                   # quiet hours or the contact cap
+            case.followup_at = later
+            store.save_case(case)
+            store.move_followup(row["id"], later)
+            continue
+        customer = store.customer(case.conversation_key)
+        if customer is not None and customer["blocked"]:
+            store.mark_followup(row["id"], "skipped", now)
+            store.add_event(case.number, "followup_skipped", {"reason": "customer blocked the bot"},
+                            now)
             continue
         step = engine.due(case, ctx)
+        store.mark_followup(row["id"], "sent" if step.outgoing else "done", now)
         results.append(TurnResult(step, store.apply(step, None, now)))
-    for case in store.sla_due(now):
-        step = engine.due(case, ctx)
+    for waiting in store.sla_due(now):
+        step = engine.due(waiting, ctx, followup=False)
         results.append(TurnResult(step, store.apply(step, None, now)))
     return results
+
+
+def _not_now(store: Store, dialog: Dialog, case: CaseState, now: datetime) -> datetime | None:
+    """When a follow-up due now must wait: the end of quiet hours, or when the customer's
+    contact cap frees up. None: send now."""
+    rules = dialog.followups
+    tz = ZoneInfo(dialog.timezone)
+    local = now.astimezone(tz)
+    start, end = rules.quiet_start, rules.quiet_end
+    quiet = (start <= local.time() or local.time() < end) if start > end else (
+        start <= local.time() < end)
+    if quiet:
+        day = local.date() if local.time() < end else local.date() + timedelta(days=1)
+        return datetime.combine(day, end, tzinfo=tz).astimezone(now.tzinfo)
+    if case.awaiting == "followup" and case.followups_sent >= rules.tries:
+        return None                             # closing as "no answer" contacts nobody
+    window = timedelta(days=rules.per_days)
+    sent = store.contacts_since(case.conversation_key, now - window)
+    if len(sent) >= rules.max_contacts:
+        return sent[-rules.max_contacts] + window
+    return None
 
 
 def current_case(store: Store, conversation_key: str) -> CaseState | None:

@@ -32,6 +32,7 @@ from dialogs.model import (
     Category,
     Dialog,
     Empathy,
+    FollowupRules,
     Grade,
     Localized,
     Remedy,
@@ -43,7 +44,7 @@ from dialogs.model import (
 LABEL_LIMIT = 20     # LINE quick-reply labels
 TOP_KEYS = ("version", "name", "default_locale", "timezone", "risk_threshold",
             "order_number_pattern", "products", "grades", "categories", "signals", "intents",
-            "restatement", "texts", "buttons", "team")
+            "restatement", "texts", "buttons", "team", "followups")
 CANNED_PLACEHOLDERS = frozenset({"case_number", "customer_name", "summary", "commitment", "due",
                                  "agent", "team"})
 SIGNAL_PARAMS = {
@@ -313,6 +314,7 @@ class _Reader:
                             lambda v, p, _n: self.localized(v, p, limit=LABEL_LIMIT))
         restatement = self.restatement(top.get("restatement"), "restatement")
         team = self.team(top.get("team"), "team")
+        followups = self.followups(top.get("followups"), "followups")
         if self.problems:
             return None
         return Dialog(
@@ -322,6 +324,7 @@ class _Reader:
             order_number_pattern=pattern, grades=grades, categories=categories,
             signals=signals, intents=intents, restatement=restatement, texts=texts,
             buttons=buttons, products=self.words(top.get("products"), "products"), team=team,
+            followups=followups,
         )
 
     def each(self, value: Any, path: str, names: tuple[str, ...],
@@ -473,6 +476,31 @@ class _Reader:
             name=self.localized(found.get("name"), f"{path}.name"), days=frozenset(days),
             opens=opens, closes=closes, holidays=frozenset(holidays),
             around_the_clock=frozenset(str(g) for g in always), canned=canned,
+        )
+
+    def followups(self, value: Any, path: str) -> FollowupRules:
+        if value is None:
+            return FollowupRules()
+        found = self.mapping(value, path) or {}
+        self.keys(found, path, ("quiet_hours", "max_contacts", "per_days", "retry_after",
+                                "tries"))
+        defaults = FollowupRules()
+        quiet = found.get("quiet_hours")
+        start, end = defaults.quiet_start, defaults.quiet_end
+        if quiet is not None:
+            hours = self.mapping(quiet, f"{path}.quiet_hours") or {}
+            self.keys(hours, f"{path}.quiet_hours", ("start", "end"))
+            start = self.clock(hours.get("start"), f"{path}.quiet_hours.start")
+            end = self.clock(hours.get("end"), f"{path}.quiet_hours.end")
+        return FollowupRules(
+            quiet_start=start, quiet_end=end,
+            max_contacts=int(self.number(found.get("max_contacts", defaults.max_contacts),
+                                         f"{path}.max_contacts", 1, 50)),
+            per_days=int(self.number(found.get("per_days", defaults.per_days),
+                                     f"{path}.per_days", 1, 365)),
+            retry_after=self.duration(found["retry_after"], f"{path}.retry_after")
+            if "retry_after" in found else defaults.retry_after,
+            tries=int(self.number(found.get("tries", defaults.tries), f"{path}.tries", 1, 10)),
         )
 
     def clock(self, value: Any, path: str) -> time:

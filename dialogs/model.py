@@ -95,8 +95,10 @@ TEXT_KEYS: Mapping[str, frozenset[str]] = {
     "followup": frozenset({"case_number", "commitment", "summary"}),
     # follow-up answered "resolved": ask for a 1-5 rating.
     "ask_rating": frozenset(),
-    # rating received: thanks, case closed.
+    # rating received: thanks, case closed; invites an optional remark.
     "rated": frozenset({"rating"}),
+    # the optional remark after the rating was received.
+    "remark_thanks": frozenset(),
     # follow-up answered "partly" / "not solved": a person takes over.
     "followup_not_solved": frozenset({"first_response", "case_number", "team"}),
     # how durations and times are written, e.g. "{n} 小時" / "{n} hours".
@@ -201,6 +203,18 @@ class Team:
 
 
 @dataclass(frozen=True, slots=True)
+class FollowupRules:
+    """How the bot calls back: never at night, never too often, and when to give up."""
+
+    quiet_start: time = time(21, 0)   # no follow-up pushes from this time …
+    quiet_end: time = time(9, 0)      # … until this time, in the dialog's time zone
+    max_contacts: int = 2             # at most this many follow-ups per customer …
+    per_days: int = 7                 # … in this many days
+    retry_after: timedelta = timedelta(days=2)   # unanswered: one more try after this
+    tries: int = 2                    # unanswered this many times: "no answer"
+
+
+@dataclass(frozen=True, slots=True)
 class Dialog:
     path: str
     digest: str                       # sha256 of the file: the live version
@@ -218,6 +232,7 @@ class Dialog:
     buttons: Mapping[str, Localized]
     products: tuple[str, ...] = ()    # canonical product words ("加溼器", "kettle")
     team: Team | None = None
+    followups: FollowupRules = field(default_factory=FollowupRules)
 
     def text(self, key: str, locale: str, **values: object) -> str:
         return self.texts[key].get(locale).format(**values)

@@ -31,7 +31,7 @@ if TYPE_CHECKING:
     from bot.case import Step
     from bot.types import Incoming
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 CASE_FIELDS: tuple[str, ...] = tuple(f.name for f in fields(CaseState))
 
 
@@ -117,7 +117,15 @@ def _migrate_3(db: sqlite_utils.Database) -> None:
     db.table("desk_threads").create_index(["desk", "thread_id"], unique=True)
 
 
-MIGRATIONS = {1: _migrate_1, 2: _migrate_2, 3: _migrate_3}
+def _migrate_4(db: sqlite_utils.Database) -> None:
+    """Follow-up rules: when each follow-up went out (contact caps), overdue commitments."""
+    db.table("followups").add_column("done_ts", float)
+    cases = db.table("cases")
+    cases.add_column("commit_due_ts", float)
+    cases.create_index(["commit_due_ts"])
+
+
+MIGRATIONS = {1: _migrate_1, 2: _migrate_2, 3: _migrate_3, 4: _migrate_4}
 
 
 class Store:
@@ -235,20 +243,29 @@ class Store:
     def save_case(self, case: CaseState) -> None:
         record = case.to_record()
         waiting = case.stage == "handoff" and case.owner == "team" and not case.sla_breached
+        promised = (case.stage == "committed" and case.due_at is not None
+                    and case.fulfilled_at is None and not case.overdue_reminded)
         self._x(
             "INSERT INTO cases (number, conversation_key, channel, stage, category, severity, "
             "locale, owner, risk, summary, received_at, received_ts, updated_at, record, "
-            "response_due_ts) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+            "response_due_ts, commit_due_ts) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
             "ON CONFLICT(number) DO UPDATE SET "
             "stage = excluded.stage, category = excluded.category, severity = excluded.severity, "
             "locale = excluded.locale, owner = excluded.owner, risk = excluded.risk, "
             "summary = excluded.summary, updated_at = excluded.updated_at, "
-            "record = excluded.record, response_due_ts = excluded.response_due_ts",
+            "record = excluded.record, response_due_ts = excluded.response_due_ts, "
+            "commit_due_ts = excluded.commit_due_ts",
             (case.number, case.conversation_key, case.channel, case.stage, case.category,
              case.severity, case.locale, case.owner, case.risk, case.summary,
              case.received_at.isoformat(), _ts(case.received_at), case.updated_at.isoformat(),
-             _json(record), _ts(case.first_response_due) if waiting else None),
+             _json(record), _ts(case.first_response_due) if waiting else None,
+             _ts(case.due_at) if promised and case.due_at else None),
         )
+
+    def commitments_overdue(self, now: datetime) -> list[CaseState]:
+        """Committed cases whose promise is past due and not recorded as kept."""
+        return self._cases("WHERE commit_due_ts IS NOT NULL AND commit_due_ts <= ?",
+                           [_ts(now)], "ORDER BY commit_due_ts")
 
     def sla_due(self, now: datetime) -> list[CaseState]:
         """Handed-off cases nobody took within their first-response target."""
@@ -436,8 +453,20 @@ class Store:
             "ORDER BY due_ts, id", [_ts(now)]))
 
     def mark_followup(self, followup_id: int, status: str, at: datetime) -> None:
-        self._x("UPDATE followups SET status = ?, done_at = ? WHERE id = ?",
-                (status, at.isoformat(), followup_id))
+        self._x("UPDATE followups SET status = ?, done_at = ?, done_ts = ? WHERE id = ?",
+                (status, at.isoformat(), _ts(at), followup_id))
+
+    def move_followup(self, followup_id: int, due_at: datetime) -> None:
+        self._x("UPDATE followups SET due_at = ?, due_ts = ? WHERE id = ?",
+                (due_at.isoformat(), _ts(due_at), followup_id))
+
+    def contacts_since(self, conversation_key: str, since: datetime) -> list[datetime]:
+        """When follow-ups were sent to this customer since `since` (the contact cap)."""
+        rows = self._x(
+            "SELECT f.done_at FROM followups f JOIN cases c ON c.number = f.case_number "
+            "WHERE c.conversation_key = ? AND f.status = 'sent' AND f.done_ts >= ? "
+            "ORDER BY f.done_ts", (conversation_key, _ts(since))).fetchall()
+        return [datetime.fromisoformat(r[0]) for r in rows]
 
     # ------------------------------------------------------------ one engine step
 
