@@ -13,19 +13,25 @@ import asyncio
 import html
 import json
 import logging
+import tempfile
 import time
 from collections import defaultdict, deque
 from collections.abc import AsyncIterator, Callable
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
+from datetime import time as dtime
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from aiohttp import web
 
+from adapters.dashboard import dashboard_html
 from bot import accounts, agents
 from bot.case import CaseState
 from bot.desk import DeskService
 from bot.replies import format_time
+from bot.reports import build_report
+from dialogs.loader import DialogHolder
 from dialogs.model import SEVERITIES, Dialog
 from storage.store import Store
 from storage.writer import Writer
@@ -113,10 +119,13 @@ class _Limiter:
 
 class Console:
     def __init__(self, writer: Writer, desk: DeskService, hub: ConsoleHub,
-                 dialog: Callable[[], Dialog], clock: Callable[[], datetime]) -> None:
-        self.writer, self.desk, self.hub, self.dialog, self.clock = (
-            writer, desk, hub, dialog, clock)
+                 holder: DialogHolder, clock: Callable[[], datetime]) -> None:
+        self.writer, self.desk, self.hub, self.holder, self.clock = (
+            writer, desk, hub, holder, clock)
         self.limiter = _Limiter()
+
+    def dialog(self) -> Dialog:
+        return self.holder.dialog
 
     def routes(self) -> list[web.RouteDef]:
         return [
@@ -129,6 +138,9 @@ class Console:
             web.post("/console/api/cases/{number}/{action}", self.action),
             web.get("/console/api/agents", self.agent_list),
             web.get("/console/api/events", self.events),
+            web.get("/console/dashboard", self.dashboard),
+            web.get("/console/dialog", self.dialog_page),
+            web.post("/console/api/stories", self.stories),
         ]
 
     # ------------------------------------------------------------ sessions
@@ -277,6 +289,51 @@ class Console:
             raise _json_error(400, str(exc)) from exc
         return _json(summary(case))
 
+    # ------------------------------------------------------------ admin pages
+
+    async def _page_session(self, request: web.Request, roles: tuple[str, ...]) -> dict[str, Any]:
+        session = await self._session(request)
+        if session is None:
+            raise web.HTTPSeeOther("/console")
+        if session["role"] not in roles:
+            raise web.HTTPForbidden(text="admins and supervisors only")
+        return session
+
+    async def dashboard(self, request: web.Request) -> web.Response:
+        session = await self._page_session(request, ("admin", "supervisor"))
+        tz = ZoneInfo(self.dialog().timezone)
+        try:
+            end_day = (date.fromisoformat(request.query["to"]) if request.query.get("to")
+                       else self.clock().astimezone(tz).date())
+            start_day = (date.fromisoformat(request.query["from"]) if request.query.get("from")
+                         else end_day - timedelta(days=29))
+        except ValueError:
+            raise web.HTTPBadRequest(text="dates look like 2026-11-01") from None
+        start = datetime.combine(start_day, dtime(0), tzinfo=tz)
+        end = datetime.combine(end_day + timedelta(days=1), dtime(0), tzinfo=tz)
+        report = await self.writer.read(lambda s: build_report(s, start, end))
+        return _html(_template("console_dashboard.html", raw={"content": dashboard_html(report)},
+                               csrf=session["csrf"], start=start_day.isoformat(),
+                               end=end_day.isoformat()))
+
+    async def dialog_page(self, request: web.Request) -> web.Response:
+        session = await self._page_session(request, ("admin",))
+        dialog, error = self.holder.dialog, self.holder.last_error
+        error_at = self.holder.error_at
+        return _html(_template(
+            "console_dialog.html", csrf=session["csrf"], name=dialog.name, path=dialog.path,
+            version=dialog.digest[:12], loaded=self.holder.loaded_at.isoformat(timespec="seconds"),
+            error=str(error) if error else "",
+            error_at=error_at.isoformat(timespec="seconds") if error and error_at else ""))
+
+    async def stories(self, request: web.Request) -> web.Response:
+        agent = await self._agent(request)
+        if agent["role"] != "admin":
+            raise _json_error(403, "admins only")
+        text = await request.text()
+        dialog = self.dialog()
+        return _json(await asyncio.to_thread(_run_stories, text, dialog))
+
     # ------------------------------------------------------------ live news
 
     async def events(self, request: web.Request) -> web.StreamResponse:
@@ -354,11 +411,32 @@ def _action_args(action: str, data: dict[str, Any]) -> dict[str, Any]:
     return {}
 
 
-def _template(name: str, **values: str) -> str:
-    text = (STATIC / name).read_text(encoding="utf-8")
+def _template(template: str, raw: dict[str, str] | None = None, **values: str) -> str:
+    """Fill `{{key}}` with escaped values; `raw` only for HTML built from escaped parts."""
+    text = (STATIC / template).read_text(encoding="utf-8")
+    for key, value in (raw or {}).items():
+        text = text.replace("{{{" + key + "}}}", value)
     for key, value in values.items():
         text = text.replace("{{" + key + "}}", html.escape(value, quote=True))
     return text
+
+
+def _run_stories(text: str, dialog: Dialog) -> dict[str, Any]:
+    """Story files pasted in the console, run against the live dialog."""
+    from bot.stories import StoryError, load_stories, run_stories
+
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "stories.yml"
+        path.write_text(text, encoding="utf-8")
+        try:
+            found = load_stories([path])
+        except StoryError as exc:
+            return {"error": str(exc).replace(str(path), "stories")}
+        if not found:
+            return {"error": "no stories in the text"}
+        report = run_stories(found, dialog)
+    return {"passed": report.passed, "failed": report.failed,
+            "failures": [str(f).replace(str(path), "stories") for f in report.failures]}
 
 
 def _html(body: str) -> web.Response:

@@ -144,6 +144,73 @@ def cmd_agents(args: argparse.Namespace, settings: Settings) -> int:
         store.close()
 
 
+# ---------------------------------------------------------------- reload
+
+
+def cmd_reload(args: argparse.Namespace, settings: Settings) -> int:
+    import json as json_
+    import urllib.error
+    import urllib.request
+
+    url = args.url or f"http://127.0.0.1:{settings.port}"
+    request = urllib.request.Request(f"{url.rstrip('/')}/admin/reload", method="POST", data=b"")
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            result = json_.loads(response.read())
+    except urllib.error.HTTPError as exc:
+        if exc.code != 422:
+            print(f"error: heard serve answered {exc.code}", file=sys.stderr)
+            return EXIT_FAIL
+        result = json_.loads(exc.read())
+    except OSError as exc:
+        print(f"error: no heard serve at {url} ({exc})", file=sys.stderr)
+        return EXIT_FAIL
+    if not result["ok"]:
+        for problem in result["errors"]:
+            print(problem)
+        print(f"rejected; version {result['version']} stays live", file=sys.stderr)
+        return EXIT_FAIL
+    print(f"dialog {'reloaded' if result['changed'] else 'unchanged'}: version {result['version']}")
+    return EXIT_OK
+
+
+# ---------------------------------------------------------------- report
+
+
+def cmd_report(args: argparse.Namespace, settings: Settings) -> int:
+    from datetime import datetime, time, timedelta
+    from zoneinfo import ZoneInfo
+
+    from bot.reports import build_report, write_csv, write_text
+    from storage.store import Store
+
+    db = Path(args.db) if args.db else settings.db_path
+    if not db.exists():
+        print(f"error: no complaint records at {db}", file=sys.stderr)
+        return EXIT_FAIL
+    tz = ZoneInfo(_dialog(args, settings).timezone)
+    try:
+        end_day = datetime.fromisoformat(args.to).date() if args.to else datetime.now(tz).date()
+        start_day = (datetime.fromisoformat(args.start).date() if args.start
+                     else end_day - timedelta(days=29))
+    except ValueError as exc:
+        print(f"error: {exc} (use dates like 2026-11-01)", file=sys.stderr)
+        return EXIT_USAGE
+    start = datetime.combine(start_day, time(0), tzinfo=tz)
+    end = datetime.combine(end_day + timedelta(days=1), time(0), tzinfo=tz)
+    store = Store.open(db)
+    try:
+        report = build_report(store, start, end)
+    finally:
+        store.close()
+    if args.csv:
+        write_csv(report, sys.stdout)
+    else:
+        print(f"Heard report {start_day} – {end_day} ({tz.key})", end="")
+        write_text(report, sys.stdout)
+    return EXIT_OK
+
+
 # ---------------------------------------------------------------- classify
 
 
@@ -304,6 +371,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--password-stdin", action="store_true",
                    help="read the password from standard input instead of asking")
     p.add_argument("--db", help="SQLite file (default: HEARD_DB)")
+
+    p = add("reload", cmd_reload, "Tell a running heard serve to load the dialog file again.")
+    p.add_argument("--url", help="the server (default: http://127.0.0.1:HEARD_PORT)")
+
+    p = add("report", cmd_report, "Figures for admins: volume, first response, resolution, "
+            "escalations, secondary complaints, commitments, CSAT, follow-ups.")
+    p.add_argument("--from", dest="start", help="first day, e.g. 2026-11-01 (default: 30 days ago)")
+    p.add_argument("--to", help="last day, included (default: today)")
+    p.add_argument("--csv", action="store_true", help="print CSV (section, metric, value)")
+    p.add_argument("--db", help="SQLite file (default: HEARD_DB)")
+    p.add_argument("--dialog", help="dialog file, for its time zone (default: HEARD_DIALOG)")
 
     p = add("classify", cmd_classify,
             "Classify messages, one per line: locale, category, severity, risk and signals.")

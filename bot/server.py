@@ -71,8 +71,7 @@ class HeardServer:
                                 self.delivery.poke)
         self.hub = ConsoleHub()
         self.desk.desks.append(self.hub)
-        self.console = Console(self.writer, self.desk, self.hub, lambda: self.dialogs.dialog,
-                               clock)
+        self.console = Console(self.writer, self.desk, self.hub, self.dialogs, clock)
         self.discord: Any = None
         self.discord_desk: Any = None
         if settings.discord_enabled:
@@ -93,6 +92,7 @@ class HeardServer:
         self.background = background   # False: tests drive delivery and timers themselves
         self._background: set[asyncio.Task[Any]] = set()
         self._polling: asyncio.Task[None] | None = None
+        self._watcher: asyncio.Task[None] | None = None
 
     # ------------------------------------------------------------ the app
 
@@ -103,6 +103,7 @@ class HeardServer:
             web.post("/webhooks/telegram", self.telegram_webhook),
             web.get("/healthz", self.healthz),
             web.get("/metrics", self.metrics_page),
+            web.post("/admin/reload", self.reload),
             *webchat.routes(self.writer, self.dispatcher.accept, self.dispatcher.settled,
                             self.clock),
             *self.console.routes(),
@@ -125,6 +126,8 @@ class HeardServer:
         if self.background:
             self.delivery.start()
             self.scheduler.start()
+        if self.background:
+            self._watcher = asyncio.get_running_loop().create_task(self._watch_dialog())
         if self.telegram is not None and self.telegram_polling:
             self._polling = asyncio.get_running_loop().create_task(self._poll_telegram())
         log.info("heard serve: web chat on, LINE %s, Telegram %s", self._state("line"),
@@ -133,6 +136,9 @@ class HeardServer:
     async def _shutdown(self, app: web.Application) -> None:
         """Stop taking webhooks; in-flight requests finish."""
         self.stopping = True
+        if self._watcher is not None:
+            self._watcher.cancel()
+            await asyncio.gather(self._watcher, return_exceptions=True)
         if self._polling is not None:
             self._polling.cancel()
             await asyncio.gather(self._polling, return_exceptions=True)
@@ -247,6 +253,33 @@ class HeardServer:
                 await self.dispatcher.accept(incomings)
                 if callbacks:
                     self._track(self.telegram.answer_callbacks(callbacks))
+
+    # ------------------------------------------------------------ the dialog file
+
+    def reload_dialog(self) -> dict[str, Any]:
+        """Load the dialog file again; a broken file leaves the last good one live."""
+        changed = self.dialogs.reload()
+        error = self.dialogs.last_error
+        if error is not None:
+            log.warning("dialog edit rejected, the last good version stays live:\n%s", error)
+        elif changed:
+            log.info("dialog reloaded: %s", self.dialogs.dialog.digest[:12])
+        return {"ok": error is None, "changed": changed,
+                "version": self.dialogs.dialog.digest[:12],
+                "errors": [str(p) for p in error.problems] if error else []}
+
+    async def _watch_dialog(self, every: float = 2.0) -> None:
+        while True:
+            await asyncio.sleep(every)
+            if self.dialogs.changed_on_disk():
+                self.reload_dialog()
+
+    async def reload(self, request: web.Request) -> web.Response:
+        """`heard reload`: only from this machine."""
+        if request.remote not in ("127.0.0.1", "::1"):
+            raise web.HTTPForbidden(text="heard reload works from the server itself only")
+        result = self.reload_dialog()
+        return web.json_response(result, status=200 if result["ok"] else 422)
 
     # ------------------------------------------------------------ health and metrics
 

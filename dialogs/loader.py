@@ -12,7 +12,7 @@ import re
 import string
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import date, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -541,15 +541,31 @@ class DialogHolder:
         self.path = Path(path)
         self.dialog = load_dialog(self.path)
         self.last_error: DialogError | None = None
+        self.loaded_at = datetime.now(UTC)
+        self.error_at: datetime | None = None
+        self._mtime = self._stamp()
+
+    def _stamp(self) -> int:
+        try:
+            return self.path.stat().st_mtime_ns
+        except OSError:
+            return 0
+
+    def changed_on_disk(self) -> bool:
+        return self._stamp() != self._mtime
 
     def reload(self) -> bool:
         """True when a new version went live; on failure `last_error` says why."""
+        self._mtime = self._stamp()
         try:
             dialog = load_dialog(self.path)
         except DialogError as exc:
             self.last_error = exc
+            self.error_at = datetime.now(UTC)
             return False
         self.last_error = None
         changed = dialog.digest != self.dialog.digest
+        if changed:
+            self.loaded_at = datetime.now(UTC)
         self.dialog = dialog
         return changed

@@ -308,6 +308,18 @@ class Store:
         params.append(limit)
         return self._cases(where, params, "ORDER BY received_ts DESC, rowid DESC LIMIT ?")
 
+    def cases_between(self, start: datetime, end: datetime) -> list[CaseState]:
+        """Every case received in [start, end), oldest first."""
+        return self._cases("WHERE received_ts >= ? AND received_ts < ?",
+                           [_ts(start), _ts(end)], "ORDER BY received_ts, rowid")
+
+    def case_numbers_with_event(self, kind: str, start: datetime, end: datetime) -> set[str]:
+        rows = self._x(
+            "SELECT DISTINCT e.case_number FROM case_events e JOIN cases c "
+            "ON c.number = e.case_number WHERE e.kind = ? AND c.received_ts >= ? "
+            "AND c.received_ts < ?", (kind, _ts(start), _ts(end))).fetchall()
+        return {str(r[0]) for r in rows}
+
     def count_cases(self) -> int:
         return int(self._x("SELECT count(*) FROM cases").fetchone()[0])
 

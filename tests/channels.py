@@ -134,12 +134,12 @@ class Clock:
 
 @asynccontextmanager
 async def serving(db: Path, *, telegram_polling: bool = False, clock: Clock | None = None,
-                  **extra: Any) -> AsyncIterator[Served]:
+                  dialog: Path | None = None, **extra: Any) -> AsyncIterator[Served]:
     line, telegram = LineStub(), TelegramStub()
     await line.start()
     await telegram.start()
     server = HeardServer(settings_for(db, line, telegram, **extra),
-                         DialogHolder(default_dialog_path()), background=False,
+                         DialogHolder(dialog or default_dialog_path()), background=False,
                          telegram_polling=telegram_polling, clock=clock or Clock())
     runner = web.AppRunner(server.app(), access_log=None)
     await runner.setup()

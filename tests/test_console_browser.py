@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from dialogs.loader import default_dialog_path
 from tests.channels import line_body, line_event, sign
 from tests.stubs import LINE_SECRET, LINE_TOKEN, LineStub
 from tests.test_webchat_browser import CHROMIUM, ROOT, free_port
@@ -42,17 +43,20 @@ class StubThread:
 
 
 @pytest.fixture(scope="module")
-def desk(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, StubThread]]:
+def desk(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, StubThread, Path]]:
     line = StubThread()
     db = tmp_path_factory.mktemp("desk") / "desk.db"
     port = free_port()
+    dialog = db.parent / "shop.yml"
+    dialog.write_text(default_dialog_path().read_text(encoding="utf-8"), encoding="utf-8")
     env = {**os.environ, "HEARD_DB": str(db), "HEARD_PORT": str(port),
            "LINE_CHANNEL_SECRET": LINE_SECRET, "LINE_CHANNEL_ACCESS_TOKEN": LINE_TOKEN,
-           "LINE_API_HOST": line.url, "TELEGRAM_BOT_TOKEN": ""}
-    for name in ("amy", "ben"):
+           "LINE_API_HOST": line.url, "TELEGRAM_BOT_TOKEN": "", "HEARD_DIALOG": str(dialog)}
+    for name, role in (("amy", "agent"), ("ben", "agent"), ("lin", "admin")):
         subprocess.run([sys.executable, "-m", "bot.cli", "agents", "add", name, "--name",
-                        name.title(), "--password-stdin"], input=PASSWORD + "\n", text=True,
-                       cwd=ROOT, env=env, check=True, capture_output=True)
+                        name.title(), "--role", role, "--password-stdin"],
+                       input=PASSWORD + "\n", text=True, cwd=ROOT, env=env, check=True,
+                       capture_output=True)
     server = subprocess.Popen([sys.executable, "-m", "bot.cli", "serve"], cwd=ROOT, env=env,
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}"
@@ -63,7 +67,7 @@ def desk(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, StubTh
         except OSError:
             time.sleep(0.05)
     try:
-        yield url, line
+        yield url, line, dialog
     finally:
         server.terminate()
         server.wait(timeout=15)
@@ -99,8 +103,8 @@ def line_message(url: str, user: str, event: str, text: str) -> None:
 
 
 def test_an_escalated_line_case_from_live_arrival_to_resolution(
-        desk: tuple[str, StubThread], browser: Browser) -> None:
-    url, line = desk
+        desk: tuple[str, StubThread, Path], browser: Browser) -> None:
+    url, line, _ = desk
     amy = agent_page(browser, url, "amy")
     ben = agent_page(browser, url, "ben")
     hostile = "<script>window.__pwned=1</script><img src=x onerror=window.__pwned=2>"
@@ -135,3 +139,43 @@ def test_an_escalated_line_case_from_live_arrival_to_resolution(
     ben.select_option("#status", "recent")
     expect(ben.locator(".cases li").first).to_contain_text("機器人")
     assert ben.evaluate("window.__pwned") is None
+
+
+def test_admins_see_the_dashboard_and_the_dialog_status(
+        desk: tuple[str, StubThread, Path], browser: Browser) -> None:
+    url, _, dialog = desk
+    line_message(url, "Ubrowser000000000000000000000002", "01BROWSER0000000000000002",
+                 "我的包裹等了一個禮拜還沒到")
+    lin = agent_page(browser, url, "lin")
+    lin.goto(f"{url}/console/dashboard")
+    expect(lin.locator(".card").first).to_contain_text("案件")
+    expect(lin.locator("figure.chart svg").first).to_be_visible()
+    expect(lin.locator("figure.chart").first).to_contain_text("logistics")
+    assert lin.locator("figure.chart svg rect").count() >= 2
+
+    lin.goto(f"{url}/console/dialog")
+    version = lin.locator("#d-version").inner_text()
+    assert len(version) == 12 and lin.locator("#d-error").inner_text() == ""
+    lin.fill("#s-text", "stories:\n  - name: parcel\n    turns:\n      - say: 包裹還沒到\n"
+                        "        expect: {category: logistics}\n")
+    lin.click("#s-run")
+    expect(lin.locator("#s-result")).to_contain_text("1 passed, 0 failed")
+
+    good = dialog.read_text(encoding="utf-8")
+    dialog.write_text(good.replace("risk_threshold: 1.0", "risk_threshold: lots"),
+                      encoding="utf-8")
+    try:
+        deadline = time.time() + 15
+        while time.time() < deadline:
+            lin.reload()
+            if lin.locator("#d-error").inner_text():
+                break
+            time.sleep(0.5)
+        expect(lin.locator("#d-error")).to_contain_text(f"{dialog}:risk_threshold")
+        expect(lin.locator("#d-version")).to_have_text(version)    # the last good one is live
+    finally:
+        dialog.write_text(good, encoding="utf-8")
+
+    amy = agent_page(browser, url, "amy")
+    response = amy.goto(f"{url}/console/dashboard")
+    assert response is not None and response.status == 403        # agents don't see it

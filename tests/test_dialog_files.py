@@ -122,3 +122,36 @@ def test_good_taiwan_wording_passes() -> None:
     for text in ("我們今天寄出全新的商品，運費由我們負擔。", "專人會和您聯繫，了解細節。",
                  "請提供您的訊息和影片。"):
         assert check_text(text, "zh-TW") == []
+
+
+async def test_heard_reload_rejects_a_broken_edit_and_takes_a_good_one(tmp_path: Path) -> None:
+    import asyncio
+    import sys
+
+    from tests.channels import serving
+
+    live = tmp_path / "live.yml"
+    good = default_dialog_path().read_text(encoding="utf-8")
+    live.write_text(good, encoding="utf-8")
+    root = Path(__file__).resolve().parent.parent
+
+    async def reload(url: str) -> tuple[int, str]:
+        process = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "bot.cli", "reload", "--url", url, cwd=root,
+            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT)
+        out, _ = await process.communicate()
+        return process.returncode or 0, out.decode()
+
+    async with serving(tmp_path / "h.db", dialog=live) as s:
+        before = s.server.dialogs.dialog.digest
+        live.write_text(good.replace("  ack:\n", "  ack_typo:\n", 1), encoding="utf-8")
+        code, out = await reload(s.url)
+        assert code == 1 and f"{live}:texts.ack" in out and "stays live" in out
+        assert s.server.dialogs.dialog.digest == before
+        async with s.http.get(f"{s.url}/healthz") as r:
+            assert f"{live}:texts" in (await r.json())["dialog"]["last_error"]
+        live.write_text(good.replace("risk_threshold: 1.0", "risk_threshold: 1.5"),
+                        encoding="utf-8")
+        code, out = await reload(s.url)
+        assert code == 0 and "reloaded" in out
+        assert s.server.dialogs.dialog.risk_threshold == 1.5
