@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import html
+import io
 import json
 import logging
 import tempfile
@@ -139,6 +140,7 @@ class Console:
             web.get("/console/api/agents", self.agent_list),
             web.get("/console/api/events", self.events),
             web.get("/console/dashboard", self.dashboard),
+            web.get("/console/export.csv", self.export),
             web.get("/console/dialog", self.dialog_page),
             web.post("/console/api/stories", self.stories),
         ]
@@ -315,6 +317,21 @@ class Console:
         return _html(_template("console_dashboard.html", raw={"content": dashboard_html(report)},
                                csrf=session["csrf"], start=start_day.isoformat(),
                                end=end_day.isoformat()))
+
+    async def export(self, request: web.Request) -> web.Response:
+        """Every case with every record field, as CSV (admins and supervisors)."""
+        await self._page_session(request, ("admin", "supervisor"))
+
+        def write(store: Store) -> str:
+            out = io.StringIO()
+            store.export_cases_csv(out)
+            return out.getvalue()
+
+        body = await self.writer.read(write)
+        stamp = self.clock().strftime("%Y%m%d")
+        return web.Response(text=body, content_type="text/csv", charset="utf-8", headers={
+            "Content-Disposition": f'attachment; filename="heard-cases-{stamp}.csv"',
+            "Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"})
 
     async def dialog_page(self, request: web.Request) -> web.Response:
         session = await self._page_session(request, ("admin",))

@@ -185,3 +185,25 @@ async def test_an_sla_breach_alerts_the_desk_and_tells_the_customer_once(tmp_pat
         assert len(said) == 1 and "久等" in said[0]
         clock.now += timedelta(hours=6)
         assert await s.server.scheduler.tick() == 0
+
+
+async def test_admins_export_every_case_as_csv_and_agents_cannot(tmp_path: Path) -> None:
+    import csv as csv_
+    import io
+
+    db = tmp_path / "h.db"
+    async with serving(db) as s:
+        add_agent(db, "lin", role="admin")
+        add_agent(db, "amy")
+        number = await escalate(s, 6, "我要找真人客服")
+        lin, _ = await sign_in(s, "lin")
+        async with lin.get(f"{s.url}/console/export.csv") as r:
+            assert r.status == 200 and r.headers["Content-Type"].startswith("text/csv")
+            rows = list(csv_.DictReader(io.StringIO(await r.text())))
+        assert rows[0]["number"] == number and rows[0]["stage"] == "handoff"
+        assert {"signals", "owner", "first_response_due", "csat"} <= set(rows[0])
+        amy, _ = await sign_in(s, "amy")
+        async with amy.get(f"{s.url}/console/export.csv") as r:
+            assert r.status == 403
+        await lin.close()
+        await amy.close()
