@@ -20,6 +20,16 @@ from dialogs.model import Dialog
 EXIT_OK, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
 
 
+def _records(args: argparse.Namespace, settings: Settings) -> Path | None:
+    """The records file the command reads, or None (with the reason said) if there is none."""
+    db = Path(args.db) if args.db else settings.db_path
+    if not db.exists():
+        print(f"error: no complaint records at {db} (run `heard serve` or `heard chat` first)",
+              file=sys.stderr)
+        return None
+    return db
+
+
 def _dialog(args: argparse.Namespace, settings: Settings) -> Dialog:
     return load_dialog(Path(args.dialog) if getattr(args, "dialog", None) else settings.dialog_path)
 
@@ -184,9 +194,8 @@ def cmd_report(args: argparse.Namespace, settings: Settings) -> int:
     from bot.reports import build_report, write_csv, write_text
     from storage.store import Store
 
-    db = Path(args.db) if args.db else settings.db_path
-    if not db.exists():
-        print(f"error: no complaint records at {db}", file=sys.stderr)
+    db = _records(args, settings)
+    if db is None:
         return EXIT_FAIL
     tz = ZoneInfo(_dialog(args, settings).timezone)
     try:
@@ -306,9 +315,8 @@ def cmd_lint(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_cases(args: argparse.Namespace, settings: Settings) -> int:
     from bot.records import export_cases, list_cases, show_case
 
-    db = Path(args.db) if args.db else settings.db_path
-    if not db.exists():
-        print(f"error: no complaint records at {db} (run `heard chat` first)", file=sys.stderr)
+    db = _records(args, settings)
+    if db is None:
         return EXIT_FAIL
     if args.action == "show":
         if not args.number:

@@ -16,8 +16,9 @@ import pytest
 
 from dialogs.loader import default_dialog_path
 from tests.channels import line_body, line_event, sign
+from tests.processes import ROOT, heard_serve
 from tests.stubs import LINE_SECRET, LINE_TOKEN, LineStub
-from tests.test_webchat_browser import CHROMIUM, ROOT, free_port
+from tests.test_webchat_browser import CHROMIUM
 
 pytest.importorskip("playwright")
 if not Path(CHROMIUM).exists():
@@ -46,31 +47,20 @@ class StubThread:
 def desk(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, StubThread, Path]]:
     line = StubThread()
     db = tmp_path_factory.mktemp("desk") / "desk.db"
-    port = free_port()
     dialog = db.parent / "shop.yml"
     dialog.write_text(default_dialog_path().read_text(encoding="utf-8"), encoding="utf-8")
-    env = {**os.environ, "HEARD_DB": str(db), "HEARD_PORT": str(port),
-           "LINE_CHANNEL_SECRET": LINE_SECRET, "LINE_CHANNEL_ACCESS_TOKEN": LINE_TOKEN,
-           "LINE_API_HOST": line.url, "TELEGRAM_BOT_TOKEN": "", "HEARD_DIALOG": str(dialog)}
+    env = {"HEARD_DB": str(db), "LINE_CHANNEL_SECRET": LINE_SECRET,
+           "LINE_CHANNEL_ACCESS_TOKEN": LINE_TOKEN, "LINE_API_HOST": line.url,
+           "HEARD_DIALOG": str(dialog)}
     for name, role in (("amy", "agent"), ("ben", "agent"), ("lin", "admin")):
         subprocess.run([sys.executable, "-m", "bot.cli", "agents", "add", name, "--name",
                         name.title(), "--role", role, "--password-stdin"],
-                       input=PASSWORD + "\n", text=True, cwd=ROOT, env=env, check=True,
-                       capture_output=True)
-    server = subprocess.Popen([sys.executable, "-m", "bot.cli", "serve"], cwd=ROOT, env=env,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    url = f"http://127.0.0.1:{port}"
-    for _ in range(200):
-        try:
-            with urllib.request.urlopen(f"{url}/healthz", timeout=1):
-                break
-        except OSError:
-            time.sleep(0.05)
+                       input=PASSWORD + "\n", text=True, cwd=ROOT, env={**os.environ, **env},
+                       check=True, capture_output=True)
     try:
-        yield url, line, dialog
+        with heard_serve(env) as url:
+            yield url, line, dialog
     finally:
-        server.terminate()
-        server.wait(timeout=15)
         line.stop()
 
 

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 import pytest
 
-from bot.turns import handle_incoming
-from bot.types import Incoming
 from dialogs.model import Dialog
-from storage.store import Store
+from tests.test_handoff import Chat
 
 START = datetime(2026, 11, 23, 2, 0, tzinfo=UTC)
 INPUTS = [
@@ -18,20 +16,6 @@ INPUTS = [
     ("payload", "human"), ("payload", "remedy:exchange"), ("payload", "fu:resolved"),
     ("payload", "rate:5"), ("payload", "retry"),
 ]
-
-
-class Chat:
-    def __init__(self, dialog: Dialog) -> None:
-        self.store, self.dialog, self.now, self.n = Store.open(":memory:"), dialog, START, 0
-
-    def send(self, text: str = "", payload: str | None = None):  # type: ignore[no-untyped-def]
-        self.n += 1
-        self.now += timedelta(minutes=1)
-        incoming = Incoming("line", "U1", f"e{self.n}", self.now, text=text, payload=payload)
-        with self.store.transaction():
-            result = handle_incoming(self.store, self.dialog, incoming, self.now)
-        assert result is not None and result.step.case is not None
-        return result.step
 
 
 def test_the_first_reply_carries_the_case_number_and_the_response_time(dialog: Dialog) -> None:

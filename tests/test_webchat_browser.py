@@ -6,12 +6,7 @@ import functools
 import http.server
 import os
 import shutil
-import socket
-import subprocess
-import sys
 import threading
-import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -27,32 +22,13 @@ if not Path(CHROMIUM).exists() and not shutil.which("chromium"):
 
 from playwright.sync_api import Browser, Page, expect, sync_playwright  # noqa: E402
 
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+from tests.processes import heard_serve  # noqa: E402
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    port = free_port()
-    env = {**os.environ, "HEARD_DB": str(tmp_path_factory.mktemp("web") / "web.db"),
-           "HEARD_PORT": str(port), "LINE_CHANNEL_SECRET": "", "TELEGRAM_BOT_TOKEN": ""}
-    process = subprocess.Popen([sys.executable, "-m", "bot.cli", "serve"], cwd=ROOT, env=env,
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    url = f"http://127.0.0.1:{port}"
-    for _ in range(200):
-        try:
-            with urllib.request.urlopen(f"{url}/healthz", timeout=1):
-                break
-        except OSError:
-            time.sleep(0.05)
-    try:
+    with heard_serve({"HEARD_DB": str(tmp_path_factory.mktemp("web") / "web.db")}) as url:
         yield url
-    finally:
-        process.terminate()
-        process.wait(timeout=15)
 
 
 @pytest.fixture(scope="module")
