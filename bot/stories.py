@@ -26,7 +26,10 @@ from dialogs.loader import read_yaml
 from dialogs.model import Dialog
 from storage.store import Store
 
-TURN_KEYS = ("say", "press", "after", "restart")
+TURN_KEYS = ("say", "press", "after", "restart", "agent")
+# What a person can do in a story (`agent: claim`, `agent: {reply: 文字}`,
+# `agent: {commit: 今天寄出, due: 2h}`).
+AGENT_ACTIONS = ("claim", "resolve", "hand_back", "fulfil", "reply", "note", "commit")
 EXPECT_KEYS = (
     "stage", "outcome", "followups", "category", "severity", "locale", "escalated", "signals", "remedies",
     "reply_contains", "reply_not_contains", "followup_sent",
@@ -141,12 +144,27 @@ def _check_turn(where: str, turn: Any) -> None:
             parse_duration(turn["after"])
         except ValueError as exc:
             raise StoryError(f"{where}.after: {exc}") from exc
+    if "agent" in turn:
+        _check_agent(f"{where}.agent", turn["agent"])
     if "press" in turn and not (isinstance(turn["press"], int) and turn["press"] >= 1):
         raise StoryError(f"{where}.press: a button number (1-based) is required")
     for key in turn.get("expect") or {}:
         if key not in EXPECT_KEYS:
             raise StoryError(f"{where}.expect.{key}: unknown expectation "
                              f"(expected one of {', '.join(EXPECT_KEYS)})")
+
+
+def _check_agent(where: str, value: Any) -> None:
+    action = value if isinstance(value, str) else next(iter(value), None) if isinstance(
+        value, dict) else None
+    if action not in AGENT_ACTIONS:
+        raise StoryError(f"{where}: one of {', '.join(AGENT_ACTIONS)} "
+                         "(reply, note and commit take text: {reply: ...})")
+    if action == "commit":
+        try:
+            parse_duration(value.get("due", ""))
+        except (ValueError, AttributeError) as exc:
+            raise StoryError(f"{where}.due: {exc}") from exc
 
 
 class StoryRun:
@@ -188,6 +206,8 @@ class StoryRun:
             self.store.close()
             self.store = Store.open(self.db)
             return [], 0
+        if "agent" in turn:
+            return self._agent(turn["agent"]), 0
         if "after" in turn:
             # The clock moves in small steps, with the timers run at each, as a running
             # server's scheduler would (quiet hours, retries and caps happen on the way).
@@ -217,6 +237,33 @@ class StoryRun:
         replies = list(result.step.outgoing) if result else []
         self._remember(replies)
         return replies, 0
+
+    def _agent(self, value: Any) -> list[Outgoing]:
+        """A person acts on the customer's latest case (as in the console)."""
+        from bot import agents
+        from bot.engine import Context
+
+        self.now += timedelta(seconds=30)
+        case = self._case()
+        if case is None:
+            raise _TurnError("agent: there is no case yet")
+        action = value if isinstance(value, str) else next(iter(value))
+        args: dict[str, Any] = {}
+        if action in ("reply", "note"):
+            args = {"text": str(value[action])}
+        elif action == "commit":
+            args = {"commitment": str(value["commit"]),
+                    "due_at": self.now + parse_duration(value["due"])}
+        ctx = Context(dialog=self.dialog, now=self.now,
+                      new_case_number=lambda: self.store.next_case_number(self.now.year))
+        try:
+            step = getattr(agents, action)(case, "story-agent", ctx=ctx, **args)
+        except agents.ActionError as exc:
+            raise _TurnError(f"agent: {exc}") from exc
+        with self.store.transaction():
+            self.store.apply(step, None, self.now)
+        self._remember(step.outgoing)
+        return list(step.outgoing)
 
     def _press(self, number: int) -> str:
         if not self.last_buttons:
