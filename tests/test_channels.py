@@ -358,3 +358,32 @@ def test_the_prepared_line_json_is_what_the_sdk_models_produce() -> None:
     ours = render_json(messages)
     assert sdk_reply == {"replyToken": "tok", "messages": ours, "notificationDisabled": False}
     assert sdk_push == {"to": "U", "messages": ours, "notificationDisabled": False}
+
+
+def test_long_texts_are_split_at_the_limit_without_breaking_a_character() -> None:
+    from adapters.base import split_text
+
+    text = ("我買的加濕器壞了。" * 700) + "😡" * 3000
+    parts = split_text(text, 5000, utf16=True)
+    assert "".join(parts).replace("\n", "") == text.replace("\n", "")
+    assert all(len(p.encode("utf-16-le")) // 2 <= 5000 for p in parts)
+    assert all(not p.startswith("\udc00") for p in parts)      # no half emoji
+    assert parts[0].endswith("。")                              # cut at a sentence end
+    assert split_text("短", 4096) == ["短"]
+
+
+async def test_a_message_that_keeps_failing_is_marked_failed_and_counted(tmp_path: Path) -> None:
+    from bot.delivery import MAX_ATTEMPTS
+
+    async with serving(tmp_path / "h.db") as s:
+        s.line.fail("reply", 500, times=MAX_ATTEMPTS)
+        s.line.fail("push", 500, times=MAX_ATTEMPTS)
+        await line_turn(s, 5, "包裹還沒到")
+        for _ in range(MAX_ATTEMPTS):
+            await s.read(lambda st: st.conn.execute("UPDATE outbox SET next_try_ts = 0"))
+            await s.server.delivery.send_due()
+        assert await s.read(lambda st: st.outbox_counts()) == {"failed": 2}
+        rows = await s.read(lambda st: list(st.db.query("SELECT error, attempts FROM outbox")))
+        assert all("gave up" in r["error"] and r["attempts"] == MAX_ATTEMPTS for r in rows)
+        assert s.server.metrics.value("heard_delivery_failures_total", channel="line") == 2
+        assert s.line.replies == [] and s.line.pushes == []
