@@ -10,6 +10,7 @@ address. Everything a customer wrote reaches the page as JSON and is shown with
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import html
 import io
 import json
@@ -70,6 +71,12 @@ class ConsoleHub:
 
     def leave(self, queue: asyncio.Queue[dict[str, Any]]) -> None:
         self.listeners.discard(queue)
+
+    def close(self) -> None:
+        """The server is stopping: end every live stream so shutdown need not wait."""
+        for queue in list(self.listeners):
+            with contextlib.suppress(asyncio.QueueFull):
+                queue.put_nowait({"type": "bye"})
 
     def _send(self, event: dict[str, Any]) -> None:
         for queue in list(self.listeners):
@@ -363,6 +370,8 @@ class Console:
         try:
             await response.write(b": connected\n\n")
             async for event in _events(queue):
+                if event["type"] == "bye":
+                    break
                 payload = json.dumps(event, ensure_ascii=False)
                 await response.write(f"event: {event['type']}\ndata: {payload}\n\n".encode())
         except (ConnectionResetError, asyncio.CancelledError):

@@ -134,8 +134,9 @@ class HeardServer:
                  self._state("telegram"))
 
     async def _shutdown(self, app: web.Application) -> None:
-        """Stop taking webhooks; in-flight requests finish."""
+        """Stop taking webhooks; in-flight requests finish; live console streams end."""
         self.stopping = True
+        self.hub.close()
         if self._watcher is not None:
             self._watcher.cancel()
             await asyncio.gather(self._watcher, return_exceptions=True)
