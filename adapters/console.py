@@ -20,7 +20,6 @@ import time
 from collections import defaultdict, deque
 from collections.abc import AsyncIterator, Callable
 from datetime import date, datetime, timedelta
-from datetime import time as dtime
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -32,7 +31,7 @@ from bot import accounts, agents
 from bot.case import CaseState
 from bot.desk import DeskService
 from bot.replies import format_time
-from bot.reports import build_report
+from bot.reports import build_report, period
 from dialogs.loader import DialogHolder
 from dialogs.model import SEVERITIES, Dialog
 from storage.store import Store
@@ -312,14 +311,12 @@ class Console:
         session = await self._page_session(request, ("admin", "supervisor"))
         tz = ZoneInfo(self.dialog().timezone)
         try:
-            end_day = (date.fromisoformat(request.query["to"]) if request.query.get("to")
-                       else self.clock().astimezone(tz).date())
-            start_day = (date.fromisoformat(request.query["from"]) if request.query.get("from")
-                         else end_day - timedelta(days=29))
+            first = date.fromisoformat(request.query["from"]) if request.query.get("from") else None
+            last = date.fromisoformat(request.query["to"]) if request.query.get("to") else None
         except ValueError:
             raise web.HTTPBadRequest(text="dates look like 2026-11-01") from None
-        start = datetime.combine(start_day, dtime(0), tzinfo=tz)
-        end = datetime.combine(end_day + timedelta(days=1), dtime(0), tzinfo=tz)
+        start_day, end_day, start, end = period(tz, first, last,
+                                                self.clock().astimezone(tz).date())
         report = await self.writer.read(lambda s: build_report(s, start, end))
         return _html(_template("console_dashboard.html", raw={"content": dashboard_html(report)},
                                csrf=session["csrf"], start=start_day.isoformat(),

@@ -22,12 +22,8 @@ from linebot.v3.messaging import (
     AsyncApiClient,
     AsyncMessagingApi,
     Configuration,
-    PostbackAction,
     PushMessageRequest,
-    QuickReply,
-    QuickReplyItem,
     ReplyMessageRequest,
-    TextMessage,
 )
 from linebot.v3.webhooks import (
     Event,
@@ -192,9 +188,10 @@ class LineChannel:
 
 
 def render_json(messages: list[OutboxMessage]) -> list[dict[str, Any]]:
-    """The same messages as `render`, as the JSON the Messaging API takes. The SDK's model
-    serialisation costs more than the rest of a turn, so requests are sent with this JSON
-    (through the SDK's client all the same); a test keeps the two identical."""
+    """Outbox rows as the JSON the Messaging API takes: text messages (split at LINE's limit),
+    buttons as quick replies on the last part. The SDK's model serialisation costs more than
+    the rest of a turn, so requests are sent with this JSON (through the SDK's client all the
+    same); a test keeps it identical to what the SDK's models produce."""
     out: list[dict[str, Any]] = []
     for message in messages:
         parts = split_text(message.text or " ", TEXT_LIMIT, utf16=True)
@@ -224,28 +221,6 @@ def _prepared(cls: Any, body: dict[str, Any]) -> Any:
     request = cls.construct(**{"messages": []})
     request.__dict__["_json"] = body
     return request
-
-
-def render(messages: list[OutboxMessage]) -> list[TextMessage]:
-    """Outbox rows as LINE text messages; buttons become quick replies on the last part."""
-    out: list[TextMessage] = []
-    for message in messages:
-        parts = split_text(message.text or " ", TEXT_LIMIT, utf16=True)
-        for i, part in enumerate(parts):
-            last = i == len(parts) - 1
-            quick = _quick_reply(message) if last and message.buttons else None
-            out.append(TextMessage(text=part, quick_reply=quick))
-    return out[:MESSAGES_PER_CALL]
-
-
-def _quick_reply(message: OutboxMessage) -> QuickReply:
-    items = [
-        QuickReplyItem(action=PostbackAction(
-            label=b.label[:LABEL_LIMIT], data=b.payload[:DATA_LIMIT],
-            display_text=b.label[:LABEL_LIMIT]))
-        for b in message.buttons[:QUICK_REPLY_ITEMS]
-    ]
-    return QuickReply(items=items)
 
 
 def _failure(exc: ApiException) -> Exception:

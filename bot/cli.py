@@ -188,10 +188,10 @@ def cmd_reload(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_report(args: argparse.Namespace, settings: Settings) -> int:
-    from datetime import datetime, time, timedelta
+    from datetime import datetime
     from zoneinfo import ZoneInfo
 
-    from bot.reports import build_report, write_csv, write_text
+    from bot.reports import build_report, period, write_csv, write_text
     from storage.store import Store
 
     db = _records(args, settings)
@@ -199,14 +199,12 @@ def cmd_report(args: argparse.Namespace, settings: Settings) -> int:
         return EXIT_FAIL
     tz = ZoneInfo(_dialog(args, settings).timezone)
     try:
-        end_day = datetime.fromisoformat(args.to).date() if args.to else datetime.now(tz).date()
-        start_day = (datetime.fromisoformat(args.start).date() if args.start
-                     else end_day - timedelta(days=29))
+        first = datetime.fromisoformat(args.start).date() if args.start else None
+        last = datetime.fromisoformat(args.to).date() if args.to else None
     except ValueError as exc:
         print(f"error: {exc} (use dates like 2026-11-01)", file=sys.stderr)
         return EXIT_USAGE
-    start = datetime.combine(start_day, time(0), tzinfo=tz)
-    end = datetime.combine(end_day + timedelta(days=1), time(0), tzinfo=tz)
+    start_day, end_day, start, end = period(tz, first, last, datetime.now(tz).date())
     store = Store.open(db)
     try:
         report = build_report(store, start, end)

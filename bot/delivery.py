@@ -15,7 +15,6 @@ import logging
 from collections import defaultdict
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any
 
 from adapters.base import (
     CustomerBlocked,
@@ -90,7 +89,7 @@ class Delivery:
 
     async def _send_due(self) -> int:
         now = self.clock()
-        rows = await self.writer.read(lambda s: _due(s, now.timestamp()))
+        rows = await self.writer.read(lambda s: s.due_outbox(now.timestamp()))
         if not rows:
             return 0
         by_conversation: dict[str, list[tuple[OutboxMessage, bool]]] = defaultdict(list)
@@ -198,12 +197,6 @@ def _attempt(ids: list[int]) -> Callable[[Store], None]:
         for outbox_id in ids:
             store.mark_attempt(outbox_id)
     return mark
-
-
-def _due(store: Store, now_ts: float) -> list[dict[str, Any]]:
-    rows = store.due_outbox(now_ts)
-    blocked = {r["key"] for r in store.db.query("SELECT key FROM customers WHERE blocked = 1")}
-    return [{**row, "blocked": row["conversation_key"] in blocked} for row in rows]
 
 
 def _batches(items: list[tuple[OutboxMessage, bool]],

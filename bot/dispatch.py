@@ -101,9 +101,7 @@ class Dispatcher:
             queue = self._queues[key] = asyncio.Queue()
         queue.put_nowait((inbox_id, incoming, started))
         if key not in self._workers:
-            task = asyncio.get_running_loop().create_task(self._work(key), name=f"conversation {key}")
-            self._workers[key] = task
-            task.add_done_callback(self._done)
+            self._start_worker(key)
 
     def _done(self, task: asyncio.Task[None]) -> None:
         if not task.cancelled() and task.exception() is not None:
@@ -121,9 +119,9 @@ class Dispatcher:
             if queue.empty():
                 self._queues.pop(key, None)
             else:  # something arrived while we were finishing
-                self._queue_restart(key)
+                self._start_worker(key)
 
-    def _queue_restart(self, key: str) -> None:
+    def _start_worker(self, key: str) -> None:
         task = asyncio.get_running_loop().create_task(self._work(key), name=f"conversation {key}")
         self._workers[key] = task
         task.add_done_callback(self._done)

@@ -47,3 +47,17 @@ def response_deadline(dialog: Dialog, severity: str, now: datetime) -> tuple[dat
         return now + span, None
     opening = next_opening(dialog, now)
     return opening + span, opening
+
+
+def quiet_until(dialog: Dialog, moment: datetime) -> datetime | None:
+    """Inside the follow-up quiet hours (e.g. 21:00-09:00, across midnight): when they end.
+    None: not quiet now."""
+    rules = dialog.followups
+    tz = ZoneInfo(dialog.timezone)
+    local = moment.astimezone(tz)
+    start, end, now = rules.quiet_start, rules.quiet_end, local.time()
+    quiet = (start <= now or now < end) if start > end else (start <= now < end)
+    if not quiet:
+        return None
+    day = local.date() if now < end else local.date() + timedelta(days=1)
+    return datetime.combine(day, end, tzinfo=tz).astimezone(moment.tzinfo)

@@ -21,7 +21,7 @@ import csv
 import statistics
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, time, timedelta, tzinfo
 from typing import Any, TextIO
 
 from bot.case import CaseState
@@ -120,6 +120,20 @@ class Report:
             ("follow-up", "answer rate", self.followup_answer_rate),
         ]
         return out
+
+
+DEFAULT_DAYS = 30
+
+
+def period(tz: tzinfo, first: date | None, last: date | None,
+           today: date) -> tuple[date, date, datetime, datetime]:
+    """The report's days (both included; the default is the last 30 days up to today) and
+    the [start, end) moments they cover in the dialog's time zone."""
+    last = last or today
+    first = first or last - timedelta(days=DEFAULT_DAYS - 1)
+    start = datetime.combine(first, time(0), tzinfo=tz)
+    end = datetime.combine(last + timedelta(days=1), time(0), tzinfo=tz)
+    return first, last, start, end
 
 
 def build_report(store: Store, start: datetime, end: datetime) -> Report:

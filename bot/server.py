@@ -93,6 +93,7 @@ class HeardServer:
         self._background: set[asyncio.Task[Any]] = set()
         self._polling: asyncio.Task[None] | None = None
         self._watcher: asyncio.Task[None] | None = None
+        self._outbox_counts: dict[str, int] = {}   # read at each /metrics scrape
 
     # ------------------------------------------------------------ the app
 
@@ -197,13 +198,11 @@ class HeardServer:
             self._reject("line", "signature")
             log.warning("line: webhook with a bad signature refused (%d bytes)", len(body))
             raise web.HTTPUnauthorized(text="bad signature")
-        try:
-            json.loads(body)
+        try:   # the SDK parses the JSON once; malformed JSON raises ValueError from it
+            incomings = self.line.events(body, request.headers["X-Line-Signature"], self.clock())
         except ValueError as exc:
             self._reject("line", "malformed")
             raise web.HTTPBadRequest(text="the body is not JSON") from exc
-        try:
-            incomings = self.line.events(body, request.headers["X-Line-Signature"], self.clock())
         except Exception as exc:
             self._reject("line", "malformed")
             log.warning("line: webhook body could not be read: %s", exc)
@@ -307,10 +306,10 @@ class HeardServer:
         return web.json_response(body, status=200 if body["status"] == "ok" else 503)
 
     async def metrics_page(self, request: web.Request) -> web.Response:
-        self._counts = await self.writer.read(lambda s: s.outbox_counts())
+        self._outbox_counts = await self.writer.read(lambda s: s.outbox_counts())
         return web.Response(text=self.metrics.render(), content_type="text/plain",
                             charset="utf-8", headers={"X-Content-Type-Options": "nosniff"})
 
     def _outbox_gauge(self) -> dict[str, float]:
-        counts = getattr(self, "_counts", {})
+        counts = self._outbox_counts
         return {status: float(counts.get(status, 0)) for status in ("pending", "sent", "failed")}

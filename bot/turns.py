@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from zoneinfo import ZoneInfo
 
 from bot import engine
 from bot.case import CaseState, Step
+from bot.hours import quiet_until
 from bot.types import Incoming
 from dialogs.model import Dialog
 from storage.store import Store
@@ -86,14 +86,9 @@ def _not_now(store: Store, dialog: Dialog, case: CaseState, now: datetime) -> da
     """When a follow-up due now must wait: the end of quiet hours, or when the customer's
     contact cap frees up. None: send now."""
     rules = dialog.followups
-    tz = ZoneInfo(dialog.timezone)
-    local = now.astimezone(tz)
-    start, end = rules.quiet_start, rules.quiet_end
-    quiet = (start <= local.time() or local.time() < end) if start > end else (
-        start <= local.time() < end)
-    if quiet:
-        day = local.date() if local.time() < end else local.date() + timedelta(days=1)
-        return datetime.combine(day, end, tzinfo=tz).astimezone(now.tzinfo)
+    morning = quiet_until(dialog, now)
+    if morning is not None:
+        return morning
     if case.awaiting == "followup" and case.followups_sent >= rules.tries:
         return None                             # closing as "no answer" contacts nobody
     window = timedelta(days=rules.per_days)

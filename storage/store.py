@@ -372,10 +372,13 @@ class Store:
         return int(cur.lastrowid or 0)
 
     def due_outbox(self, now_ts: float, limit: int = 500) -> list[dict[str, Any]]:
-        """Pending messages whose next try is due, oldest first."""
+        """Pending messages whose next try is due, oldest first, each with `blocked`: the
+        customer blocked the bot."""
         rows = self.db.query(
-            "SELECT * FROM outbox WHERE status = 'pending' AND next_try_ts <= ? ORDER BY id "
-            "LIMIT ?", [now_ts, limit])
+            "SELECT o.*, coalesce(c.blocked, 0) AS blocked FROM outbox o "
+            "LEFT JOIN customers c ON c.key = o.conversation_key "
+            "WHERE o.status = 'pending' AND o.next_try_ts <= ? ORDER BY o.id LIMIT ?",
+            [now_ts, limit])
         return [{**row, "buttons": json.loads(row["buttons"] or "[]")} for row in rows]
 
     def defer_outbox(self, outbox_id: int, next_try_ts: float, error: str) -> None:
@@ -498,16 +501,8 @@ class Store:
         self.conn.executemany(
             "INSERT INTO case_events (case_number, kind, data, at) VALUES (?, ?, ?, ?)",
             [(case.number, e.kind, _json(e.data), e.at.isoformat()) for e in step.events])
-        channel, _, user_id = case.conversation_key.partition(":")
-        ids = []
         reply_token = incoming.reply_token if incoming is not None else None
-        for out in step.outgoing:
-            buttons = [{"label": b.label, "payload": b.payload} for b in out.buttons]
-            self.add_message(number, case.conversation_key, channel, "out", at, text=out.text,
-                             buttons=buttons, kind=out.kind)
-            ids.append(self.enqueue(number, case.conversation_key, channel, user_id, out.text,
-                                    buttons, out.kind,
-                                    reply_token if out.kind == "reply" else None, at))
+        ids = self._outgoing(step, number, case.conversation_key, reply_token, at)
         self._sync_followup(case, at)
         return ids
 
@@ -516,14 +511,21 @@ class Store:
         """Replies outside any case (a greeting on follow): kept and sent all the same."""
         if incoming is None:
             return []
+        return self._outgoing(step, None, incoming.conversation_key, incoming.reply_token, at)
+
+    def _outgoing(self, step: Step, number: str | None, conversation_key: str,
+                  reply_token: str | None, at: datetime) -> list[int]:
+        """The step's messages, kept in the transcript and queued in the outbox. Only
+        replies carry the event's reply token; everything else is pushed."""
+        channel, _, user_id = conversation_key.partition(":")
         ids = []
         for out in step.outgoing:
             buttons = [{"label": b.label, "payload": b.payload} for b in out.buttons]
-            self.add_message(None, incoming.conversation_key, incoming.channel, "out", at,
-                             text=out.text, buttons=buttons, kind=out.kind)
-            ids.append(self.enqueue(None, incoming.conversation_key, incoming.channel,
-                                    incoming.user_id, out.text, buttons, out.kind,
-                                    incoming.reply_token, at))
+            self.add_message(number, conversation_key, channel, "out", at, text=out.text,
+                             buttons=buttons, kind=out.kind)
+            ids.append(self.enqueue(number, conversation_key, channel, user_id, out.text,
+                                    buttons, out.kind,
+                                    reply_token if out.kind == "reply" else None, at))
         return ids
 
     def _sync_followup(self, case: CaseState, at: datetime) -> None:

@@ -341,11 +341,40 @@ async def test_shutdown_finishes_accepted_turns_and_flushes_replies(tmp_path: Pa
 
 
 def test_the_prepared_line_json_is_what_the_sdk_models_produce() -> None:
-    from linebot.v3.messaging import PushMessageRequest, ReplyMessageRequest
+    from linebot.v3.messaging import (
+        PostbackAction,
+        PushMessageRequest,
+        QuickReply,
+        QuickReplyItem,
+        ReplyMessageRequest,
+        TextMessage,
+    )
 
-    from adapters.base import OutboxMessage
-    from adapters.line import render, render_json
+    from adapters.base import OutboxMessage, split_text
+    from adapters.line import (
+        DATA_LIMIT,
+        LABEL_LIMIT,
+        MESSAGES_PER_CALL,
+        QUICK_REPLY_ITEMS,
+        TEXT_LIMIT,
+        render_json,
+    )
     from bot.types import Button
+
+    def render(rows: list[OutboxMessage]) -> list[TextMessage]:
+        """The same messages built with the SDK's own models: the reference."""
+        out = []
+        for row in rows:
+            parts = split_text(row.text or " ", TEXT_LIMIT, utf16=True)
+            for i, part in enumerate(parts):
+                quick = None
+                if i == len(parts) - 1 and row.buttons:
+                    quick = QuickReply(items=[QuickReplyItem(action=PostbackAction(
+                        label=b.label[:LABEL_LIMIT], data=b.payload[:DATA_LIMIT],
+                        display_text=b.label[:LABEL_LIMIT]))
+                        for b in row.buttons[:QUICK_REPLY_ITEMS]])
+                out.append(TextMessage(text=part, quick_reply=quick))
+        return out[:MESSAGES_PER_CALL]
 
     messages = [
         OutboxMessage(1, "line:U", "line", "U", "您好" * 3000, (), "reply", "tok", 0, "k", 0),
