@@ -403,6 +403,9 @@ def detail(found: dict[str, Any], dialog: Dialog, agent_name: str) -> dict[str, 
     return {
         **summary(case),
         "category_words": case.category_words,
+        "situation": case.situation,
+        "situation_name": _situation_name(dialog, case),
+        "explanation": case.explanation,
         "signal_hits": [s.as_dict() for s in case.signals],
         "account": case.account, "details": case.details,
         "remedies": offered, "remedy_id": case.remedy_id, "commitment": case.commitment,
@@ -481,3 +484,9 @@ def _json_error(status: int, message: str) -> web.HTTPException:
 
 def _secure(request: web.Request) -> bool:
     return request.secure or request.headers.get("X-Forwarded-Proto") == "https"
+
+
+def _situation_name(dialog: Dialog, case: CaseState) -> str | None:
+    category = dialog.categories.get(case.category or "")
+    situation = category.situations.get(case.situation or "") if category else None
+    return situation.name.get(case.locale) if situation else None

@@ -6,7 +6,7 @@ from typing import Any
 
 from bot.details import mask_pii
 from bot.signals import risk_of
-from bot.understanding import severity_for, understand
+from bot.understanding import explain_category, severity_for, understand
 from dialogs.model import Dialog
 
 
@@ -26,7 +26,13 @@ def classification(text: str, dialog: Dialog) -> dict[str, Any]:
         "text": mask_pii(text),
         "locale": u.locale or dialog.default_locale,
         "category": u.category,
+        "situation": u.decision.situation,
+        "confidence": round(u.decision.confidence, 3),
         "category_words": list(u.category_words),
+        "explanation": explain_category(u.canonical, u.decision, dialog),
+        "act": u.act.act,
+        "act_confidence": round(u.act.confidence, 3),
+        "act_by": u.act.by,
         "severity": severity_for(u.category, u.signals, dialog),
         "risk": risk,
         "escalate": escalate,

@@ -65,7 +65,9 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     if args.telegram_polling and not settings.telegram_enabled:
         print("error: --telegram-polling needs TELEGRAM_BOT_TOKEN", file=sys.stderr)
         return EXIT_USAGE
-    server = HeardServer(settings, DialogHolder(settings.dialog_path),
+    from bot.understanding import model_for
+
+    server = HeardServer(settings, DialogHolder(settings.dialog_path, prepare=model_for),
                          telegram_polling=args.telegram_polling)
     print(f"Heard on http://{settings.host}:{settings.port}/  (web chat; LINE "
           f"{'on' if settings.line_enabled else 'off'}, Telegram "
@@ -251,8 +253,41 @@ def _classify_line(r: dict[str, object]) -> str:
         f"{s['name']}({'/'.join(s['words'])})" for s in r["signals"]  # type: ignore[attr-defined]
     )
     flag = "ESCALATE" if r["escalate"] else "-"
-    return (f"{r['locale'] or '-':6} {r['category'] or '-':10} {r['severity']:8} "
+    category = f"{r['category'] or '-'}/{r['situation'] or '-'}"
+    return (f"{r['locale'] or '-':6} {category:28} {r['act']:10} {r['severity']:8} "
             f"risk={r['risk']:<4} {flag:8} {signals or '-'}  | {r['text']}")
+
+
+# ---------------------------------------------------------------- eval
+
+
+def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.understanding.evaluation import LabelError, evaluate, holdout, read_rows, report
+
+    dialog = _dialog(args, settings)
+    if not args.files and not args.holdout:
+        print("error: give a labelled TSV file, or --holdout", file=sys.stderr)
+        return EXIT_USAGE
+    results = {}
+    for name in args.files:
+        try:
+            with open(name, encoding="utf-8") as handle:
+                kind, rows = read_rows(handle)
+        except LabelError as exc:
+            print(f"error: {name}: {exc}", file=sys.stderr)
+            return EXIT_FAIL
+        results[name] = evaluate(kind, rows, dialog)
+    if args.holdout:
+        results["held-out fifth of the dialog's examples"] = holdout(dialog)
+    if args.json:
+        print(json.dumps({k: v.as_dict() for k, v in results.items()}, ensure_ascii=False,
+                         indent=2))
+        return EXIT_OK
+    for name, figures in results.items():
+        print(f"== {name}")
+        for line in report(figures, args.misses):
+            print(line)
+    return EXIT_OK
 
 
 # ---------------------------------------------------------------- stories
@@ -395,6 +430,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print one JSON object per line")
     p.add_argument("--dialog", help="dialog file (default: HEARD_DIALOG or the shipped one)")
 
+    p = add("eval", cmd_eval,
+            "Score understanding on a labelled TSV file: category accuracy, escalation recall, "
+            "false escalation (or act accuracy), with the misses.")
+    p.add_argument("files", nargs="*", help="labelled TSV files (text, categories, escalate; "
+                   "or text, stage, act)")
+    p.add_argument("--holdout", action="store_true",
+                   help="also train without a fifth of the dialog's own examples and score them")
+    p.add_argument("--misses", type=int, default=20, help="show at most this many misses")
+    p.add_argument("--json", action="store_true", help="print the figures as JSON")
+    p.add_argument("--dialog", help="dialog file (default: HEARD_DIALOG or the shipped one)")
+
     p = add("test-stories", cmd_test_stories,
             "Run conversation story files; ends with 'N passed, N failed'.")
     p.add_argument("paths", nargs="+", help="story files or folders")
@@ -438,6 +484,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     for secret in settings.secrets():
         register_secret(secret)
+    from bot.understanding import use_folder
+
+    use_folder(settings.model_dir)
     try:
         return int(args.func(args, settings))
     except DialogError as exc:

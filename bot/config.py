@@ -18,6 +18,7 @@ from dialogs.loader import default_dialog_path
 SETTINGS: dict[str, tuple[str, str]] = {
     "HEARD_DB": ("data/heard.db", "SQLite file holding the complaint records"),
     "HEARD_DIALOG": ("", "dialog file to use (empty: the shipped dialogs/default.yml)"),
+    "HEARD_MODEL_DIR": ("data/models", "folder keeping the text model trained from the dialog"),
     "HEARD_LOG_LEVEL": ("INFO", "DEBUG, INFO, WARNING or ERROR"),
     "HEARD_HOST": ("127.0.0.1", "address `heard serve` listens on (0.0.0.0 for all)"),
     "HEARD_PORT": ("8080", "port `heard serve` listens on"),
@@ -39,6 +40,7 @@ class Settings:
     db_path: Path
     dialog_path: Path
     log_level: str
+    model_dir: Path | None = None
     host: str = "127.0.0.1"
     port: int = 8080
     max_body: int = 1_000_000
@@ -77,6 +79,7 @@ class Settings:
             db_path=Path(values["HEARD_DB"]),
             dialog_path=Path(values["HEARD_DIALOG"]) if values["HEARD_DIALOG"] else default_dialog_path(),
             log_level=values["HEARD_LOG_LEVEL"].upper(),
+            model_dir=Path(values["HEARD_MODEL_DIR"]) if values["HEARD_MODEL_DIR"] else None,
             host=values["HEARD_HOST"],
             port=_int(values["HEARD_PORT"], "HEARD_PORT"),
             max_body=_int(values["HEARD_MAX_BODY"], "HEARD_MAX_BODY"),

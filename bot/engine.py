@@ -31,7 +31,14 @@ from bot.payloads import (
 from bot.restate import restate
 from bot.signals import risk_of, similarity
 from bot.types import Incoming, Outgoing
-from bot.understanding import Understanding, classify, severity_for, understand
+from bot.understanding import (
+    CategoryDecision,
+    Understanding,
+    classify,
+    explain_category,
+    severity_for,
+    understand,
+)
 from dialogs.model import Dialog, Remedy
 
 MAX_LISTENING_PROMPTS = 2
@@ -156,8 +163,8 @@ def _open_case(incoming: Incoming, ctx: Context, u: Understanding | None,
     turn.step.new_case = True
     turn.event("opened", channel=incoming.channel, locale=locale)
     _note_customer(turn)
-    if u is not None and u.category is not None:
-        _classify(turn, u.category, u.category_score, u.category_words)
+    if u is not None and u.category is not None and u.decision.by != "fallback":
+        _classify(turn, u.decision, u.canonical)
     _check_repeat_of_earlier(turn)
     case.severity = _severity(turn)
     case.first_response_due = now + dialog.grades[case.severity].first_response
@@ -206,9 +213,13 @@ def _check_said_again(turn: Turn, u: Understanding) -> None:
             return
 
 
+ANSWER_ACTS = frozenset({"yes", "no", "first", "second", "reject", "thanks", "greeting",
+                         "resolved", "partly", "not_solved", "human"})
+
+
 def _is_only_answer(u: Understanding) -> bool:
     """A short yes/no/thanks/greeting carries no new facts for the telling."""
-    return u.category is None and bool(u.intents) and not u.details.order_numbers
+    return u.category is None and u.act.act in ANSWER_ACTS and not u.details.order_numbers
 
 
 def _add_signals(turn: Turn, hits: Sequence[SignalHit]) -> None:
@@ -336,28 +347,40 @@ def _listen(turn: Turn) -> None:
         if u is None or u.is_empty:
             replies.say(turn, "empty" if u is not None else "non_text")
             return
-        if "greeting" in u.intents and case.prompts == 0:
+        if u.act.act == "greeting" and case.prompts == 0:
             case.prompts += 1
             replies.say(turn, "greeting")
             return
-    category, score, words = classify(canonical(" ".join(case.account)), turn.dialog)
-    if category is None:
+    told = canonical(" ".join(case.account))
+    decision = classify(told, turn.dialog)
+    if decision.category is None or decision.by == "fallback":
         if case.prompts < MAX_LISTENING_PROMPTS:
             case.prompts += 1
             replies.say(turn, "ask_more" if case.prompts == 1 else "ask_more_again")
             turn.event("prompted", count=case.prompts)
             return
-        category, words = "other", ()
-    _classify(turn, category, score, words)
+        decision = _fallback(turn, decision)
+    _classify(turn, decision, told)
     _confirm(turn)
 
 
-def _classify(turn: Turn, category: str, score: float, words: Sequence[str]) -> None:
-    case = turn.case
-    if case.category != category:
+def _fallback(turn: Turn, decision: CategoryDecision) -> CategoryDecision:
+    """The model is not sure and the customer was asked: the dialog's fallback category."""
+    return CategoryDecision(turn.dialog.understanding.fallback_category, None,
+                            decision.confidence, "fallback", decision.words)
+
+
+def _classify(turn: Turn, decision: CategoryDecision, told: str) -> None:
+    case, category = turn.case, decision.category
+    assert category is not None
+    if case.category != category or case.situation != decision.situation:
         case.category = category
-        case.category_words = list(words)
-        turn.event("classified", category=category, score=round(score, 2), words=list(words))
+        case.situation = decision.situation
+        case.category_words = list(decision.words)
+        case.explanation = explain_category(told, decision, turn.dialog)
+        turn.event("classified", category=category, situation=decision.situation,
+                   score=round(decision.confidence, 2), words=list(decision.words),
+                   explanation=case.explanation)
     case.severity = _severity(turn)
     case.first_response_due = case.received_at + turn.dialog.grades[case.severity].first_response
 
@@ -377,10 +400,10 @@ def _confirm(turn: Turn) -> None:
 
 def _confirming(turn: Turn) -> None:
     case, u = turn.case, turn.u
-    intents = u.intents if u else frozenset()
-    if turn.payload == YES or (turn.payload is None and "yes" in intents and "no" not in intents):
+    act = u.act.act if u else None
+    if turn.payload == YES or (turn.payload is None and act == "yes"):
         _offer(turn)
-    elif turn.payload == NO or (turn.payload is None and "no" in intents):
+    elif turn.payload == NO or (turn.payload is None and act == "no"):
         case.misses += 1
         turn.move("listening", "not_quite")
         if case.misses >= MAX_MISSES:
@@ -395,24 +418,30 @@ def _confirming(turn: Turn) -> None:
 
 
 def _reclassify(turn: Turn) -> None:
-    category, score, words = classify(canonical(" ".join(turn.case.account)), turn.dialog)
-    if category is not None:
-        _classify(turn, category, score, words)
+    told = canonical(" ".join(turn.case.account))
+    decision = classify(told, turn.dialog)
+    if decision.category is not None and (decision.by != "fallback" or turn.case.category is None):
+        _classify(turn, decision, told)
 
 
 def _listening(turn: Turn) -> None:
     if turn.case.misses and turn.u is not None and not turn.u.is_empty:
         _reclassify(turn)
         if turn.case.category is None:
-            _classify(turn, "other", 0.0, ())
+            told = canonical(" ".join(turn.case.account))
+            _classify(turn, _fallback(turn, classify(told, turn.dialog)), told)
         _confirm(turn)
         return
     _listen(turn)
 
 
 def _remedies(turn: Turn) -> tuple[Remedy, Remedy]:
+    """The situation's remedies where it has its own, else the category's."""
     case = turn.case
     category = turn.dialog.categories[case.category or "other"]
+    situation = category.situations.get(case.situation or "")
+    if situation is not None and situation.remedies:
+        return situation.remedies[case.severity]
     return category.remedies[case.severity]
 
 
@@ -431,7 +460,8 @@ def _offering(turn: Turn) -> None:
         _commit(turn, chosen)
         return
     intents = u.intents if u else frozenset()
-    if "reject" in intents or "no" in intents:
+    act = u.act.act if u else None
+    if act in ("reject", "no") or "reject" in intents:
         case.rejections += 1
         if "both" in intents or case.rejections >= 2:
             _fire(turn, "rejected_remedies", *case.offered)
@@ -450,11 +480,11 @@ def _chosen_remedy(turn: Turn) -> Remedy | None:
     if payload and payload.startswith(REMEDY_PREFIX):
         wanted = payload[len(REMEDY_PREFIX):]
         return next((r for r in (first, second) if r.id == wanted), None)
-    if u is None or "reject" in u.intents:
+    if u is None or u.act.act == "reject":
         return None
-    if "first" in u.intents and "second" not in u.intents:
+    if u.act.act == "first":
         return first
-    if "second" in u.intents and "first" not in u.intents:
+    if u.act.act == "second":
         return second
     hits = [r for r in (first, second) if any(w in u.canonical for w in r.words)]
     return hits[0] if len(hits) == 1 else None
@@ -499,20 +529,26 @@ def _after_commitment(case: CaseState, incoming: Incoming, ctx: Context,
             return None
         replies.say(turn, "thanks_reply", case_number=case.number)
         return _finish(turn)
-    if u.category is not None or _mentions_case(case, u):
+    chasing = u.act.act == "progress" or "progress" in u.intents
+    if case.stage == "committed" and chasing:
+        _add_signals(turn, u.signals)
+        if not _escalate_if_risky(turn):
+            _chase_progress(turn)
+        return _finish(turn)
+    if u.category is not None or u.act.act == "not_solved" or _mentions_case(case, u):
         if not _same_problem_again(case, u):
             return None
         _reopen(turn)
         return _finish(turn)
     if case.stage == "closed":
-        if u.intents & {"thanks"}:
+        if u.act.act == "thanks":
             replies.say(turn, "thanks_reply", case_number=case.number)
             return _finish(turn)
         return None
     _add_signals(turn, u.signals)
     if _escalate_if_risky(turn):
         return _finish(turn)
-    if "progress" in u.intents:
+    if chasing:
         _chase_progress(turn)
     else:
         replies.say(turn, "thanks_reply", case_number=case.number)
@@ -604,7 +640,7 @@ def _followup_answer(turn: Turn) -> bool:
         # a risk signal or "still not solved" is read as what it is.
         new_problem = u is not None and u.category not in (None, case.category)
         if (u is None or u.is_empty or new_problem or u.signals
-                or u.intents & {"not_solved", "partly"}):
+                or u.act.act in ("not_solved", "partly")):
             case.awaiting = None
             return False
         case.remark = u.text[:2000]
@@ -626,6 +662,8 @@ def _followup_answer(turn: Turn) -> bool:
     answer = None
     if payload and payload.startswith(FOLLOWUP_PREFIX):
         answer = payload[len(FOLLOWUP_PREFIX):]
+    elif u is not None and u.act.act in ("not_solved", "partly", "resolved"):
+        answer = u.act.act
     else:
         for name in ("not_solved", "partly", "resolved"):
             if name in intents:

@@ -77,9 +77,9 @@ def restatement(turn: Turn) -> None:
     category = case.category or "other"
     text = dialog.text(
         "restate", locale,
-        empathy=empathy_line(category, canonical(told), locale, dialog),
+        empathy=empathy_line(category, canonical(told), locale, dialog, case.situation),
         summary=case.summary or "",
-        feeling=feeling(category, case.signals, locale, dialog),
+        feeling=feeling(category, case.signals, locale, dialog, case.situation),
     )
     wants_order = dialog.categories[category].wants_order_number
     if wants_order and not case.details.get("order_numbers"):

@@ -91,16 +91,27 @@ def _clip(text: str, limit: int) -> str:
     return text[: limit - 1] + "…"
 
 
-def empathy_line(category: str, canonical_text: str, locale: str, dialog: Dialog) -> str:
-    """The category's first empathy line whose words occur, else its default line."""
-    lines = dialog.categories[category].empathy
-    for line in lines:
+def empathy_line(category: str, canonical_text: str, locale: str, dialog: Dialog,
+                 situation: str | None = None) -> str:
+    """The situation's empathy line; else the category's first line whose words occur;
+    else its default line."""
+    found = dialog.categories[category]
+    known = found.situations.get(situation or "")
+    if known is not None and known.empathy is not None:
+        return known.empathy.get(locale)
+    for line in found.empathy:
         if line.when and any(word in canonical_text for word in line.when):
             return line.text.get(locale)
-    default = next((line for line in lines if not line.when), None)
+    default = next((line for line in found.empathy if not line.when), None)
     return default.text.get(locale) if default else ""
 
 
-def feeling(category: str, signals: Sequence[SignalHit], locale: str, dialog: Dialog) -> str:
-    """The feeling the restatement names, from the category ("很困擾" / "frustrating")."""
-    return dialog.categories[category].feeling.get(locale)
+def feeling(category: str, signals: Sequence[SignalHit], locale: str, dialog: Dialog,
+            situation: str | None = None) -> str:
+    """The feeling the restatement names: the situation's ("等得很焦急"), else the
+    category's ("很困擾" / "frustrating")."""
+    found = dialog.categories[category]
+    known = found.situations.get(situation or "")
+    if known is not None and known.feeling is not None:
+        return known.feeling.get(locale)
+    return found.feeling.get(locale)

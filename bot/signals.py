@@ -1,9 +1,7 @@
-"""Risk signals found in one message, each with its weight and the words that fired it.
-
-Phrase signals (threat, safety, anger, human_request) come from the dialog file's word
-lists; `exclamation` from runs of ! and ? and words in capitals. `repeated`,
-`rejected_remedies` and `progress_chasing` are facts about the conversation and are
-fired by the engine.
+"""Word lists, the `exclamation` signal, similarity and risk: the rule-based parts of
+reading a message. Text signals (threat, safety, insult, …) are decided in
+`bot.understanding.decide`; `repeated`, `rejected_remedies` and `progress_chasing` are
+facts about the conversation and are fired by the engine.
 """
 
 from __future__ import annotations
@@ -14,7 +12,6 @@ from collections.abc import Iterable, Sequence
 from bot.case import SignalHit
 from dialogs.model import Dialog
 
-PHRASE_SIGNALS = ("threat", "safety", "anger", "human_request")
 _CAPS_WORD = re.compile(r"\b[A-Z]{3,}\b")
 _PUNCT = re.compile(r"[\s\W_]+", re.UNICODE)
 
@@ -49,32 +46,7 @@ def find_words(words: WordList | None, canonical_text: str) -> tuple[str, ...]:
     return words.find(canonical_text) if words is not None else ()
 
 
-_PATTERNS: dict[str, dict[str, WordList]] = {}
-
-
-def _patterns(dialog: Dialog) -> dict[str, WordList]:
-    """Compiled once per dialog version (keyed by its digest)."""
-    found = _PATTERNS.get(dialog.digest)
-    if found is None:
-        found = {name: WordList(dialog.signals[name].phrases) for name in PHRASE_SIGNALS}
-        _PATTERNS[dialog.digest] = found
-    return found
-
-
-def text_signals(text: str, canonical_text: str, dialog: Dialog) -> list[SignalHit]:
-    """The signals one message fires. `text` is as typed (capitals matter)."""
-    hits = []
-    for name, pattern in _patterns(dialog).items():
-        words = find_words(pattern, canonical_text)
-        if words:
-            hits.append(SignalHit(name, dialog.signals[name].weight, words))
-    shout = _exclamation(text, dialog)
-    if shout:
-        hits.append(SignalHit("exclamation", dialog.signals["exclamation"].weight, shout))
-    return hits
-
-
-def _exclamation(text: str, dialog: Dialog) -> tuple[str, ...]:
+def exclamation(text: str, dialog: Dialog) -> tuple[str, ...]:
     params = dialog.signals["exclamation"].params
     min_run = int(params.get("min_run", 3))
     caps_needed = int(params.get("caps_words", 2))

@@ -115,10 +115,19 @@ def _texts(data: Any) -> Iterator[tuple[str, str, str]]:
         yield from _one(category.get("feeling"), f"{base}.feeling")
         for i, line in enumerate(category.get("empathy") or []):
             yield from _one(line.get("text"), f"{base}.empathy[{i}].text")
-        for grade, pair in (category.get("remedies") or {}).items():
-            for i, remedy in enumerate(pair or []):
-                for key in ("label", "offer", "commitment"):
-                    yield from _one(remedy.get(key), f"{base}.remedies.{grade}[{i}].{key}")
+        yield from _remedies(category.get("remedies"), base)
+        for sid, situation in (category.get("situations") or {}).items():
+            where = f"{base}.situations.{sid}"
+            for key in ("name", "feeling", "empathy"):
+                yield from _one(situation.get(key), f"{where}.{key}")
+            yield from _remedies(situation.get("remedies"), where)
+
+
+def _remedies(remedies: Any, base: str) -> Iterator[tuple[str, str, str]]:
+    for grade, pair in (remedies or {}).items():
+        for i, remedy in enumerate(pair or []):
+            for key in ("label", "offer", "commitment"):
+                yield from _one(remedy.get(key), f"{base}.remedies.{grade}[{i}].{key}")
 
 
 def _localized(section: dict[str, Any], base: str) -> Iterator[tuple[str, str, str]]:

@@ -21,6 +21,7 @@ import yaml
 
 from bot.normalize import canonical, to_simplified
 from dialogs.model import (
+    ACT_NAMES,
     BUTTON_KEYS,
     CATEGORY_IDS,
     INTENT_NAMES,
@@ -28,6 +29,7 @@ from dialogs.model import (
     SEVERITIES,
     SIGNAL_NAMES,
     TEXT_KEYS,
+    TEXT_SIGNALS,
     WEEKDAYS,
     Category,
     Dialog,
@@ -38,20 +40,24 @@ from dialogs.model import (
     Remedy,
     Restatement,
     Signal,
+    Situation,
     Team,
+    UnderstandingRules,
 )
 
 LABEL_LIMIT = 20     # LINE quick-reply labels
-TOP_KEYS = ("version", "name", "default_locale", "timezone", "risk_threshold",
-            "order_number_pattern", "products", "grades", "categories", "signals", "intents",
-            "restatement", "texts", "buttons", "team", "followups")
+TOP_KEYS = ("version", "name", "default_locale", "locales", "timezone", "risk_threshold",
+            "order_number_pattern", "understanding", "products", "grades", "categories",
+            "signals", "intents", "acts", "ordinary", "restatement", "texts", "buttons", "team", "followups")
 CANNED_PLACEHOLDERS = frozenset({"case_number", "customer_name", "summary", "commitment", "due",
                                  "agent", "team"})
 SIGNAL_PARAMS = {
     "exclamation": ("min_run", "caps_words"),
     "repeated": ("window_days", "similarity"),
     "progress_chasing": ("count",),
+    "tone": ("threshold", "locales"),
 }
+EXAMPLE_LIMIT = 500   # characters in one example message
 _DURATION = re.compile(r"^\s*(\d+)\s*([mhd])\s*$")
 _UNITS = {"m": "minutes", "h": "hours", "d": "days"}
 
@@ -159,6 +165,7 @@ class _Reader:
         self.file, self.digest = file, digest
         self.problems: list[Problem] = []
         self.default_locale = "zh-TW"
+        self.locales: tuple[str, ...] = LOCALES
 
     def bad(self, path: str, reason: str) -> None:
         self.problems.append(Problem(self.file, path, reason))
@@ -253,6 +260,35 @@ class _Reader:
             self.bad(path, "needs at least one word")
         return tuple(dict.fromkeys(out))
 
+    def examples(self, value: Any, path: str, required: bool = True) -> dict[str, tuple[str, ...]]:
+        """Example messages per locale, as written; every declared locale needs some."""
+        if value is None and not required:
+            return {}
+        found = self.mapping(value, path)
+        if found is None:
+            return {}
+        self.keys(found, path, LOCALES)
+        out: dict[str, tuple[str, ...]] = {}
+        for locale, items in found.items():
+            if not isinstance(items, list):
+                self.bad(f"{path}.{locale}", "must be a list of example messages")
+                continue
+            kept = []
+            for i, item in enumerate(items):
+                if not isinstance(item, str | int) or not str(item).strip():
+                    self.bad(f"{path}.{locale}[{i}]", "must be a non-empty message")
+                elif len(str(item)) > EXAMPLE_LIMIT:
+                    self.bad(f"{path}.{locale}[{i}]", f"longer than {EXAMPLE_LIMIT} characters")
+                else:
+                    kept.append(str(item).strip())
+            out[locale] = tuple(dict.fromkeys(kept))
+        if required:
+            for locale in self.locales:
+                if not out.get(locale):
+                    self.bad(f"{path}.{locale}", "needs example messages in every locale the "
+                             "dialog declares")
+        return out
+
     def pairs(self, value: Any, path: str) -> dict[str, tuple[tuple[str, str], ...]]:
         if value is None:
             return {}
@@ -290,6 +326,7 @@ class _Reader:
             self.bad("default_locale", f"must be one of {', '.join(LOCALES)}")
         else:
             self.default_locale = locale
+        self.locales = self.declared_locales(top.get("locales"))
         tz = self.string(top.get("timezone"), "timezone")
         if tz:
             try:
@@ -307,7 +344,9 @@ class _Reader:
         signals = self.each(top.get("signals"), "signals", SIGNAL_NAMES, self.signal)
         intents = self.each(top.get("intents"), "intents", INTENT_NAMES,
                             lambda v, p, _n: self.words(v, p, required=True))
+        acts = self.each(top.get("acts"), "acts", ACT_NAMES, lambda v, p, _n: self.examples(v, p))
         categories = self.each(top.get("categories"), "categories", CATEGORY_IDS, self.category)
+        rules = self.understanding(top.get("understanding"), "understanding")
         texts = self.each(top.get("texts"), "texts", tuple(TEXT_KEYS),
                           lambda v, p, n: self.localized(v, p, placeholders=TEXT_KEYS[n]))
         buttons = self.each(top.get("buttons"), "buttons", BUTTON_KEYS,
@@ -324,7 +363,36 @@ class _Reader:
             order_number_pattern=pattern, grades=grades, categories=categories,
             signals=signals, intents=intents, restatement=restatement, texts=texts,
             buttons=buttons, products=self.words(top.get("products"), "products"), team=team,
-            followups=followups,
+            followups=followups, acts=acts, understanding=rules, locales=self.locales,
+            ordinary=self.examples(top.get("ordinary"), "ordinary", required=False),
+        )
+
+    def declared_locales(self, value: Any) -> tuple[str, ...]:
+        if value is None:
+            return LOCALES
+        if not isinstance(value, list) or not value or any(v not in LOCALES for v in value):
+            self.bad("locales", f"must be a list of locales from {', '.join(LOCALES)}")
+            return LOCALES
+        if self.default_locale not in value:
+            self.bad("locales", f"must include the default locale {self.default_locale}")
+        return tuple(dict.fromkeys(value))
+
+    def understanding(self, value: Any, path: str) -> UnderstandingRules:
+        if value is None:
+            return UnderstandingRules()
+        found = self.mapping(value, path) or {}
+        self.keys(found, path, ("fallback_category", "confidence", "act_confidence"))
+        defaults = UnderstandingRules()
+        fallback = found.get("fallback_category", defaults.fallback_category)
+        if fallback not in CATEGORY_IDS:
+            self.bad(f"{path}.fallback_category", f"must be one of {', '.join(CATEGORY_IDS)}")
+            fallback = defaults.fallback_category
+        return UnderstandingRules(
+            fallback_category=fallback,
+            confidence=self.number(found.get("confidence", defaults.confidence),
+                                   f"{path}.confidence", 0.0, 1.0),
+            act_confidence=self.number(found.get("act_confidence", defaults.act_confidence),
+                                       f"{path}.act_confidence", 0.0, 1.0),
         )
 
     def each(self, value: Any, path: str, names: tuple[str, ...],
@@ -358,26 +426,31 @@ class _Reader:
     def signal(self, value: Any, path: str, name: str) -> Signal:
         found = self.mapping(value, path) or {}
         params = SIGNAL_PARAMS.get(name, ())
-        self.keys(found, path, ("weight", "severity", "phrases", *params))
+        text_signal = name in TEXT_SIGNALS
+        extra = ("phrases", "examples", "min_confidence") if text_signal else ()
+        self.keys(found, path, ("weight", "severity", *extra, *params))
         severity = found.get("severity")
         if severity is not None and severity not in SEVERITIES:
             self.bad(f"{path}.severity", f"must be one of {', '.join(SEVERITIES)}")
             severity = None
-        phrase_signal = name in ("threat", "safety", "anger", "human_request")
-        phrases = self.words(found.get("phrases"), f"{path}.phrases", required=phrase_signal)
+        phrases = self.words(found.get("phrases"), f"{path}.phrases")
         for param in params:
-            if param in found:
-                self.number(found[param], f"{path}.{param}", 0.0)
+            if param in found and param != "locales":
+                self.number(found[param], f"{path}.{param}", -1.0)
         return Signal(
             name=name, weight=self.number(found.get("weight"), f"{path}.weight", 0.0, 10.0),
             severity=severity, phrases=phrases,
             params={p: found[p] for p in params if p in found},
+            examples=self.examples(found.get("examples"), f"{path}.examples") if text_signal
+            else {},
+            min_confidence=self.number(found.get("min_confidence", 0.5),
+                                       f"{path}.min_confidence", 0.0, 1.0),
         )
 
     def category(self, value: Any, path: str, name: str) -> Category:
         found = self.mapping(value, path) or {}
         self.keys(found, path, ("name", "severity", "wants_order_number", "keywords", "examples",
-                                "feeling", "empathy", "remedies"))
+                                "feeling", "empathy", "remedies", "situations"))
         severity = found.get("severity")
         if severity not in SEVERITIES:
             self.bad(f"{path}.severity", f"must be one of {', '.join(SEVERITIES)}")
@@ -403,12 +476,38 @@ class _Reader:
             self.bad(f"{path}.wants_order_number", "must be true or false")
         return Category(
             id=name, name=self.localized(found.get("name"), f"{path}.name"), severity=severity,
-            keywords=self.words(found.get("keywords"), f"{path}.keywords",
-                                required=name != "other"),
-            examples=self.words(found.get("examples"), f"{path}.examples"),
+            keywords=self.words(found.get("keywords"), f"{path}.keywords"),
+            examples=self.examples(found.get("examples"), f"{path}.examples", required=False),
             feeling=self.localized(found.get("feeling"), f"{path}.feeling"),
             empathy=tuple(empathy), remedies=remedies, wants_order_number=bool(wants),
+            situations=self.situations(found.get("situations"), f"{path}.situations"),
         )
+
+    def situations(self, value: Any, path: str) -> dict[str, Situation]:
+        found = self.mapping(value, path)
+        if found is None:
+            return {}
+        if not found:
+            self.bad(path, "needs at least one situation")
+        out = {}
+        for sid, raw in found.items():
+            where = f"{path}.{sid}"
+            if not isinstance(sid, str) or not re.fullmatch(r"[a-z0-9_]{1,40}", sid):
+                self.bad(where, "situation ids use lower-case letters, digits and _")
+                continue
+            item = self.mapping(raw, where) or {}
+            self.keys(item, where, ("name", "examples", "empathy", "feeling", "remedies"))
+            out[sid] = Situation(
+                id=sid, name=self.localized(item.get("name"), f"{where}.name"),
+                examples=self.examples(item.get("examples"), f"{where}.examples"),
+                empathy=self.localized(item["empathy"], f"{where}.empathy",
+                                       placeholders=frozenset()) if "empathy" in item else None,
+                feeling=self.localized(item["feeling"], f"{where}.feeling")
+                if "feeling" in item else None,
+                remedies=self.each(item["remedies"], f"{where}.remedies", SEVERITIES,
+                                   self.remedy_pair) if "remedies" in item else None,
+            )
+        return out
 
     def remedy_pair(self, value: Any, path: str, _name: str) -> tuple[Remedy, Remedy]:
         if not isinstance(value, list) or len(value) != 2:
@@ -535,11 +634,17 @@ class _Reader:
 
 
 class DialogHolder:
-    """The live dialog. A reload that fails keeps the last good version live."""
+    """The live dialog. A reload that fails keeps the last good version live.
 
-    def __init__(self, path: str | Path) -> None:
+    `prepare` readies a new version before it goes live (the server trains the text model
+    there, so the last good model keeps serving while a new one trains); if it fails, the
+    new version is rejected like a broken file."""
+
+    def __init__(self, path: str | Path, prepare: Callable[[Dialog], object] | None = None
+                 ) -> None:
         self.path = Path(path)
-        self.dialog = load_dialog(self.path)
+        self.prepare = prepare
+        self.dialog = self._prepared(load_dialog(self.path))
         self.last_error: DialogError | None = None
         self.loaded_at = datetime.now(UTC)
         self.error_at: datetime | None = None
@@ -558,7 +663,7 @@ class DialogHolder:
         """True when a new version went live; on failure `last_error` says why."""
         self._mtime = self._stamp()
         try:
-            dialog = load_dialog(self.path)
+            dialog = self._prepared(load_dialog(self.path))
         except DialogError as exc:
             self.last_error = exc
             self.error_at = datetime.now(UTC)
@@ -569,3 +674,12 @@ class DialogHolder:
             self.loaded_at = datetime.now(UTC)
         self.dialog = dialog
         return changed
+
+    def _prepared(self, dialog: Dialog) -> Dialog:
+        if self.prepare is not None:
+            try:
+                self.prepare(dialog)
+            except Exception as exc:  # a model that cannot be trained must not go live
+                raise DialogError([Problem(str(self.path), "",
+                                           f"cannot prepare this version: {exc}")]) from exc
+        return dialog

@@ -19,8 +19,29 @@ CATEGORY_IDS: tuple[str, ...] = (
     "product", "logistics", "service", "billing", "account", "safety", "other",
 )
 SIGNAL_NAMES: tuple[str, ...] = (
-    "threat", "safety", "anger", "exclamation", "human_request",
+    "threat", "safety", "insult", "accusation", "anger", "exclamation", "human_request", "tone",
     "repeated", "rejected_remedies", "progress_chasing",
+)
+# Signals read from the text by phrases (an override) and a model trained on examples.
+TEXT_SIGNALS: tuple[str, ...] = ("threat", "safety", "insult", "accusation", "anger",
+                                 "human_request")
+# What a customer's message means as a move in the conversation, trained from `acts:`.
+ACT_NAMES: tuple[str, ...] = (
+    "yes",          # confirming: 對 / 是 / that's right
+    "no",           # confirming: 不對 / not quite (no new facts)
+    "correction",   # confirming: 不對，是… (a denial with the right facts)
+    "first",        # offering: 第一個 / 換貨好了 / option 1
+    "second",       # offering: 第二個 / 退款好了 / the refund
+    "reject",       # offering: 都不要 / neither
+    "human",        # 找真人 / a real person please
+    "progress",     # 怎麼還沒 / where is my refund
+    "thanks",       # 謝謝 / ok thanks
+    "greeting",     # 你好 / hi
+    "vague",        # a complaint without its story yet: 我要客訴 / I have a problem
+    "resolved",     # follow-up: 解決了
+    "partly",       # follow-up: 只解決一半
+    "not_solved",   # follow-up: 還是壞的
+    "other",        # anything else (a telling, a question)
 )
 # Word lists used to read the customer's answers (canonical words, all locales merged).
 INTENT_NAMES: tuple[str, ...] = (
@@ -154,17 +175,35 @@ class Empathy:
     text: Localized
 
 
+# Example messages per locale, as written (the model canonicalises them itself).
+Examples = Mapping[str, tuple[str, ...]]
+
+
+@dataclass(frozen=True, slots=True)
+class Situation:
+    """What happened inside a category (late, damaged, double charge…), learned from its
+    examples; its own empathy, feeling and remedies where it has them."""
+
+    id: str
+    name: Localized
+    examples: Examples
+    empathy: Localized | None = None
+    feeling: Localized | None = None
+    remedies: Mapping[str, tuple[Remedy, Remedy]] | None = None
+
+
 @dataclass(frozen=True, slots=True)
 class Category:
     id: str
     name: Localized
     severity: str                     # the base grade
-    keywords: tuple[str, ...]         # canonical
-    examples: tuple[str, ...]         # canonical example sentences
+    keywords: tuple[str, ...]         # canonical; a keyword hit decides the category
+    examples: Examples                # general examples that fit no one situation
     feeling: Localized                # "很困擾" / "frustrating"
     empathy: tuple[Empathy, ...]      # first whose `when` matches wins; default last
     remedies: Mapping[str, tuple[Remedy, Remedy]]  # per severity
     wants_order_number: bool = True
+    situations: Mapping[str, Situation] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -172,8 +211,20 @@ class Signal:
     name: str
     weight: float
     severity: str | None                 # the grade at least, when it fires
-    phrases: tuple[str, ...] = ()        # canonical phrases, for phrase signals
+    phrases: tuple[str, ...] = ()        # canonical phrases: a hit fires the signal
     params: Mapping[str, Any] = field(default_factory=dict)  # e.g. min_run, count
+    examples: Examples = field(default_factory=dict)  # the learned part
+    min_confidence: float = 0.5          # the learned part fires from this probability up
+
+
+@dataclass(frozen=True, slots=True)
+class UnderstandingRules:
+    """How sure the model must be. Below `confidence` a telling gets `fallback_category`
+    (and the bot asks a short question first when the story is vague)."""
+
+    fallback_category: str = "other"
+    confidence: float = 0.4
+    act_confidence: float = 0.45
 
 
 @dataclass(frozen=True, slots=True)
@@ -233,6 +284,10 @@ class Dialog:
     products: tuple[str, ...] = ()    # canonical product words ("加溼器", "kettle")
     team: Team | None = None
     followups: FollowupRules = field(default_factory=FollowupRules)
+    acts: Mapping[str, Examples] = field(default_factory=dict)
+    ordinary: Examples = field(default_factory=dict)   # complaints no risk signal fires on
+    understanding: UnderstandingRules = field(default_factory=UnderstandingRules)
+    locales: tuple[str, ...] = LOCALES   # the locales every example list must cover
 
     def text(self, key: str, locale: str, **values: object) -> str:
         return self.texts[key].get(locale).format(**values)

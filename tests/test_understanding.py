@@ -32,19 +32,27 @@ def test_locale_is_told_from_script_and_words(text: str, locale: str | None) -> 
     assert detect_locale(text) == locale
 
 
-def test_the_category_names_the_words_that_decided_it(dialog: Dialog) -> None:
-    category, score, words = classify(canonical("我買的加濕器用兩天就不出霧了"), dialog)
-    assert category == "product" and score > 0
-    assert "不出霧" in words
+def test_a_keyword_decides_the_category_and_says_so(dialog: Dialog) -> None:
+    decision = classify(canonical("我買的加濕器用兩天就不出霧了"), dialog)
+    assert (decision.category, decision.by) == ("product", "keyword")
+    assert "不出霧" in decision.words
 
 
 def test_a_keyword_written_once_matches_both_scripts(dialog: Dialog) -> None:
-    assert classify(canonical("我被重复扣款了两次"), dialog)[0] == "billing"
-    assert classify(canonical("我被重複扣款了兩次"), dialog)[0] == "billing"
+    assert classify(canonical("我被重复扣款了两次"), dialog).category == "billing"
+    assert classify(canonical("我被重複扣款了兩次"), dialog).category == "billing"
+
+
+def test_without_keywords_the_model_decides_and_names_what_pushed_it(dialog: Dialog) -> None:
+    decision = classify(canonical("They left my box out in the rain and everything inside "
+                                  "is soaked"), dialog)
+    assert decision.category == "logistics" and decision.by == "model"
+    assert decision.words and 0 < decision.confidence <= 1
 
 
 def test_a_vague_message_has_no_category(dialog: Dialog) -> None:
-    assert classify(canonical("我有問題想反映"), dialog)[0] is None
+    assert classify(canonical("我有問題想反映"), dialog).category is None
+    assert understand("I have a complaint", dialog).category is None
 
 
 def test_details_are_found(dialog: Dialog) -> None:
@@ -78,20 +86,21 @@ def test_log_lines_are_masked_and_secrets_hidden(caplog: pytest.LogCaptureFixtur
 def test_signals_carry_weight_and_words(dialog: Dialog) -> None:
     u = understand("你們是詐騙集團！！！我要找消保官，還要打1950", dialog)
     hits = {s.name: s for s in u.signals}
-    assert set(hits) == {"anger", "exclamation", "threat"}
+    assert {"accusation", "exclamation", "threat"} <= set(hits)
     assert set(hits["threat"].words) == {"消保官", "1950"}
-    assert hits["anger"].weight == dialog.signals["anger"].weight
+    assert hits["accusation"].weight == dialog.signals["accusation"].weight
 
 
 def test_english_words_need_word_boundaries(dialog: Dialog) -> None:
-    assert not understand("There is an issue with order 19500", dialog).signals
-    assert {s.name for s in understand("I will sue you", dialog).signals} == {"threat"}
+    assert "threat" not in {s.name for s in understand("There is an issue with order 19500",
+                                                       dialog).signals}
+    assert "threat" in {s.name for s in understand("I will sue you", dialog).signals}
 
 
 def test_capital_shouting_is_an_exclamation(dialog: Dialog) -> None:
-    hits = understand("WHERE IS MY PARCEL", dialog).signals
-    assert [h.name for h in hits] == ["exclamation"]
-    assert not understand("Where is my PARCEL", dialog).signals
+    assert "exclamation" in [h.name for h in understand("WHERE IS MY PARCEL", dialog).signals]
+    assert "exclamation" not in [h.name for h in understand("Where is my PARCEL",
+                                                            dialog).signals]
 
 
 def test_risk_counts_each_signal_once_at_its_highest_weight() -> None:
@@ -107,6 +116,23 @@ def test_short_answers_are_intents_and_long_tellings_are_not(dialog: Dialog) -> 
     assert "first" not in understand("我買了1個杯子", dialog).intents
     long_text = "對了，" + "我上週買的咖啡機每天早上都會發出很大的聲音，" * 3
     assert not understand(long_text, dialog).intents - {"progress"}
+
+
+@pytest.mark.parametrize(("text", "act"), [
+    ("是", "yes"), ("沒錯", "yes"), ("yep that's it", "yes"),
+    ("不對", "no"), ("不對，是充電盒壞了，耳機本身沒事", "correction"),
+    ("第二個", "second"), ("退款好了", "second"), ("I'll take the refund", "second"),
+    ("換新的就好", "first"), ("兩個都不要", "reject"),
+    ("我要找真人客服", "human"), ("where is my refund???", "progress"),
+    ("謝謝", "thanks"), ("哈囉", "greeting"),
+])
+def test_what_a_reply_means_is_its_act(dialog: Dialog, text: str, act: str) -> None:
+    assert understand(text, dialog).act.act == act
+
+
+def test_a_long_telling_is_no_short_answer(dialog: Dialog) -> None:
+    u = understand("我上週買的咖啡機每天早上都會發出很大的聲音，客服也一直沒回我", dialog)
+    assert u.act.act in ("other", "correction") and u.category is not None
 
 
 def test_severity_is_raised_by_signals(dialog: Dialog) -> None:

@@ -70,6 +70,19 @@
 
   // ---------------------------------------------------------------- case view
 
+  function explain(c) {
+    const x = c.explanation || {};
+    if (!x.by) return "";
+    const by = { keyword: "關鍵字", model: "模型", fallback: "模型不確定，採預設分類", none: "-" }[x.by] || x.by;
+    const parts = [(c.situation_name ? "情境：" + c.situation_name + "；" : "") + "依據：" + by +
+      (x.confidence !== undefined ? "（信心 " + Math.round(x.confidence * 100) + "%）" : "")];
+    if (x.features && x.features.length) {
+      parts.push("推動的字詞：" + x.features.map((f) => f.feature + " " + f.weight).join("、"));
+    }
+    if (x.nearest_example) parts.push("最接近的範例：「" + x.nearest_example.text + "」");
+    return parts.join("\n");
+  }
+
   async function openCase(number) {
     current = number;
     const c = await api("/console/api/cases/" + encodeURIComponent(number));
@@ -77,11 +90,12 @@
     $("v-number").textContent = c.number;
     const badges = $("v-badges");
     badges.textContent = "";
-    [c.severity, c.category || "-", c.channel, c.stage, ownerText(c.owner)].forEach((t) => badges.appendChild(el("span", t, "badge")));
+    [c.severity, (c.category || "-") + (c.situation_name ? "／" + c.situation_name : ""), c.channel, c.stage, ownerText(c.owner)].forEach((t) => badges.appendChild(el("span", t, "badge")));
     if (c.sla_breached) badges.appendChild(el("span", "已逾首次回覆時限", "badge breach"));
     $("v-summary").textContent = c.summary || "";
     fill("v-signals", c.signal_hits, (s) => s.name + "（" + s.weight + "）：" + s.words.join("、"));
     $("v-words").textContent = (c.category_words || []).join("、");
+    $("v-explain").textContent = explain(c);
     fill("v-remedies", c.remedies, (r) => (r.chosen ? "✔ " : "") + r.label + "：" + r.offer);
     $("v-commitment").textContent = c.commitment ? "承諾：" + c.commitment + (c.due_text ? "（" + c.due_text + " 前）" : "") : "";
     fill("v-earlier", c.earlier, (e) => e.number + " · " + e.stage + " · " + e.summary);

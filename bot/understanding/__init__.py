@@ -1,0 +1,137 @@
+"""What one customer message says, explained: locale, category and situation, dialog act,
+details and risk signals, each decided by a keyword an admin listed or by the text model
+trained from the dialog's examples (see `training`), with the reason kept.
+
+Everything is read on `canonical()` text, so one example or word list serves Traditional
+and Simplified Chinese. Long messages are read up to `READ_LIMIT` characters (the record
+keeps every character).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from bot.case import SignalHit
+from bot.details import Details, extract_details
+from bot.locale import detect_locale
+from bot.normalize import canonical
+from bot.signals import WordList, find_words
+from bot.understanding.cache import model_for, use_folder
+from bot.understanding.decide import (
+    ActDecision,
+    CategoryDecision,
+    act_of,
+    category_of,
+    intents_of,
+    signals_of,
+)
+from bot.understanding.model import Scores, TextModel
+from dialogs.model import SEVERITIES, Dialog
+
+__all__ = ["CategoryDecision", "Understanding", "classify", "explain_category", "model_for",
+           "severity_for", "understand", "use_folder"]
+
+READ_LIMIT = 4000
+_CONTENT = re.compile(r"[^\W_]", re.UNICODE)
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_NO_ACT = ActDecision("other", 0.0, "model")
+_NO_CATEGORY = CategoryDecision(None, None, 0.0, "none", ())
+
+
+@dataclass(frozen=True, slots=True)
+class Understanding:
+    text: str                         # as typed, control characters removed, read limit
+    canonical: str
+    locale: str | None
+    decision: CategoryDecision
+    act: ActDecision
+    details: Details
+    signals: tuple[SignalHit, ...]
+    intents: frozenset[str]           # intent words found (overrides, `both`)
+    is_empty: bool                    # nothing but spaces, punctuation, emoji
+    scores: Scores | None = field(default=None, compare=False, repr=False)
+
+    @property
+    def category(self) -> str | None:
+        return self.decision.category
+
+    @property
+    def category_score(self) -> float:
+        return self.decision.confidence
+
+    @property
+    def category_words(self) -> tuple[str, ...]:
+        return self.decision.words
+
+
+def understand(text: str, dialog: Dialog) -> Understanding:
+    clean = _CONTROL.sub("", text[:READ_LIMIT])
+    canon = canonical(clean)
+    if _CONTENT.search(canon) is None:
+        return Understanding(clean, canon, None, _NO_CATEGORY, _NO_ACT, Details(), (),
+                             frozenset(), True)
+    model = model_for(dialog)
+    scores = model.score(canon)
+    locale = detect_locale(clean)
+    products = find_words(_products(dialog), canon)
+    return Understanding(
+        text=clean, canonical=canon, locale=locale,
+        decision=category_of(canon, scores, model, dialog),
+        act=act_of(canon, scores, model, dialog),
+        details=extract_details(clean, canon, dialog.order_number_pattern, products),
+        signals=tuple(signals_of(clean, canon, locale, scores, model, dialog)),
+        intents=intents_of(canon, dialog), is_empty=False, scores=scores,
+    )
+
+
+_PRODUCTS: dict[str, WordList] = {}
+
+
+def _products(dialog: Dialog) -> WordList:
+    found = _PRODUCTS.get(dialog.digest)
+    if found is None:
+        found = _PRODUCTS[dialog.digest] = WordList(dialog.products)
+    return found
+
+
+def classify(canonical_text: str, dialog: Dialog) -> CategoryDecision:
+    """The category of a whole telling (several messages joined)."""
+    model = model_for(dialog)
+    return category_of(canonical_text, model.score(canonical_text[:READ_LIMIT]), model, dialog)
+
+
+def explain_category(canonical_text: str, decision: CategoryDecision, dialog: Dialog
+                     ) -> dict[str, Any]:
+    """Why this category: the keywords, or the features that pushed it and the nearest
+    example from the dialog file."""
+    out: dict[str, Any] = {"by": decision.by, "confidence": round(decision.confidence, 3)}
+    if decision.by == "keyword":
+        out["keywords"] = list(decision.words)
+    model: TextModel = model_for(dialog)
+    category = decision.category
+    if category is None or "category" not in model.heads:
+        return out
+    scores = model.score(canonical_text[:READ_LIMIT])
+    if category in model.heads["category"].columns:
+        out["features"] = [p.as_dict() for p in model.pushed(scores, "category", category)]
+    key = (f"situation:{category}|{decision.situation}" if decision.situation
+           else f"category|{category}")
+    nearest = model.nearest_example(canonical_text, key)
+    if nearest is not None:
+        out["nearest_example"] = {"text": nearest[0], "similarity": nearest[1]}
+    return out
+
+
+def severity_for(category: str | None, signals: Sequence[SignalHit], dialog: Dialog) -> str:
+    """The category's grade, raised by every signal that names a grade."""
+    found = dialog.categories.get(category) if category else None
+    base = found.severity if found else "standard"
+    rank = SEVERITIES.index(base)
+    for hit in signals:
+        grade = dialog.signals[hit.name].severity if hit.name in dialog.signals else None
+        if grade is not None:
+            rank = min(rank, SEVERITIES.index(grade))
+    return SEVERITIES[rank]

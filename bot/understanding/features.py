@@ -1,0 +1,113 @@
+"""What the text model sees in a message: characters, words and a few shapes.
+
+Features are strings, so every weight the model learns can be shown to an admin:
+- Chinese: single characters, character pairs and triples (`c:頭髮`), and words cut by
+  jieba (`w:拉肚子`). jieba's dictionary is Simplified, so it cuts the Simplified form and
+  the words are read back from the canonical (Traditional) text at the same places.
+- English and other Latin text: words and word pairs (`w:refund`, `w:my bag`) and the
+  pieces of words (`c:<scam`), so `scammers` still shares weight with `scam`.
+- Shapes: runs of `!`/`?`, a lone digit ("1" picks a remedy), the length of the message.
+
+The text is `bot.normalize.canonical()` text; only the first FEATURE_LIMIT characters
+are read.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import re
+import threading
+from functools import lru_cache
+
+from bot.normalize import to_simplified
+
+FEATURE_LIMIT = 1000
+_HAN = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]+")
+_LATIN = re.compile(r"[a-z]+(?:['’][a-z]+)?|\d+")
+_SHOUT = re.compile(r"[!！]{2,}")
+_ASK = re.compile(r"[?？]")
+_EMOJI = re.compile(r"[\U0001F300-\U0001FAFF\u2600-\u27BF]")
+_jieba_lock = threading.Lock()
+_jieba_ready = False
+
+
+def _cut(simplified: str) -> list[str]:
+    global _jieba_ready
+    import jieba
+
+    if not _jieba_ready:
+        with _jieba_lock:
+            if not _jieba_ready:
+                jieba.setLogLevel(logging.WARNING)
+                jieba.initialize()
+                _jieba_ready = True
+    return jieba.lcut(simplified, HMM=False)
+
+
+def _han_features(run: str, out: list[str]) -> None:
+    n = len(run)
+    out.extend("c:" + ch for ch in run)
+    out.extend("c:" + run[i:i + 2] for i in range(n - 1))
+    out.extend("c:" + run[i:i + 3] for i in range(n - 2))
+    if n < 2:
+        return
+    simplified = to_simplified(run)
+    pieces = _cut(simplified)
+    if len(simplified) == n:
+        at = 0
+        for piece in pieces:
+            if len(piece) > 1:
+                out.append("w:" + run[at:at + len(piece)])
+            at += len(piece)
+    else:
+        out.extend("w:" + piece for piece in pieces if len(piece) > 1)
+
+
+def _latin_features(text: str, out: list[str]) -> None:
+    words = []
+    for word in _LATIN.findall(text):
+        if word.isdigit():
+            word = word if len(word) == 1 else "<num>"
+        words.append(word.replace("’", "'"))
+    out.extend("w:" + w for w in words)
+    out.extend(f"w:{a} {b}" for a, b in itertools.pairwise(words))
+    for word in words:
+        if len(word) < 3 or word == "<num>":
+            continue
+        marked = f"<{word}>"
+        for size in (3, 4, 5):
+            out.extend("c:" + marked[i:i + size] for i in range(len(marked) - size + 1))
+
+
+def _shape_features(text: str, out: list[str]) -> None:
+    if _SHOUT.search(text):
+        out.append("s:!!")
+    if _ASK.search(text):
+        out.append("s:?")
+    if _EMOJI.search(text):
+        out.append("s:emoji")
+    size = len(text.strip())
+    out.append("s:len" + ("1" if size <= 2 else "2" if size <= 6 else "3" if size <= 15
+                          else "4" if size <= 40 else "5"))
+
+
+@lru_cache(maxsize=32768)
+def features(canonical_text: str) -> tuple[str, ...]:
+    """The distinct features of one canonical text, in a stable order."""
+    text = canonical_text[:FEATURE_LIMIT]
+    out: list[str] = []
+    for run in _HAN.findall(text):
+        _han_features(run, out)
+    if re.search(r"[a-z0-9]", text):
+        _latin_features(text, out)
+    _shape_features(text, out)
+    return tuple(dict.fromkeys(out))
+
+
+def readable(feature: str) -> str:
+    """A feature as an admin reads it: the characters or words themselves."""
+    kind, _, value = feature.partition(":")
+    if kind == "c":
+        return value.strip("<>")
+    return value
