@@ -163,7 +163,11 @@ def cmd_reload(args: argparse.Namespace, settings: Settings) -> int:
     import urllib.request
 
     url = args.url or f"http://127.0.0.1:{settings.port}"
-    request = urllib.request.Request(f"{url.rstrip('/')}/admin/reload", method="POST", data=b"")
+    if not settings.admin_token:
+        print("error: set HEARD_ADMIN_TOKEN (the same as the server's) first", file=sys.stderr)
+        return EXIT_USAGE
+    request = urllib.request.Request(f"{url.rstrip('/')}/admin/reload", method="POST", data=b"",
+                                     headers={"Authorization": f"Bearer {settings.admin_token}"})
     try:
         with urllib.request.urlopen(request, timeout=10) as response:
             result = json_.loads(response.read())

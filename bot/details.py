@@ -112,34 +112,35 @@ def extract_details(text: str, canonical_text: str, order_pattern: str,
     )
 
 
-def _mask_phone(match: re.Match[str]) -> str:
-    raw = match.group(0)
-    digits = sum(c.isdigit() for c in raw)
-    seen, out = 0, []
-    for c in raw:
-        if c.isdigit():
-            seen += 1
-            out.append(c if seen <= 2 or seen > digits - 2 else "*")
-        else:
-            out.append(c)
-    return "".join(out)
-
-
-def _mask_email(match: re.Match[str]) -> str:
-    local, _, domain = match.group(0).partition("@")
-    return f"{local[:1]}***@{domain}"
-
-
 def mask_pii(text: str) -> str:
-    """Hide phone numbers and e-mail addresses: 0912-345-678 -> 09**-***-*78."""
+    """Hide phone numbers and e-mail addresses: 0912-345-678 -> 09**-***-*78,
+    amy.lee@example.com -> a***@example.com. Everything else is left exactly as written.
+
+    The patterns run on a half-width copy (０９１２ and ＠ cannot slip past them); the copy
+    has the same length, so what they find is masked in the text as written."""
     if not text:
         return text
-    text = _EMAIL.sub(_mask_email, text)
-    return _PHONE.sub(_mask_phone, _ascii_digits(text))
+    folded = _half_width(text)
+    phones = list(_PHONE.finditer(folded))
+    emails = list(_EMAIL.finditer(folded))
+    if not phones and not emails:
+        return text
+    chars = list(text)
+    for match in phones:                      # digits to stars: the length stays
+        digits = [i for i in range(match.start(), match.end()) if folded[i].isdigit()]
+        for i in digits[2:-2]:
+            chars[i] = "*"
+    for match in reversed(emails):            # right to left: earlier spans stay valid
+        at = match.start() + match.group(0).index("@")
+        domain = "".join(chars[at + 1:match.end()])
+        chars[match.start():match.end()] = [f"{chars[match.start()]}***@{domain}"]
+    return "".join(chars)
 
 
-def _ascii_digits(text: str) -> str:
-    """Full-width digits are folded so they cannot slip past the phone pattern."""
-    if any("\uff10" <= c <= "\uff19" for c in text):
-        return text.translate({0xFF10 + i: ord("0") + i for i in range(10)})
+def _half_width(text: str) -> str:
+    if any("\uff01" <= c <= "\uff5e" for c in text):
+        return text.translate(_HALF_WIDTH)
     return text
+
+
+_HALF_WIDTH = {0xFF01 + i: 0x21 + i for i in range(94)}

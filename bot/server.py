@@ -9,6 +9,7 @@ is always on.
 from __future__ import annotations
 
 import asyncio
+import hmac
 import json
 import logging
 from collections.abc import Awaitable, Callable
@@ -71,7 +72,8 @@ class HeardServer:
                                 self.delivery.poke)
         self.hub = ConsoleHub()
         self.desk.desks.append(self.hub)
-        self.console = Console(self.writer, self.desk, self.hub, self.dialogs, clock)
+        self.console = Console(self.writer, self.desk, self.hub, self.dialogs, clock,
+                               trusted_proxies=settings.trusted_proxies)
         self.discord: Any = None
         self.discord_desk: Any = None
         if settings.discord_enabled:
@@ -93,6 +95,7 @@ class HeardServer:
         self._background: set[asyncio.Task[Any]] = set()
         self._polling: asyncio.Task[None] | None = None
         self._watcher: asyncio.Task[None] | None = None
+        self._reloading = asyncio.Lock()
         self._outbox_counts: dict[str, int] = {}   # read at each /metrics scrape
 
     # ------------------------------------------------------------ the app
@@ -256,9 +259,12 @@ class HeardServer:
 
     # ------------------------------------------------------------ the dialog file
 
-    def reload_dialog(self) -> dict[str, Any]:
-        """Load the dialog file again; a broken file leaves the last good one live."""
-        changed = self.dialogs.reload()
+    async def reload_dialog(self) -> dict[str, Any]:
+        """Load the dialog file again in a worker thread (reading YAML and checking it takes
+        a while; the event loop keeps answering); a broken file leaves the last good one
+        live, and whatever went wrong is reported, never swallowed."""
+        async with self._reloading:
+            changed = await asyncio.to_thread(self.dialogs.reload)
         error = self.dialogs.last_error
         if error is not None:
             log.warning("dialog edit rejected, the last good version stays live:\n%s", error)
@@ -271,15 +277,29 @@ class HeardServer:
     async def _watch_dialog(self, every: float = 2.0) -> None:
         while True:
             await asyncio.sleep(every)
-            if self.dialogs.changed_on_disk():
-                self.reload_dialog()
+            try:
+                if self.dialogs.changed_on_disk():
+                    await self.reload_dialog()
+            except asyncio.CancelledError:
+                raise
+            except Exception:   # the watcher never dies: the next change is read again
+                log.exception("dialog watcher: reading %s failed", self.dialogs.path)
 
     async def reload(self, request: web.Request) -> web.Response:
-        """`heard reload`: only from this machine."""
-        if request.remote not in ("127.0.0.1", "::1"):
-            raise web.HTTPForbidden(text="heard reload works from the server itself only")
-        result = self.reload_dialog()
+        """`heard reload` (with `HEARD_ADMIN_TOKEN`) or an admin signed in to the console.
+        Where a request comes from proves nothing: a same-host proxy makes every request
+        come from 127.0.0.1."""
+        if not (self._admin_token_ok(request) or await self.console.is_admin(request)):
+            log.warning("/admin/reload refused: no admin token or admin session")
+            raise web.HTTPForbidden(text="send the admin token (HEARD_ADMIN_TOKEN) or sign in "
+                                         "to the console as an admin")
+        result = await self.reload_dialog()
         return web.json_response(result, status=200 if result["ok"] else 422)
+
+    def _admin_token_ok(self, request: web.Request) -> bool:
+        expected = self.settings.admin_token
+        sent = request.headers.get("Authorization", "")
+        return bool(expected) and hmac.compare_digest(sent.encode(), f"Bearer {expected}".encode())
 
     # ------------------------------------------------------------ health and metrics
 
