@@ -2,9 +2,10 @@
 
 Sessions are random tokens in an HttpOnly, SameSite=Strict cookie (Secure over HTTPS);
 only their hash is stored. Every form and API call carries the session's CSRF token (a
-header for the API, a form field for login and logout). Failed logins are limited per
-address. Everything a customer wrote reaches the page as JSON and is shown with
-`textContent`, never as HTML.
+header for the API, the live event stream included; a form field for login and logout),
+never in a URL. Sign-in attempts are limited per address and per account (`guard`).
+Everything a customer wrote reaches the page as JSON and is shown with `textContent`,
+never as HTML.
 """
 
 from __future__ import annotations
@@ -150,7 +151,7 @@ class Console:
         session = await self._session(request)
         if session is None:
             raise _json_error(401, "sign in first")
-        sent = request.headers.get("X-CSRF-Token") or request.query.get("csrf")
+        sent = request.headers.get("X-CSRF-Token")      # never in the URL: logs keep URLs
         if not sent or sent != session["csrf"]:
             raise _json_error(403, "missing or wrong CSRF token")
         return session

@@ -71,8 +71,10 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
           f"{'on' if settings.line_enabled else 'off'}, Telegram "
           f"{'on' if settings.telegram_enabled else 'off'}; records in {settings.db_path})",
           flush=True)
+    from bot.access_log import PathOnlyAccessLogger
+
     web.run_app(server.app(), host=settings.host, port=settings.port, print=None,
-                shutdown_timeout=10)
+                shutdown_timeout=10, access_log_class=PathOnlyAccessLogger)
     return EXIT_OK
 
 

@@ -27,6 +27,7 @@ from bot.desk import DeskService
 from bot.dispatch import Dispatcher
 from bot.metrics import Metrics
 from bot.scheduler import Scheduler
+from bot.types import Incoming
 from dialogs.loader import DialogHolder
 from storage.writer import Writer
 
@@ -201,17 +202,35 @@ class HeardServer:
             self._reject("line", "signature")
             log.warning("line: webhook with a bad signature refused (%d bytes)", len(body))
             raise web.HTTPUnauthorized(text="bad signature")
-        try:   # the SDK parses the JSON once; malformed JSON raises ValueError from it
-            incomings = self.line.events(body, request.headers["X-Line-Signature"], self.clock())
-        except ValueError as exc:
+        try:
+            incomings, refused = self.line.events(body, self.clock())
+        except ValueError as exc:     # not JSON, or no events list
             self._reject("line", "malformed")
-            raise web.HTTPBadRequest(text="the body is not JSON") from exc
-        except Exception as exc:
-            self._reject("line", "malformed")
-            log.warning("line: webhook body could not be read: %s", exc)
             raise web.HTTPBadRequest(text="the body is not a LINE webhook") from exc
-        await self.dispatcher.accept(incomings)
+        self._refused("line", refused)
+        await self._accept_each("line", incomings)
         return web.Response(text="OK")
+
+    def _refused(self, channel: str, reasons: list[str]) -> None:
+        """Events we could not read are recorded (log and /metrics), never silently lost."""
+        for reason in reasons:
+            self.metrics.inc("heard_events_refused_total", channel=channel, reason=reason)
+        if reasons:
+            log.warning("%s: %d event(s) refused: %s", channel, len(reasons), ", ".join(reasons))
+
+    async def _accept_each(self, channel: str, incomings: list[Incoming]) -> None:
+        """Keep every event on its own (the writer still commits them together): one that
+        cannot be stored does not take the others with it. If any could not be stored the
+        platform is answered 500 and redelivers; the ones kept are recognised then."""
+        results = await asyncio.gather(*(self.dispatcher.accept([i]) for i in incomings),
+                                       return_exceptions=True)
+        failed = [r for r in results if isinstance(r, BaseException)]
+        if failed:
+            self.metrics.inc("heard_events_refused_total", len(failed), channel=channel,
+                             reason="store")
+            log.error("%s: %d of %d events could not be stored: %r", channel, len(failed),
+                      len(incomings), failed[0])
+            raise web.HTTPInternalServerError(text="could not store every event; send again")
 
     async def telegram_webhook(self, request: web.Request) -> web.Response:
         if self.telegram is None:
@@ -225,13 +244,19 @@ class HeardServer:
         body = await self._body(request, "telegram")
         try:
             data = json.loads(body)
-            if not isinstance(data, dict) or "update_id" not in data:
+            if not isinstance(data, dict) or not isinstance(data.get("update_id"), int):
                 raise ValueError("no update_id")
-            incomings, callbacks = self.telegram.events(data, self.clock())
-        except Exception as exc:
+        except ValueError as exc:
             self._reject("telegram", "malformed")
             raise web.HTTPBadRequest(text="the body is not a Telegram update") from exc
-        await self.dispatcher.accept(incomings)
+        try:
+            incomings, callbacks = self.telegram.events(data, self.clock())
+        except Exception as exc:   # an update we cannot read: recorded, and not redelivered
+            log.warning("telegram: update %s refused (%s): %s", data["update_id"],
+                        type(exc).__name__, str(exc)[:300])
+            self._refused("telegram", ["invalid update"])
+            return web.Response(text="OK")
+        await self._accept_each("telegram", incomings)
         if callbacks:
             self._track(self.telegram.answer_callbacks(callbacks))
         return web.Response(text="OK")
