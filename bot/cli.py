@@ -9,9 +9,9 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TextIO
+from typing import BinaryIO
 
 from bot.config import Settings
 from dialogs.loader import DialogError, load_dialog
@@ -228,13 +228,20 @@ def cmd_report(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_classify(args: argparse.Namespace, settings: Settings) -> int:
-    from bot.classify import classification
+    """One line that is not UTF-8 is reported (its number and the bad byte) and skipped;
+    the rest is classified all the same, and the exit code is 1."""
+    from bot.classify import classification, numbered_lines
 
     dialog = _dialog(args, settings)
-    source: TextIO = sys.stdin if args.file in (None, "-") else open(args.file, encoding="utf-8")  # noqa: SIM115
-    count = 0
+    source: BinaryIO = sys.stdin.buffer if args.file in (None, "-") else open(args.file, "rb")  # noqa: SIM115
+    count = bad = 0
     with source:
-        for count, line in enumerate(_lines(source), start=1):
+        for number, line, error in numbered_lines(source):
+            if error is not None:
+                bad += 1
+                print(f"line {number}: skipped, {error}", file=sys.stderr, flush=True)
+                continue
+            count += 1
             result = classification(line, dialog)
             if args.json:
                 print(json.dumps(result, ensure_ascii=False))
@@ -242,14 +249,10 @@ def cmd_classify(args: argparse.Namespace, settings: Settings) -> int:
                 print(_classify_line(result))
             if count % 5000 == 0:
                 print(f"classified {count} lines", file=sys.stderr, flush=True)
-    if count >= 5000:
-        print(f"classified {count} lines", file=sys.stderr)
-    return EXIT_OK
-
-
-def _lines(source: TextIO) -> Iterator[str]:
-    for line in source:
-        yield line.rstrip("\r\n")
+    if count >= 5000 or bad:
+        print(f"classified {count} lines" + (f", skipped {bad} that are not UTF-8" if bad else ""),
+              file=sys.stderr)
+    return EXIT_FAIL if bad else EXIT_OK
 
 
 def _classify_line(r: dict[str, object]) -> str:
