@@ -287,7 +287,8 @@ class Console:
             raise _json_error(400, "the body must be a JSON object")
         try:
             args = _action_args(action, data)
-            case = await self.desk.act(number, agent["username"], action, **args)
+            case = await self.desk.act(number, agent["username"], action, role=agent["role"],
+                                       **args)
         except agents.ActionError as exc:
             raise _json_error(409, str(exc)) from exc
         except (ValueError, TypeError) as exc:
