@@ -277,7 +277,13 @@ class HeardServer:
                 continue
             for update in updates:
                 offset = max(offset, update.update_id + 1)
-                incomings, callbacks = self.telegram.events(update.to_dict(), self.clock())
+                try:
+                    incomings, callbacks = self.telegram.events(update.to_dict(), self.clock())
+                except Exception as exc:   # one unreadable update never stops polling
+                    log.warning("telegram: update %s refused (%s)", update.update_id,
+                                type(exc).__name__)
+                    self._refused("telegram", ["invalid update"])
+                    continue
                 await self.dispatcher.accept(incomings)
                 if callbacks:
                     self._track(self.telegram.answer_callbacks(callbacks))
