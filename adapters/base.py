@@ -6,11 +6,12 @@ platform calls (`send`). It never decides anything about the conversation.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import re
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any, Protocol
 
-from bot.types import Button
+from bot.types import Button, Incoming, Profile
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,3 +90,24 @@ def split_text(text: str, limit: int, *, utf16: bool = False) -> list[str]:
     if rest or not parts:
         parts.append(rest)
     return parts
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def clean_text(value: str) -> str:
+    """Lone UTF-16 surrogates (JSON's "\\ud800") cannot be stored or sent as UTF-8: each
+    becomes U+FFFD, the replacement character. Real characters are untouched."""
+    return _SURROGATE.sub("\ufffd", value) if _SURROGATE.search(value) else value
+
+
+def cleaned(incoming: Incoming) -> Incoming:
+    """An `Incoming` whose every text field is safe to store (see `clean_text`)."""
+    profile = incoming.profile
+    return replace(
+        incoming, user_id=clean_text(incoming.user_id), event_id=clean_text(incoming.event_id),
+        text=clean_text(incoming.text),
+        payload=clean_text(incoming.payload) if incoming.payload is not None else None,
+        reply_token=clean_text(incoming.reply_token) if incoming.reply_token else None,
+        profile=Profile(*(clean_text(v) if v else v
+                          for v in (profile.display_name, profile.language_code))))

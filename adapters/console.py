@@ -2,9 +2,10 @@
 
 Sessions are random tokens in an HttpOnly, SameSite=Strict cookie (Secure over HTTPS);
 only their hash is stored. Every form and API call carries the session's CSRF token (a
-header for the API, a form field for login and logout). Failed logins are limited per
-address. Everything a customer wrote reaches the page as JSON and is shown with
-`textContent`, never as HTML.
+header for the API, the live event stream included; a form field for login and logout),
+never in a URL. Sign-in attempts are limited per address and per account (`guard`).
+Everything a customer wrote reaches the page as JSON and is shown with `textContent`,
+never as HTML.
 """
 
 from __future__ import annotations
@@ -16,8 +17,6 @@ import io
 import json
 import logging
 import tempfile
-import time
-from collections import defaultdict, deque
 from collections.abc import AsyncIterator, Callable
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -27,6 +26,7 @@ from zoneinfo import ZoneInfo
 from aiohttp import web
 
 from adapters.dashboard import dashboard_html
+from adapters.guard import LoginLimiter, Network, account_key, client_address
 from bot import accounts, agents
 from bot.case import CaseState
 from bot.desk import DeskService
@@ -43,8 +43,6 @@ STATIC = Path(__file__).resolve().parent / "web_static"
 COOKIE = "heard_session"
 LOGIN_COOKIE = "heard_login"
 SESSION_HOURS = 12
-LOGIN_LIMIT = 5                 # failed logins per address …
-LOGIN_WINDOW = 600.0            # … per ten minutes
 HEADERS = {
     "Content-Security-Policy": "default-src 'self'; img-src 'self' data:; frame-ancestors 'none'; "
                                "base-uri 'none'; form-action 'self'",
@@ -110,26 +108,14 @@ def summary(case: CaseState) -> dict[str, Any]:
     }
 
 
-class _Limiter:
-    def __init__(self) -> None:
-        self.failures: dict[str, deque[float]] = defaultdict(deque)
-
-    def blocked(self, key: str) -> bool:
-        now, window = time.monotonic(), self.failures[key]
-        while window and now - window[0] > LOGIN_WINDOW:
-            window.popleft()
-        return len(window) >= LOGIN_LIMIT
-
-    def failed(self, key: str) -> None:
-        self.failures[key].append(time.monotonic())
-
-
 class Console:
     def __init__(self, writer: Writer, desk: DeskService, hub: ConsoleHub,
-                 holder: DialogHolder, clock: Callable[[], datetime]) -> None:
+                 holder: DialogHolder, clock: Callable[[], datetime],
+                 trusted_proxies: tuple[Network, ...] = ()) -> None:
         self.writer, self.desk, self.hub, self.holder, self.clock = (
             writer, desk, hub, holder, clock)
-        self.limiter = _Limiter()
+        self.limiter = LoginLimiter()
+        self.trusted_proxies = trusted_proxies
 
     def dialog(self) -> Dialog:
         return self.holder.dialog
@@ -165,10 +151,17 @@ class Console:
         session = await self._session(request)
         if session is None:
             raise _json_error(401, "sign in first")
-        sent = request.headers.get("X-CSRF-Token") or request.query.get("csrf")
+        sent = request.headers.get("X-CSRF-Token")      # never in the URL: logs keep URLs
         if not sent or sent != session["csrf"]:
             raise _json_error(403, "missing or wrong CSRF token")
         return session
+
+    async def is_admin(self, request: web.Request) -> bool:
+        """A signed-in admin whose request carries the session's CSRF token (header)."""
+        session = await self._session(request)
+        sent = request.headers.get("X-CSRF-Token")
+        return (session is not None and session["role"] == "admin" and bool(sent)
+                and sent == session["csrf"])
 
     async def page(self, request: web.Request) -> web.Response:
         session = await self._session(request)
@@ -187,20 +180,24 @@ class Console:
                                agent=session["display_name"] or session["username"]))
 
     async def login(self, request: web.Request) -> web.Response:
+        """The attempt is counted before the (slow, Argon2) check, which runs off the event
+        loop; a username is never logged, only a short digest of it."""
         form = await request.post()
-        address = request.remote or "?"
-        if self.limiter.blocked(address):
-            log.warning("console: too many failed logins from %s", address)
-            raise web.HTTPSeeOther("/console?error=limited")
+        address = client_address(request, self.trusted_proxies)
         sent, expected = str(form.get("csrf", "")), request.cookies.get(LOGIN_COOKIE, "")
         if not sent or sent != expected:
             raise web.HTTPSeeOther("/console?error=csrf")
         username, password = str(form.get("username", "")).strip(), str(form.get("password", ""))
+        stamp = self.limiter.attempt(address, username)
+        if stamp is None:
+            log.warning("console: too many sign-in attempts from %s or for %s", address,
+                        account_key(username))
+            raise web.HTTPSeeOther("/console?error=limited")
         agent = await self.writer.read(lambda s: s.agent(username))
-        if not accounts.verify_password(agent["password_hash"] if agent else None, password):
-            self.limiter.failed(address)
-            log.info("console: failed login for %r from %s", username[:40], address)
+        if not await accounts.check_password(agent["password_hash"] if agent else None, password):
+            log.info("console: failed sign-in for %s from %s", account_key(username), address)
             raise web.HTTPSeeOther("/console?error=failed")
+        self.limiter.succeeded(address, username, stamp)
         assert agent is not None
         token, csrf, now = accounts.new_token(), accounts.new_token(), self.clock()
         expires = (now + timedelta(hours=SESSION_HOURS)).timestamp()
@@ -290,7 +287,8 @@ class Console:
             raise _json_error(400, "the body must be a JSON object")
         try:
             args = _action_args(action, data)
-            case = await self.desk.act(number, agent["username"], action, **args)
+            case = await self.desk.act(number, agent["username"], action, role=agent["role"],
+                                       **args)
         except agents.ActionError as exc:
             raise _json_error(409, str(exc)) from exc
         except (ValueError, TypeError) as exc:

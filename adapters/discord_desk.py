@@ -31,8 +31,11 @@ COMMANDS = {"!claim": "claim", "!resolve": "resolve", "!handback": "hand_back",
 
 
 class Gateway(Protocol):
+    """Posts never ping anyone (customer text can say @everyone or <@&role>), except our
+    own alerts, posted with `ping=True`."""
+
     async def open_thread(self, name: str, text: str) -> str: ...
-    async def post(self, thread_id: str, text: str) -> None: ...
+    async def post(self, thread_id: str, text: str, *, ping: bool = False) -> None: ...
 
 
 class DiscordDesk:
@@ -75,9 +78,9 @@ class DiscordDesk:
             self._jobs.put_nowait(("post", (case.number, f"ℹ️ {agent} {said}")))
 
     async def sla_breached(self, case: CaseState) -> None:
-        self._jobs.put_nowait(("post", (case.number,
-                                        f"⚠️ @here 案件 {case.number} 超過首次回覆時限仍未認領 "
-                                        f"(first-response target missed, {case.severity})")))
+        self._jobs.put_nowait(("alert", (case.number,
+                                         f"⚠️ @here 案件 {case.number} 超過首次回覆時限仍未認領 "
+                                         f"(first-response target missed, {case.severity})")))
 
     async def commitment_overdue(self, case: CaseState) -> None:
         self._jobs.put_nowait(("post", (case.number,
@@ -113,7 +116,7 @@ class DiscordDesk:
         number, text = args
         target = await self.writer.read(lambda s: s.thread_for(DESK, number))
         if target:
-            await self.gateway.post(target, text[:MESSAGE_LIMIT])
+            await self.gateway.post(target, text[:MESSAGE_LIMIT], ping=kind == "alert")
 
     def opening(self, case: CaseState) -> str:
         signals = "; ".join(f"{s.name}: {', '.join(s.words)}" for s in case.signals) or "-"
@@ -158,7 +161,9 @@ class DiscordGateway:
         intents = discord.Intents.default()
         intents.message_content = True
         self.token, self.channel_id = token, channel_id
-        self.client = discord.Client(intents=intents)
+        # nothing Heard posts pings anyone unless it says so (`post(..., ping=True)`)
+        self.client = discord.Client(intents=intents,
+                                     allowed_mentions=discord.AllowedMentions.none())
         self.desk: DiscordDesk | None = None
         self._task: asyncio.Task[None] | None = None
 
@@ -206,11 +211,18 @@ class DiscordGateway:
         if not isinstance(channel, discord.TextChannel):
             raise RuntimeError(f"Discord channel {self.channel_id} is not a text channel")
         thread = await channel.create_thread(name=name, type=discord.ChannelType.public_thread)
-        await thread.send(text)
+        await thread.send(text, allowed_mentions=discord.AllowedMentions.none())
         return str(thread.id)
 
-    async def post(self, thread_id: str, text: str) -> None:
+    async def post(self, thread_id: str, text: str, *, ping: bool = False) -> None:
+        """Customer text is relayed with every mention switched off; only our own alerts
+        (`ping=True`) may reach @here/@everyone, and never a user or a role."""
+        import discord
+
         await asyncio.wait_for(self.client.wait_until_ready(), timeout=30)
         thread = self.client.get_channel(int(thread_id)) or await self.client.fetch_channel(
             int(thread_id))
-        await thread.send(text)  # type: ignore[union-attr]
+        mentions = (discord.AllowedMentions(everyone=True, users=False, roles=False,
+                                            replied_user=False)
+                    if ping else discord.AllowedMentions.none())
+        await thread.send(text, allowed_mentions=mentions)  # type: ignore[union-attr]

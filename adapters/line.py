@@ -10,13 +10,12 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import json
 import logging
 import os
 from datetime import datetime
 from typing import Any
 
-from linebot.v3 import WebhookParser
-from linebot.v3.exceptions import InvalidSignatureError
 from linebot.v3.messaging import (
     ApiException,
     AsyncApiClient,
@@ -39,6 +38,7 @@ from adapters.base import (
     OutboxMessage,
     PermanentFailure,
     TemporaryFailure,
+    cleaned,
     split_text,
 )
 from bot.payloads import FOLLOW, MEDIA_PREFIX, UNFOLLOW
@@ -54,10 +54,7 @@ LABEL_LIMIT = 20
 DATA_LIMIT = 300
 REPLY_TOKEN_FRESH = 50.0   # seconds; LINE keeps reply tokens for about a minute
 REQUEST_TIMEOUT = 10.0
-
-
-class InvalidSignature(Exception):
-    pass
+HANDLED = frozenset({"message", "postback", "follow", "unfollow"})   # event types we read
 
 
 class LineChannel:
@@ -70,7 +67,6 @@ class LineChannel:
         self.access_token = access_token
         self.host = host
         self.timeout = timeout
-        self._parser = WebhookParser(secret)
         self._client: AsyncApiClient | None = None
         self._api: AsyncMessagingApi | None = None
 
@@ -103,18 +99,34 @@ class LineChannel:
         digest = hmac.new(self.secret.encode(), body, hashlib.sha256).digest()
         return hmac.compare_digest(base64.b64encode(digest).decode(), signature)
 
-    def events(self, body: bytes, signature: str, now: datetime) -> list[Incoming]:
-        """Parse a verified body. Events a support bot has no use for are logged and dropped."""
-        try:
-            events = self._parser.parse(body.decode("utf-8"), signature)
-        except InvalidSignatureError as exc:
-            raise InvalidSignature(str(exc)) from exc
-        out = []
-        for event in events:
-            incoming = self._incoming(event, now)
+    def events(self, body: bytes, now: datetime) -> tuple[list[Incoming], list[str]]:
+        """Read a verified body event by event: one broken event (a missing field, a wrong
+        type) is refused on its own and never sinks the good ones beside it. Returns the
+        events as `Incoming` and the reasons for those refused. Raises ValueError when the
+        body is not a LINE webhook at all. Events a support bot has no use for are dropped."""
+        data = json.loads(body)
+        if not isinstance(data, dict) or not isinstance(data.get("events"), list):
+            raise ValueError("no events list")
+        out: list[Incoming] = []
+        refused: list[str] = []
+        for raw in data["events"]:
+            kind = raw.get("type") if isinstance(raw, dict) else None
+            if not isinstance(kind, str):
+                refused.append("not an event")
+                continue
+            if kind not in HANDLED:
+                log.info("line: %s event ignored", kind[:40])
+                continue
+            try:
+                incoming = self._incoming(Event.from_dict(raw), now)
+            except Exception as exc:   # pydantic's ValidationError, TypeError, ...
+                log.warning("line: a %s event was refused (%s): %s", kind, type(exc).__name__,
+                            str(exc)[:300])
+                refused.append(f"invalid {kind}")
+                continue
             if incoming is not None:
-                out.append(incoming)
-        return out
+                out.append(cleaned(incoming))
+        return out, refused
 
     def _incoming(self, event: Event, now: datetime) -> Incoming | None:
         mode = getattr(getattr(event, "mode", None), "value", None)

@@ -20,6 +20,7 @@ from adapters.base import (
     OutboxMessage,
     PermanentFailure,
     TemporaryFailure,
+    cleaned,
     split_text,
 )
 from bot.payloads import FOLLOW
@@ -67,7 +68,7 @@ class TelegramChannel:
             incoming = Incoming(channel=CHANNEL, user_id=str(chat), event_id=event_id,
                                 received_at=now, payload=query.data or "",
                                 profile=_profile(query.from_user))
-            return [incoming], [query.id]
+            return [cleaned(incoming)], [query.id]
         message = update.message
         if message is None or message.text is None:
             log.info("telegram: update %s has no text or button, ignored", event_id)
@@ -75,8 +76,9 @@ class TelegramChannel:
         text = message.text
         command = text.split(maxsplit=1)[0].split("@")[0] if text.startswith("/") else ""
         fields: dict[str, Any] = {"payload": FOLLOW} if command == "/start" else {"text": text}
-        return [Incoming(channel=CHANNEL, user_id=str(message.chat.id), event_id=event_id,
-                         received_at=now, profile=_profile(message.from_user), **fields)], []
+        return [cleaned(Incoming(channel=CHANNEL, user_id=str(message.chat.id), event_id=event_id,
+                                 received_at=now, profile=_profile(message.from_user),
+                                 **fields))], []
 
     async def answer_callbacks(self, ids: list[str]) -> None:
         for query_id in ids:

@@ -1,14 +1,20 @@
 """The web chat: a page at `/`, its assets, and a small JSON API the page talks to.
 
-The visitor keeps a random id in the browser, so a reload continues the same
-conversation. Messages are kept in the store like every channel's; the page reads the
-transcript, so "sending" to the web channel is marking the message delivered. Everything a
-visitor typed is rendered with `textContent` by the page: it is never HTML.
+A visitor is known by a random secret in an HttpOnly cookie, which Heard sets on the first
+message; the visitor id in the records is a digest of that secret. The id alone (seen in
+the console, the store or a log) reads nothing: only the cookie does, and the id never
+travels in a URL. A reload continues the same conversation. Messages are kept in the store
+like every channel's; the page reads the transcript, so "sending" to the web channel is
+marking the message delivered. Everything a visitor typed is rendered with `textContent` by
+the page: it is never HTML.
 """
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import re
+import secrets
 import uuid
 from collections.abc import Awaitable, Callable
 from datetime import datetime
@@ -17,14 +23,16 @@ from typing import Any
 
 from aiohttp import web
 
-from adapters.base import OutboxMessage
+from adapters.base import OutboxMessage, cleaned
 from bot.types import Incoming, Profile
 from storage.store import Store
 from storage.writer import Writer
 
 CHANNEL = "web"
 STATIC = Path(__file__).resolve().parent / "web_static"
-VISITOR = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
+COOKIE = "heard_visitor"
+COOKIE_DAYS = 90
+SECRET = re.compile(r"^[A-Za-z0-9_-]{40,64}$")
 MESSAGE_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 MAX_TEXT = 5000
 SECURITY_HEADERS = {
@@ -60,18 +68,26 @@ def routes(writer: Writer, accept: Accept, settle: Settle,
         return _file(name)
 
     async def transcript(request: web.Request) -> web.Response:
-        visitor = _visitor(request.query.get("visitor"))
+        visitor = _visitor(request)
+        if visitor is None:
+            return web.json_response({"messages": [], "case": None})
         after = _int(request.query.get("after"))
         return web.json_response(await writer.read(lambda s: _state(s, visitor, after)))
 
     async def post(request: web.Request) -> web.Response:
+        if request.content_type != "application/json":   # no cross-site form posts
+            raise web.HTTPUnsupportedMediaType(text="send JSON (Content-Type: application/json)")
         try:
             data = await request.json()
         except ValueError as exc:
             raise web.HTTPBadRequest(text="the body is not JSON") from exc
         if not isinstance(data, dict):
             raise web.HTTPBadRequest(text="the body must be a JSON object")
-        visitor = _visitor(data.get("visitor"))
+        secret = request.cookies.get(COOKIE, "")
+        fresh = not SECRET.match(secret)
+        if fresh:
+            secret = secrets.token_urlsafe(32)
+        visitor = visitor_id(secret)
         text = data.get("text") or ""
         payload = data.get("payload")
         if not isinstance(text, str) or (payload is not None and not isinstance(payload, str)):
@@ -82,20 +98,34 @@ def routes(writer: Writer, accept: Accept, settle: Settle,
         message_id = data.get("id") or uuid.uuid4().hex
         if not isinstance(message_id, str) or not MESSAGE_ID.match(message_id):
             raise web.HTTPBadRequest(text="id must be 1-64 letters, digits, - or _")
-        language = (data.get("language") or "")[:16] or None
-        incoming = Incoming(channel=CHANNEL, user_id=visitor, event_id=f"{visitor}:{message_id}",
-                            received_at=clock(), text=text, payload=payload or None,
-                            profile=Profile(language_code=language))
+        language = data.get("language")
+        language = language[:16] or None if isinstance(language, str) else None
+        incoming = cleaned(Incoming(
+            channel=CHANNEL, user_id=visitor, event_id=f"{visitor}:{message_id}",
+            received_at=clock(), text=text, payload=payload or None,
+            profile=Profile(language_code=language)))
         await accept([incoming])
         await settle(incoming.conversation_key)
         after = _int(data.get("after"))
-        return web.json_response(await writer.read(lambda s: _state(s, visitor, after)))
+        response = web.json_response(await writer.read(lambda s: _state(s, visitor, after)))
+        if fresh:
+            _set_cookie(request, response, secret)
+        return response
+
+    async def restart(request: web.Request) -> web.Response:
+        """"Start over": a new visitor; the old conversation stays in the records."""
+        if request.content_type != "application/json":
+            raise web.HTTPUnsupportedMediaType(text="send JSON (Content-Type: application/json)")
+        response = web.json_response({"messages": [], "case": None})
+        _set_cookie(request, response, secrets.token_urlsafe(32))
+        return response
 
     return [
         web.get("/", page),
         web.get("/static/{name}", static),
         web.get("/chat/api/messages", transcript),
         web.post("/chat/api/messages", post),
+        web.post("/chat/api/restart", restart),
     ]
 
 
@@ -109,10 +139,27 @@ def _file(name: str) -> web.StreamResponse:
     return response
 
 
-def _visitor(value: Any) -> str:
-    if not isinstance(value, str) or not VISITOR.match(value):
-        raise web.HTTPBadRequest(text="visitor must be 8-64 letters, digits, - or _")
-    return value
+def visitor_id(secret: str) -> str:
+    """The visitor id kept in the records: a digest of the cookie's secret (one way)."""
+    digest = hashlib.sha256(b"heard visitor:" + secret.encode()).digest()
+    return base64.urlsafe_b64encode(digest).decode().rstrip("=")[:32]
+
+
+def _visitor(request: web.Request) -> str | None:
+    secret = request.cookies.get(COOKIE, "")
+    return visitor_id(secret) if SECRET.match(secret) else None
+
+
+def _set_cookie(request: web.Request, response: web.Response, secret: str) -> None:
+    """HttpOnly, never readable by scripts. Over HTTPS the chat may sit in an iframe on a
+    shop's own site, so the cookie is SameSite=None; Secure; Partitioned (kept per shop);
+    over plain HTTP (trying it out) SameSite=Lax."""
+    https = request.secure or request.headers.get("X-Forwarded-Proto") == "https"
+    where = "Secure; SameSite=None; Partitioned" if https else "SameSite=Lax"
+    # written by hand: Python 3.11's http.cookies (behind aiohttp's set_cookie) does not
+    # know `Partitioned`; the secret is URL-safe base64, nothing to quote
+    response.headers.add("Set-Cookie", f"{COOKIE}={secret}; Path=/; "
+                                       f"Max-Age={COOKIE_DAYS * 86400}; HttpOnly; {where}")
 
 
 def _int(value: Any) -> int:

@@ -15,6 +15,7 @@ from bot.types import Outgoing
 from dialogs.model import Dialog
 
 MAX_REPLY = 4000
+OVERRIDE_ROLES = frozenset({"supervisor", "admin"})   # may act on a case another agent claimed
 
 
 class ActionError(Exception):
@@ -53,7 +54,7 @@ def claim(case: CaseState, agent: str, ctx: Context) -> Step:
     return _done(turn)
 
 
-def reply(case: CaseState, agent: str, text: str, ctx: Context) -> Step:
+def reply(case: CaseState, agent: str, text: str, ctx: Context, may_override: bool = False) -> Step:
     """Relay a person's words to the customer (pushed on their channel)."""
     text = text.strip()
     if not text:
@@ -61,8 +62,7 @@ def reply(case: CaseState, agent: str, text: str, ctx: Context) -> Step:
     if len(text) > MAX_REPLY:
         raise ActionError(f"the reply is {len(text)} characters; at most {MAX_REPLY} fit")
     _needs_person(case)
-    _mine_or_free(case, agent)
-    turn = _turn(case, ctx)
+    turn = _owned(case, agent, ctx, "reply", may_override)
     if case.owner == "team":
         case.owner, case.claimed_at = owner_of(agent), ctx.now
         turn.event("claimed", agent=agent,
@@ -72,25 +72,25 @@ def reply(case: CaseState, agent: str, text: str, ctx: Context) -> Step:
     return _done(turn)
 
 
-def note(case: CaseState, agent: str, text: str, ctx: Context) -> Step:
+def note(case: CaseState, agent: str, text: str, ctx: Context, may_override: bool = False) -> Step:
     """An internal note: kept with the case, never shown to the customer."""
     text = text.strip()
     if not text:
         raise ActionError("the note is empty")
-    turn = _turn(case, ctx)
+    turn = _owned(case, agent, ctx, "note", may_override)
     turn.event("note", agent=agent, text=text[:MAX_REPLY])
     return _done(turn)
 
 
 def commit(case: CaseState, agent: str, commitment: str, due_at: datetime,
-           ctx: Context, remedy_id: str | None = None) -> Step:
+           ctx: Context, remedy_id: str | None = None, may_override: bool = False) -> Step:
     """Set or change what was promised and by when."""
     commitment = commitment.strip()
     if not commitment:
         raise ActionError("say what was promised")
     if due_at <= ctx.now:
         raise ActionError("the due time must be in the future")
-    turn = _turn(case, ctx)
+    turn = _owned(case, agent, ctx, "commit", may_override)
     case.commitment, case.due_at = commitment, due_at
     if remedy_id:
         case.remedy_id = remedy_id
@@ -99,23 +99,22 @@ def commit(case: CaseState, agent: str, commitment: str, due_at: datetime,
     return _done(turn)
 
 
-def fulfil(case: CaseState, agent: str, ctx: Context) -> Step:
+def fulfil(case: CaseState, agent: str, ctx: Context, may_override: bool = False) -> Step:
     """Record that the promise was kept (no more overdue reminders)."""
     if not case.commitment:
         raise ActionError(f"case {case.number} has no commitment to fulfil")
     if case.fulfilled_at is not None:
         raise ActionError(f"case {case.number}'s commitment was already recorded as kept")
-    turn = _turn(case, ctx)
+    turn = _owned(case, agent, ctx, "fulfil", may_override)
     case.fulfilled_at = ctx.now
     turn.event("fulfilled", agent=agent, commitment=case.commitment)
     return _done(turn)
 
 
-def resolve(case: CaseState, agent: str, ctx: Context) -> Step:
+def resolve(case: CaseState, agent: str, ctx: Context, may_override: bool = False) -> Step:
     """The person has dealt with it: the bot checks back with the customer later."""
     _needs_person(case)
-    _mine_or_free(case, agent)
-    turn = _turn(case, ctx)
+    turn = _owned(case, agent, ctx, "resolve", may_override)
     dialog = ctx.dialog
     grade = dialog.grades[case.severity]
     base = case.due_at if case.due_at and case.due_at > ctx.now else ctx.now
@@ -132,12 +131,11 @@ def resolve(case: CaseState, agent: str, ctx: Context) -> Step:
     return _done(turn)
 
 
-def hand_back(case: CaseState, agent: str, ctx: Context) -> Step:
+def hand_back(case: CaseState, agent: str, ctx: Context, may_override: bool = False) -> Step:
     """Back to the bot, at the stage that fits what is known: committed with a promise,
     offering when the problem was restated, listening otherwise."""
     _needs_person(case)
-    _mine_or_free(case, agent)
-    turn = _turn(case, ctx)
+    turn = _owned(case, agent, ctx, "hand_back", may_override)
     case.handled = len(case.signals)
     case.risk = 0.0
     case.owner = "bot"
@@ -157,12 +155,12 @@ def hand_back(case: CaseState, agent: str, ctx: Context) -> Step:
     return _done(turn)
 
 
-def transfer(case: CaseState, agent: str, to_agent: str, ctx: Context) -> Step:
+def transfer(case: CaseState, agent: str, to_agent: str, ctx: Context,
+             may_override: bool = False) -> Step:
     _needs_person(case)
-    _mine_or_free(case, agent)
+    turn = _owned(case, agent, ctx, "transfer", may_override)
     if to_agent == agent:
         raise ActionError("that is you")
-    turn = _turn(case, ctx)
     case.owner = owner_of(to_agent)
     case.claimed_at = ctx.now
     turn.event("transferred", agent=agent, to=to_agent)
@@ -183,10 +181,17 @@ def canned_replies(case: CaseState, agent_name: str, dialog: Dialog) -> dict[str
             for name, text in dialog.team.canned.items()}
 
 
-def _mine_or_free(case: CaseState, agent: str) -> None:
-    if case.owner.startswith("agent:") and case.owner != owner_of(agent):
-        raise ActionError(f"case {case.number} belongs to {case.owner[6:]}; ask them to "
-                          "transfer it")
+def _owned(case: CaseState, agent: str, ctx: Context, action: str, may_override: bool) -> Turn:
+    """A turn for an action on this case. A case another agent has claimed is theirs: an
+    agent is refused; a supervisor or admin (`may_override`) goes ahead, and the override
+    is recorded in the case's events with whose case it was."""
+    holder = case.owner[6:] if case.owner.startswith("agent:") else None
+    if holder is not None and holder != agent and not may_override:
+        raise ActionError(f"case {case.number} belongs to {holder}; ask them to transfer it")
+    turn = _turn(case, ctx)
+    if holder is not None and holder != agent:
+        turn.event("override", agent=agent, owner=holder, action=action)
+    return turn
 
 
 def _minutes(span: timedelta) -> int:

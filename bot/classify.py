@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 from bot.details import mask_pii
@@ -39,3 +40,17 @@ def classification(text: str, dialog: Dialog) -> dict[str, Any]:
         "signals": [s.as_dict() for s in u.signals],
         "details": details,
     }
+
+
+def numbered_lines(source: Iterable[bytes]) -> Iterator[tuple[int, str, str | None]]:
+    """(line number, text, None), or (line number, "", why) for a line that is not UTF-8:
+    one bad line is reported, never the end of the file. A leading BOM is dropped."""
+    for number, raw in enumerate(source, start=1):
+        data = raw.rstrip(b"\r\n")
+        if number == 1 and data.startswith(b"\xef\xbb\xbf"):
+            data = data[3:]
+        try:
+            yield number, data.decode("utf-8"), None
+        except UnicodeDecodeError as exc:
+            yield number, "", (f"not UTF-8 (byte 0x{data[exc.start]:02x} at column "
+                               f"{exc.start + 1})")

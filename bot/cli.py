@@ -9,9 +9,9 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TextIO
+from typing import BinaryIO
 
 from bot.config import Settings
 from dialogs.loader import DialogError, load_dialog
@@ -73,8 +73,10 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
           f"{'on' if settings.line_enabled else 'off'}, Telegram "
           f"{'on' if settings.telegram_enabled else 'off'}; records in {settings.db_path})",
           flush=True)
+    from bot.access_log import PathOnlyAccessLogger
+
     web.run_app(server.app(), host=settings.host, port=settings.port, print=None,
-                shutdown_timeout=10)
+                shutdown_timeout=10, access_log_class=PathOnlyAccessLogger)
     return EXIT_OK
 
 
@@ -165,7 +167,11 @@ def cmd_reload(args: argparse.Namespace, settings: Settings) -> int:
     import urllib.request
 
     url = args.url or f"http://127.0.0.1:{settings.port}"
-    request = urllib.request.Request(f"{url.rstrip('/')}/admin/reload", method="POST", data=b"")
+    if not settings.admin_token:
+        print("error: set HEARD_ADMIN_TOKEN (the same as the server's) first", file=sys.stderr)
+        return EXIT_USAGE
+    request = urllib.request.Request(f"{url.rstrip('/')}/admin/reload", method="POST", data=b"",
+                                     headers={"Authorization": f"Bearer {settings.admin_token}"})
     try:
         with urllib.request.urlopen(request, timeout=10) as response:
             result = json_.loads(response.read())
@@ -224,13 +230,20 @@ def cmd_report(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_classify(args: argparse.Namespace, settings: Settings) -> int:
-    from bot.classify import classification
+    """One line that is not UTF-8 is reported (its number and the bad byte) and skipped;
+    the rest is classified all the same, and the exit code is 1."""
+    from bot.classify import classification, numbered_lines
 
     dialog = _dialog(args, settings)
-    source: TextIO = sys.stdin if args.file in (None, "-") else open(args.file, encoding="utf-8")  # noqa: SIM115
-    count = 0
+    source: BinaryIO = sys.stdin.buffer if args.file in (None, "-") else open(args.file, "rb")  # noqa: SIM115
+    count = bad = 0
     with source:
-        for count, line in enumerate(_lines(source), start=1):
+        for number, line, error in numbered_lines(source):
+            if error is not None:
+                bad += 1
+                print(f"line {number}: skipped, {error}", file=sys.stderr, flush=True)
+                continue
+            count += 1
             result = classification(line, dialog)
             if args.json:
                 print(json.dumps(result, ensure_ascii=False))
@@ -238,14 +251,10 @@ def cmd_classify(args: argparse.Namespace, settings: Settings) -> int:
                 print(_classify_line(result))
             if count % 5000 == 0:
                 print(f"classified {count} lines", file=sys.stderr, flush=True)
-    if count >= 5000:
-        print(f"classified {count} lines", file=sys.stderr)
-    return EXIT_OK
-
-
-def _lines(source: TextIO) -> Iterator[str]:
-    for line in source:
-        yield line.rstrip("\r\n")
+    if count >= 5000 or bad:
+        print(f"classified {count} lines" + (f", skipped {bad} that are not UTF-8" if bad else ""),
+              file=sys.stderr)
+    return EXIT_FAIL if bad else EXIT_OK
 
 
 def _classify_line(r: dict[str, object]) -> str:

@@ -5,6 +5,7 @@ Every setting here appears in `.env.example`; a test checks it.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -13,6 +14,8 @@ from pathlib import Path
 from dotenv import dotenv_values
 
 from dialogs.loader import default_dialog_path
+
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 # name -> (default, help). `.env.example` lists exactly these.
 SETTINGS: dict[str, tuple[str, str]] = {
@@ -32,6 +35,10 @@ SETTINGS: dict[str, tuple[str, str]] = {
     "DISCORD_BOT_TOKEN": ("", "Discord bot token for the agent desk; empty: the Discord desk is off"),
     "DISCORD_CHANNEL_ID": ("", "Discord text channel where each handed-off case gets a thread"),
     "HEARD_PUBLIC_URL": ("", "Heard's public address, for links to the console (e.g. https://support.example.com)"),
+    "HEARD_TRUSTED_PROXIES": ("", "proxies whose X-Forwarded-For is believed, comma-separated "
+                                  "addresses or networks (e.g. 127.0.0.1, 10.0.0.0/8); empty: none"),
+    "HEARD_ADMIN_TOKEN": ("", "token `heard reload` sends to /admin/reload (without it only a "
+                              "signed-in admin can reload); at least 16 characters"),
 }
 
 
@@ -53,6 +60,8 @@ class Settings:
     discord_token: str = ""
     discord_channel: int = 0
     public_url: str = ""
+    trusted_proxies: tuple[Network, ...] = ()
+    admin_token: str = ""
 
     @property
     def line_enabled(self) -> bool:
@@ -92,11 +101,13 @@ class Settings:
             discord_token=values["DISCORD_BOT_TOKEN"],
             discord_channel=_int(values["DISCORD_CHANNEL_ID"] or "0", "DISCORD_CHANNEL_ID"),
             public_url=values["HEARD_PUBLIC_URL"].rstrip("/"),
+            trusted_proxies=_networks(values["HEARD_TRUSTED_PROXIES"]),
+            admin_token=_admin_token(values["HEARD_ADMIN_TOKEN"]),
         )
 
     def secrets(self) -> list[str]:
         return [s for s in (self.line_secret, self.line_token, self.telegram_token,
-                            self.telegram_secret, self.discord_token) if s]
+                            self.telegram_secret, self.discord_token, self.admin_token) if s]
 
 
 class SettingsError(ValueError):
@@ -108,3 +119,28 @@ def _int(value: str, name: str) -> int:
         return int(value)
     except ValueError as exc:
         raise SettingsError(f"{name} must be a whole number, not {value!r}") from exc
+
+
+def _networks(value: str) -> tuple[Network, ...]:
+    try:
+        return parse_networks(value)
+    except ValueError as exc:
+        raise SettingsError(f"HEARD_TRUSTED_PROXIES: {exc}") from exc
+
+
+def _admin_token(value: str) -> str:
+    if value and len(value) < 16:
+        raise SettingsError("HEARD_ADMIN_TOKEN must be at least 16 characters (or empty)")
+    return value
+
+
+def parse_networks(value: str) -> tuple[Network, ...]:
+    """`10.0.0.1, 192.168.0.0/16, ::1` -> networks; raises ValueError naming a bad entry."""
+    found = []
+    for item in (part.strip() for part in value.split(",")):
+        if item:
+            try:
+                found.append(ipaddress.ip_network(item, strict=False))
+            except ValueError as exc:
+                raise ValueError(f"not an address or network: {item!r}") from exc
+    return tuple(found)

@@ -43,10 +43,15 @@ class DeskService:
 
     # ------------------------------------------------------------ actions
 
-    async def act(self, number: str, agent: str, action: str, **args: Any) -> CaseState:
-        """Run one agent action; raises `agents.ActionError` with a reason people can read."""
+    async def act(self, number: str, agent: str, action: str, *, role: str = "agent",
+                  **args: Any) -> CaseState:
+        """Run one agent action; raises `agents.ActionError` with a reason people can read.
+        `role` is the signed-in person's: supervisors and admins may act on a case another
+        agent claimed (recorded as an `override` event); agents may not."""
         if action not in ACTIONS:
             raise agents.ActionError(f"unknown action {action!r}")
+        if action != "claim":
+            args["may_override"] = role in agents.OVERRIDE_ROLES
         now, dialog = self.clock(), self.dialog()
 
         def run(store: Store) -> CaseState:

@@ -13,34 +13,47 @@ from typing import Any
 
 from bot.normalize import fold
 
-_EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}")
+# Every repetition is bounded and numbers can only start where a number starts, so each
+# pattern costs a few steps per character whatever the text: a 100,000-digit message is
+# read in milliseconds (an unbounded `\d+` before a suffix that never comes is quadratic).
+# Lookarounds are ASCII-only on purpose: `\w` would count Chinese characters as part of a
+# word, and 我的電話0912345678 would not be a phone number.
+DETAIL_LIMIT = 4000        # characters of one message the extractors read
+_SEP = r"[-\s.]?"          # one optional separator between digit groups
+_EMAIL = re.compile(r"[A-Za-z0-9._%+-]{1,64}@[A-Za-z0-9-]{1,63}(?:\.[A-Za-z0-9-]{1,63}){0,8}"
+                    r"\.[A-Za-z]{2,24}")
 _PHONE = re.compile(
-    r"(?<![\w+])(?:"
-    r"(?:\+?886[-\s]?|0)9\d{2}[-\s]?\d{3}[-\s]?\d{3}"      # Taiwan mobile
-    r"|\+?86[-\s]?1[3-9]\d[-\s]?\d{4}[-\s]?\d{4}"          # mainland mobile, +86
-    r"|1[3-9]\d[-\s]?\d{4}[-\s]?\d{4}"                     # mainland mobile
-    r"|\(?0\d{1,2}\)?[-\s]?\d{3,4}[-\s]?\d{4}"             # Taiwan landline
-    r"|\+\d{1,3}[-\s]?\d{2,4}[-\s]?\d{3,4}[-\s]?\d{3,4}"   # anything international
-    r")(?![\w])"
+    r"(?<![0-9A-Za-z+])(?:"
+    rf"(?:\(?(?:\+|00)?886\)?{_SEP}(?:\(0\){_SEP})?|0)9(?:{_SEP}\d){{8}}"       # Taiwan mobile
+    rf"|(?:\(?(?:\+|00)?86\)?{_SEP})?1[3-9]\d(?:{_SEP}\d){{8}}"                # mainland mobile
+    rf"|(?:\(?(?:\+|00)?886\)?{_SEP}(?:\(0\){_SEP})?|\(?0)\(?[2-8]\d{{0,2}}\)?"  # Taiwan landline
+    rf"{_SEP}\d(?:{_SEP}\d){{5,7}}"
+    rf"|\+[1-9]\d{{0,2}}(?:{_SEP}(?:\(\d{{1,4}}\)|\d)){{6,14}}"                 # international
+    r")(?![0-9A-Za-z])"
 )
+_UNIT = r"(?:元|塊|块|dollars?|ntd|twd|rmb|yuan)"
+_CN_DIGITS = "一二兩两三四五六七八九十百千萬万"
+_NUMBER = r"\d(?:[\d,]{0,15}\d)?(?:\.\d{1,4})?"
 _AMOUNT = re.compile(
-    r"(?:(?:nt\$|ntd|twd|rmb|us\$|\$|¥|￥|新台幣|台幣|臺幣|人民幣|人民币)\s?\d(?:[\d,]*\d)?(?:\.\d+)?"
-    r"|\d(?:[\d,]*\d)?(?:\.\d+)?\s?(?:元|塊|块|dollars?|ntd|twd|rmb|yuan)"
-    r"|[一二兩两三四五六七八九十百千萬万]+(?:元|塊|块))",
+    rf"(?:(?:nt\$|ntd|twd|rmb|us\$|\$|¥|￥|新台幣|台幣|臺幣|人民幣|人民币)\s?{_NUMBER}"
+    rf"|(?<![\d,]){_NUMBER}\s?{_UNIT}"
+    rf"|(?<![{_CN_DIGITS}])[{_CN_DIGITS}]{{1,12}}(?:元|塊|块))",
     re.IGNORECASE,
 )
+_DATE_NUMBER = "\\d一二兩两三四五六七八九十半"
 _DATE = re.compile(
     r"(?:\d{4}[-/.年]\d{1,2}[-/.月]\d{1,2}日?"
     r"|\d{1,2}/\d{1,2}"
     r"|\d{1,2}月\d{1,2}[日號号]"
     r"|今天|昨天|前天|上週|上周|上禮拜|上个月|上個月|剛剛|刚刚|早上|晚上|下午|上午"
-    r"|[\d一二兩两三四五六七八九十半]+\s?(?:天|個小時|个小时|小時|小时|週|周|個禮拜|个礼拜|禮拜|"
-    r"星期|個月|个月|分鐘|分钟)"
+    rf"|(?<![{_DATE_NUMBER}])[{_DATE_NUMBER}]{{1,8}}\s?(?:天|個小時|个小时|小時|小时|週|周|個禮拜|"
+    r"个礼拜|禮拜|星期|個月|个月|分鐘|分钟)"
     r"|\b(?:today|yesterday|last (?:week|month|night)|this morning)\b"
-    r"|\b\d+\s?(?:days?|hours?|weeks?|months?|minutes?)\b)",
+    r"|\b\d{1,8}\s?(?:days?|hours?|weeks?|months?|minutes?)\b)",
     re.IGNORECASE,
 )
 _GENERIC_ORDER = re.compile(r"#\s?([A-Za-z]{0,4}\d{5,20})\b")
+_SPACES = re.compile(r"\s{2,}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,9 +90,15 @@ def _order_pattern(pattern: str) -> re.Pattern[str]:
 
 def extract_details(text: str, canonical_text: str, order_pattern: str,
                     products: tuple[str, ...]) -> Details:
-    """Find the facts in one message. `text` is as typed; `canonical_text` is canonical()."""
-    folded = fold(text)
-    orders = [m.group(1).upper() for m in _order_pattern(order_pattern).finditer(folded)]
+    """Find the facts in one message. `text` is as typed; `canonical_text` is canonical().
+
+    Only the first `DETAIL_LIMIT` characters are read. The dialog's order-number pattern is
+    written by admins: runs of white space are squeezed to one space before it runs, so a
+    pattern like `order\\s*(?:no)?\\s*[:#]?\\s*(...)` cannot backtrack over a long run."""
+    folded = fold(text[:DETAIL_LIMIT])
+    canonical_text = canonical_text[:DETAIL_LIMIT]
+    squeezed = _SPACES.sub(" ", folded)
+    orders = [m.group(1).upper() for m in _order_pattern(order_pattern).finditer(squeezed)]
     orders += [m.group(1).upper() for m in _GENERIC_ORDER.finditer(folded)]
     phones = [m.group(0).strip() for m in _PHONE.finditer(folded)]
     emails = _EMAIL.findall(folded)
@@ -93,34 +112,35 @@ def extract_details(text: str, canonical_text: str, order_pattern: str,
     )
 
 
-def _mask_phone(match: re.Match[str]) -> str:
-    raw = match.group(0)
-    digits = sum(c.isdigit() for c in raw)
-    seen, out = 0, []
-    for c in raw:
-        if c.isdigit():
-            seen += 1
-            out.append(c if seen <= 2 or seen > digits - 2 else "*")
-        else:
-            out.append(c)
-    return "".join(out)
-
-
-def _mask_email(match: re.Match[str]) -> str:
-    local, _, domain = match.group(0).partition("@")
-    return f"{local[:1]}***@{domain}"
-
-
 def mask_pii(text: str) -> str:
-    """Hide phone numbers and e-mail addresses: 0912-345-678 -> 09**-***-*78."""
+    """Hide phone numbers and e-mail addresses: 0912-345-678 -> 09**-***-*78,
+    amy.lee@example.com -> a***@example.com. Everything else is left exactly as written.
+
+    The patterns run on a half-width copy (０９１２ and ＠ cannot slip past them); the copy
+    has the same length, so what they find is masked in the text as written."""
     if not text:
         return text
-    text = _EMAIL.sub(_mask_email, text)
-    return _PHONE.sub(_mask_phone, _ascii_digits(text))
+    folded = _half_width(text)
+    phones = list(_PHONE.finditer(folded))
+    emails = list(_EMAIL.finditer(folded))
+    if not phones and not emails:
+        return text
+    chars = list(text)
+    for match in phones:                      # digits to stars: the length stays
+        digits = [i for i in range(match.start(), match.end()) if folded[i].isdigit()]
+        for i in digits[2:-2]:
+            chars[i] = "*"
+    for match in reversed(emails):            # right to left: earlier spans stay valid
+        at = match.start() + match.group(0).index("@")
+        domain = "".join(chars[at + 1:match.end()])
+        chars[match.start():match.end()] = [f"{chars[match.start()]}***@{domain}"]
+    return "".join(chars)
 
 
-def _ascii_digits(text: str) -> str:
-    """Full-width digits are folded so they cannot slip past the phone pattern."""
-    if any("\uff10" <= c <= "\uff19" for c in text):
-        return text.translate({0xFF10 + i: ord("0") + i for i in range(10)})
+def _half_width(text: str) -> str:
+    if any("\uff01" <= c <= "\uff5e" for c in text):
+        return text.translate(_HALF_WIDTH)
     return text
+
+
+_HALF_WIDTH = {0xFF01 + i: 0x21 + i for i in range(94)}

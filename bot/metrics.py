@@ -18,6 +18,8 @@ class Metrics:
             "heard_delivery_failures_total": "Messages that could not be delivered after retries.",
             "heard_delivery_retries_total": "Delivery attempts that will be retried.",
             "heard_webhooks_rejected_total": "Webhook requests refused, per channel and reason.",
+            "heard_events_refused_total": "Events in an accepted webhook that could not be "
+                                          "read or stored, per channel and reason.",
         }
         self.buckets = [0] * len(LATENCY_BUCKETS)
         self.latency_count = 0

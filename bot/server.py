@@ -9,6 +9,7 @@ is always on.
 from __future__ import annotations
 
 import asyncio
+import hmac
 import json
 import logging
 from collections.abc import Awaitable, Callable
@@ -26,6 +27,7 @@ from bot.desk import DeskService
 from bot.dispatch import Dispatcher
 from bot.metrics import Metrics
 from bot.scheduler import Scheduler
+from bot.types import Incoming
 from dialogs.loader import DialogHolder
 from storage.writer import Writer
 
@@ -71,7 +73,8 @@ class HeardServer:
                                 self.delivery.poke)
         self.hub = ConsoleHub()
         self.desk.desks.append(self.hub)
-        self.console = Console(self.writer, self.desk, self.hub, self.dialogs, clock)
+        self.console = Console(self.writer, self.desk, self.hub, self.dialogs, clock,
+                               trusted_proxies=settings.trusted_proxies)
         self.discord: Any = None
         self.discord_desk: Any = None
         if settings.discord_enabled:
@@ -93,6 +96,7 @@ class HeardServer:
         self._background: set[asyncio.Task[Any]] = set()
         self._polling: asyncio.Task[None] | None = None
         self._watcher: asyncio.Task[None] | None = None
+        self._reloading = asyncio.Lock()
         self._outbox_counts: dict[str, int] = {}   # read at each /metrics scrape
 
     # ------------------------------------------------------------ the app
@@ -198,17 +202,35 @@ class HeardServer:
             self._reject("line", "signature")
             log.warning("line: webhook with a bad signature refused (%d bytes)", len(body))
             raise web.HTTPUnauthorized(text="bad signature")
-        try:   # the SDK parses the JSON once; malformed JSON raises ValueError from it
-            incomings = self.line.events(body, request.headers["X-Line-Signature"], self.clock())
-        except ValueError as exc:
+        try:
+            incomings, refused = self.line.events(body, self.clock())
+        except ValueError as exc:     # not JSON, or no events list
             self._reject("line", "malformed")
-            raise web.HTTPBadRequest(text="the body is not JSON") from exc
-        except Exception as exc:
-            self._reject("line", "malformed")
-            log.warning("line: webhook body could not be read: %s", exc)
             raise web.HTTPBadRequest(text="the body is not a LINE webhook") from exc
-        await self.dispatcher.accept(incomings)
+        self._refused("line", refused)
+        await self._accept_each("line", incomings)
         return web.Response(text="OK")
+
+    def _refused(self, channel: str, reasons: list[str]) -> None:
+        """Events we could not read are recorded (log and /metrics), never silently lost."""
+        for reason in reasons:
+            self.metrics.inc("heard_events_refused_total", channel=channel, reason=reason)
+        if reasons:
+            log.warning("%s: %d event(s) refused: %s", channel, len(reasons), ", ".join(reasons))
+
+    async def _accept_each(self, channel: str, incomings: list[Incoming]) -> None:
+        """Keep every event on its own (the writer still commits them together): one that
+        cannot be stored does not take the others with it. If any could not be stored the
+        platform is answered 500 and redelivers; the ones kept are recognised then."""
+        results = await asyncio.gather(*(self.dispatcher.accept([i]) for i in incomings),
+                                       return_exceptions=True)
+        failed = [r for r in results if isinstance(r, BaseException)]
+        if failed:
+            self.metrics.inc("heard_events_refused_total", len(failed), channel=channel,
+                             reason="store")
+            log.error("%s: %d of %d events could not be stored: %r", channel, len(failed),
+                      len(incomings), failed[0])
+            raise web.HTTPInternalServerError(text="could not store every event; send again")
 
     async def telegram_webhook(self, request: web.Request) -> web.Response:
         if self.telegram is None:
@@ -222,13 +244,19 @@ class HeardServer:
         body = await self._body(request, "telegram")
         try:
             data = json.loads(body)
-            if not isinstance(data, dict) or "update_id" not in data:
+            if not isinstance(data, dict) or not isinstance(data.get("update_id"), int):
                 raise ValueError("no update_id")
-            incomings, callbacks = self.telegram.events(data, self.clock())
-        except Exception as exc:
+        except ValueError as exc:
             self._reject("telegram", "malformed")
             raise web.HTTPBadRequest(text="the body is not a Telegram update") from exc
-        await self.dispatcher.accept(incomings)
+        try:
+            incomings, callbacks = self.telegram.events(data, self.clock())
+        except Exception as exc:   # an update we cannot read: recorded, and not redelivered
+            log.warning("telegram: update %s refused (%s): %s", data["update_id"],
+                        type(exc).__name__, str(exc)[:300])
+            self._refused("telegram", ["invalid update"])
+            return web.Response(text="OK")
+        await self._accept_each("telegram", incomings)
         if callbacks:
             self._track(self.telegram.answer_callbacks(callbacks))
         return web.Response(text="OK")
@@ -249,16 +277,25 @@ class HeardServer:
                 continue
             for update in updates:
                 offset = max(offset, update.update_id + 1)
-                incomings, callbacks = self.telegram.events(update.to_dict(), self.clock())
+                try:
+                    incomings, callbacks = self.telegram.events(update.to_dict(), self.clock())
+                except Exception as exc:   # one unreadable update never stops polling
+                    log.warning("telegram: update %s refused (%s)", update.update_id,
+                                type(exc).__name__)
+                    self._refused("telegram", ["invalid update"])
+                    continue
                 await self.dispatcher.accept(incomings)
                 if callbacks:
                     self._track(self.telegram.answer_callbacks(callbacks))
 
     # ------------------------------------------------------------ the dialog file
 
-    def reload_dialog(self) -> dict[str, Any]:
-        """Load the dialog file again; a broken file leaves the last good one live."""
-        changed = self.dialogs.reload()
+    async def reload_dialog(self) -> dict[str, Any]:
+        """Load the dialog file again in a worker thread (reading YAML and checking it takes
+        a while; the event loop keeps answering); a broken file leaves the last good one
+        live, and whatever went wrong is reported, never swallowed."""
+        async with self._reloading:
+            changed = await asyncio.to_thread(self.dialogs.reload)
         error = self.dialogs.last_error
         if error is not None:
             log.warning("dialog edit rejected, the last good version stays live:\n%s", error)
@@ -271,15 +308,29 @@ class HeardServer:
     async def _watch_dialog(self, every: float = 2.0) -> None:
         while True:
             await asyncio.sleep(every)
-            if self.dialogs.changed_on_disk():
-                self.reload_dialog()
+            try:
+                if self.dialogs.changed_on_disk():
+                    await self.reload_dialog()
+            except asyncio.CancelledError:
+                raise
+            except Exception:   # the watcher never dies: the next change is read again
+                log.exception("dialog watcher: reading %s failed", self.dialogs.path)
 
     async def reload(self, request: web.Request) -> web.Response:
-        """`heard reload`: only from this machine."""
-        if request.remote not in ("127.0.0.1", "::1"):
-            raise web.HTTPForbidden(text="heard reload works from the server itself only")
-        result = self.reload_dialog()
+        """`heard reload` (with `HEARD_ADMIN_TOKEN`) or an admin signed in to the console.
+        Where a request comes from proves nothing: a same-host proxy makes every request
+        come from 127.0.0.1."""
+        if not (self._admin_token_ok(request) or await self.console.is_admin(request)):
+            log.warning("/admin/reload refused: no admin token or admin session")
+            raise web.HTTPForbidden(text="send the admin token (HEARD_ADMIN_TOKEN) or sign in "
+                                         "to the console as an admin")
+        result = await self.reload_dialog()
         return web.json_response(result, status=200 if result["ok"] else 422)
+
+    def _admin_token_ok(self, request: web.Request) -> bool:
+        expected = self.settings.admin_token
+        sent = request.headers.get("Authorization", "")
+        return bool(expected) and hmac.compare_digest(sent.encode(), f"Bearer {expected}".encode())
 
     # ------------------------------------------------------------ health and metrics
 

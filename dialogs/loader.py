@@ -44,6 +44,7 @@ from dialogs.model import (
     Team,
     UnderstandingRules,
 )
+from dialogs.safe_yaml import UnsafeYaml, load_limited
 
 LABEL_LIMIT = 20     # LINE quick-reply labels
 TOP_KEYS = ("version", "name", "default_locale", "locales", "timezone", "risk_threshold",
@@ -97,8 +98,9 @@ _StrictBoolLoader.add_implicit_resolver(
 
 def read_yaml(text: str) -> Any:
     """Parse a dialog file. A copy saved by another YAML tool may carry `true:`/`false:`
-    where `yes:`/`no:` was meant; those keys and list items are read back as words."""
-    return _words_back(yaml.load(text, Loader=_StrictBoolLoader))
+    where `yes:`/`no:` was meant; those keys and list items are read back as words.
+    Size, aliases and depth are limited (`dialogs.safe_yaml`): raises `UnsafeYaml`."""
+    return _words_back(load_limited(text, _StrictBoolLoader))
 
 
 def _words_back(value: Any) -> Any:
@@ -151,6 +153,8 @@ def parse_dialog(raw: bytes | str, file: str = "<dialog>") -> Dialog:
         where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "somewhere"
         reason = getattr(exc, "problem", None) or str(exc)
         raise DialogError([Problem(file, "", f"invalid YAML at {where}: {reason}")]) from exc
+    except UnsafeYaml as exc:
+        raise DialogError([Problem(file, "", f"refused: {exc}")]) from exc
     reader = _Reader(file, hashlib.sha256(data_bytes).hexdigest())
     dialog = reader.dialog(data)
     if reader.problems or dialog is None:
@@ -666,6 +670,11 @@ class DialogHolder:
             dialog = self._prepared(load_dialog(self.path))
         except DialogError as exc:
             self.last_error = exc
+            self.error_at = datetime.now(UTC)
+            return False
+        except Exception as exc:   # whatever it is, it is reported and the last good one stays
+            self.last_error = DialogError([Problem(str(self.path), "", f"could not be read: "
+                                                   f"{type(exc).__name__}: {exc}")])
             self.error_at = datetime.now(UTC)
             return False
         self.last_error = None

@@ -597,15 +597,29 @@ class Store:
     # ------------------------------------------------------------ export
 
     def export_cases_csv(self, out: TextIO) -> int:
-        """Every case with every record field, oldest first; lists as JSON."""
+        """Every case with every record field, oldest first; lists as JSON; text that a
+        spreadsheet would run as a formula is neutralised (`csv_safe`)."""
         writer = csv.DictWriter(out, fieldnames=list(CASE_FIELDS), extrasaction="ignore")
         writer.writeheader()
         count = 0
         for (raw,) in self._x("SELECT record FROM cases ORDER BY received_ts, rowid"):
             record = json.loads(raw)
             writer.writerow({
-                k: _json(v) if isinstance(v, list | dict) else ("" if v is None else v)
+                k: csv_safe(_json(v) if isinstance(v, list | dict) else v)
                 for k, v in record.items()
             })
             count += 1
         return count
+
+
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_safe(value: Any) -> Any:
+    """A text cell a spreadsheet would take for a formula (=, +, -, @, tab, CR first) gets a
+    leading apostrophe, so `=HYPERLINK(...)` typed by a customer stays text. Numbers stay."""
+    if value is None:
+        return ""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value

@@ -128,7 +128,7 @@ async def test_a_new_escalation_is_announced_live(tmp_path: Path) -> None:
     async with serving(db) as s:
         add_agent(db, "amy")
         http, csrf = await sign_in(s, "amy")
-        async with http.get(f"{s.url}/console/api/events?csrf={csrf}") as stream:
+        async with http.get(f"{s.url}/console/api/events", headers={"X-CSRF-Token": csrf}) as stream:
             assert stream.status == 200
             assert (await stream.content.readline()).startswith(b": connected")
             await escalate(s, 3, "我要找你們主管")

@@ -126,6 +126,7 @@ def test_good_taiwan_wording_passes() -> None:
 
 async def test_heard_reload_rejects_a_broken_edit_and_takes_a_good_one(tmp_path: Path) -> None:
     import asyncio
+    import os
     import sys
 
     from tests.channels import serving
@@ -135,14 +136,17 @@ async def test_heard_reload_rejects_a_broken_edit_and_takes_a_good_one(tmp_path:
     live.write_text(good, encoding="utf-8")
     root = Path(__file__).resolve().parent.parent
 
+    token = "admin-token-for-the-reload-test"
+
     async def reload(url: str) -> tuple[int, str]:
         process = await asyncio.create_subprocess_exec(
             sys.executable, "-m", "bot.cli", "reload", "--url", url, cwd=root,
+            env={**os.environ, "HEARD_ADMIN_TOKEN": token},
             stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT)
         out, _ = await process.communicate()
         return process.returncode or 0, out.decode()
 
-    async with serving(tmp_path / "h.db", dialog=live) as s:
+    async with serving(tmp_path / "h.db", dialog=live, admin_token=token) as s:
         before = s.server.dialogs.dialog.digest
         live.write_text(good.replace("  ack:\n", "  ack_typo:\n", 1), encoding="utf-8")
         code, out = await reload(s.url)

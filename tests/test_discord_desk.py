@@ -15,6 +15,7 @@ class FakeGateway:
     def __init__(self) -> None:
         self.threads: dict[str, list[str]] = {}
         self.names: dict[str, str] = {}
+        self.pings: list[bool] = []
         self.hang = False
 
     async def open_thread(self, name: str, text: str) -> str:
@@ -25,8 +26,9 @@ class FakeGateway:
         self.names[thread] = name
         return thread
 
-    async def post(self, thread_id: str, text: str) -> None:
+    async def post(self, thread_id: str, text: str, *, ping: bool = False) -> None:
         self.threads[thread_id].append(text)
+        self.pings.append(ping)
 
 
 async def with_desk(s: Served) -> tuple[DiscordDesk, FakeGateway]:

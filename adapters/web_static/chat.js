@@ -1,22 +1,14 @@
 // Heard web chat. Everything from the server is rendered with textContent: never as HTML.
+// Who the visitor is lives in an HttpOnly cookie the server sets: this script never sees it,
+// and no id travels in a URL.
 (() => {
   "use strict";
-  const STORE = "heard.visitor";
   const POLL_MS = 3000;
   const $ = (id) => document.getElementById(id);
   const log = $("log"), form = $("form"), input = $("text"), send = $("send"), status = $("status");
-  let visitor = localStorage.getItem(STORE);
   let lastId = 0;
   let busy = false;
   const labels = new Map();   // payload -> label, to show which button was pressed
-
-  function newVisitor() {
-    const id = (crypto.randomUUID ? crypto.randomUUID() : String(Date.now()) + Math.random().toString(16).slice(2))
-      .replace(/[^A-Za-z0-9_-]/g, "");
-    localStorage.setItem(STORE, id);
-    return id;
-  }
-  if (!visitor || !/^[A-Za-z0-9_-]{8,64}$/.test(visitor)) visitor = newVisitor();
 
   function disableOldButtons() {
     log.querySelectorAll(".buttons button").forEach((b) => { b.disabled = true; });
@@ -67,8 +59,8 @@
     const id = (crypto.randomUUID ? crypto.randomUUID() : String(Date.now())).replace(/[^A-Za-z0-9_-]/g, "");
     try {
       const response = await fetch("/chat/api/messages", {
-        method: "POST", headers: { "Content-Type": "application/json" },
-        body: JSON.stringify(Object.assign({ visitor, id, after: lastId, language: navigator.language }, body)),
+        method: "POST", headers: { "Content-Type": "application/json" }, credentials: "same-origin",
+        body: JSON.stringify(Object.assign({ id, after: lastId, language: navigator.language }, body)),
       });
       if (!response.ok) throw new Error(await response.text());
       apply(await response.json());
@@ -84,7 +76,7 @@
   async function poll() {
     if (busy) return;
     try {
-      const response = await fetch("/chat/api/messages?visitor=" + encodeURIComponent(visitor) + "&after=" + lastId);
+      const response = await fetch("/chat/api/messages?after=" + lastId, { credentials: "same-origin" });
       if (response.ok) apply(await response.json());
     } catch (error) { /* offline for a moment: the next poll catches up */ }
   }
@@ -101,9 +93,14 @@
       form.requestSubmit();
     }
   });
-  $("restart").addEventListener("click", () => {
-    visitor = newVisitor(); lastId = 0; labels.clear();
-    log.textContent = ""; $("case").textContent = "";
+  $("restart").addEventListener("click", async () => {
+    busy = true;
+    try {
+      await fetch("/chat/api/restart", { method: "POST", headers: { "Content-Type": "application/json" },
+                                         credentials: "same-origin", body: "{}" });
+      lastId = 0; labels.clear();
+      log.textContent = ""; $("case").textContent = "";
+    } finally { busy = false; }
   });
 
   poll();

@@ -160,30 +160,67 @@
     } catch (error) { /* no sound available */ }
   }
 
-  function live() {
-    const source = new EventSource("/console/api/events?csrf=" + encodeURIComponent(csrf));
-    source.addEventListener("open", () => $("live").classList.add("on"));
-    source.addEventListener("error", () => $("live").classList.remove("on"));
+  // Live news: server-sent events read with fetch, so the CSRF token travels in a header
+  // (EventSource can only put it in the URL, where access logs keep it).
+  const handlers = {};
+  function on(type, handler) { handlers[type] = handler; }
+
+  async function stream() {
+    const response = await fetch("/console/api/events", {
+      credentials: "same-origin", headers: { "X-CSRF-Token": csrf, "Accept": "text/event-stream" },
+    });
+    if (!response.ok || !response.body) throw new Error(response.statusText);
+    $("live").classList.add("on");
+    const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
+    let buffer = "";
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) return;
+      buffer += value;
+      let end;
+      while ((end = buffer.indexOf("\n\n")) >= 0) {
+        const block = buffer.slice(0, end);
+        buffer = buffer.slice(end + 2);
+        let type = "message", data = "";
+        block.split("\n").forEach((line) => {
+          if (line.startsWith("event: ")) type = line.slice(7);
+          else if (line.startsWith("data: ")) data += line.slice(6);
+        });
+        if (data && handlers[type]) await handlers[type]({ data });
+      }
+    }
+  }
+
+  async function live() {
+    for (;;) {
+      try { await stream(); } catch (error) { /* reconnect below */ }
+      $("live").classList.remove("on");
+      await new Promise((resolve) => setTimeout(resolve, 3000));
+    }
+  }
+
+  function listen() {
     const refresh = async (event) => {
       const data = JSON.parse(event.data);
       await loadQueue();
       if (current && data.case && data.case.number === current) await openCase(current);
       return data;
     };
-    source.addEventListener("escalated", async (event) => {
+    on("escalated", async (event) => {
       const data = await refresh(event);
       beep();
       $("alert").textContent = "新案件 " + data.case.number;
     });
-    source.addEventListener("changed", refresh);
-    source.addEventListener("message", refresh);
-    source.addEventListener("sla", async (event) => {
+    on("changed", refresh);
+    on("message", refresh);
+    on("sla", async (event) => {
       const data = await refresh(event);
       if (me && (me.role === "supervisor" || me.role === "admin")) {
         beep();
         $("alert").textContent = "逾時未認領：" + data.case.number;
       }
     });
+    live();
   }
 
   // ---------------------------------------------------------------- wiring
@@ -215,6 +252,6 @@
       $("a-transfer-to").appendChild(option);
     });
     await loadQueue();
-    live();
+    listen();
   })();
 })();
