@@ -50,7 +50,7 @@ async def test_the_console_export_neutralises_formulas(tmp_path: Path) -> None:
         FORMULA_STARTS)]
     print(f"console export: {len(neutralised)} cells neutralised")
     assert _formula_cells(rows) == []
-    assert len(neutralised) == len(HOSTILE)               # the customer's name, per case
+    assert len(neutralised) >= len(HOSTILE)               # the customer's name per case, at least
     names = [row[rows[0].index("customer_name")] for row in rows[1:]]
     assert set(names) == {"'=cmd|' /C calc'!A0"}           # still readable, just inert
 

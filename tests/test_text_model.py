@@ -173,9 +173,11 @@ def test_examples_teach_a_new_situation_and_a_reload_trains_it_before_it_goes_li
     text = "the gift wrapping paper was torn and the ribbon missing"
     before = classification(text, holder.dialog)
     wrapping = {
-        "zh-TW": ["禮物包裝紙破掉了", "緞帶不見了，包裝很隨便", "說好的禮盒包裝沒有包", "包裝紙皺巴巴的很難看"],
+        "zh-TW": ["禮物包裝紙破掉了", "緞帶不見了，包裝很隨便", "說好的禮盒包裝沒有包",
+                  "包裝紙皺巴巴的很難看"],
         "zh-CN": ["礼物包装纸破了", "丝带没了，包装很随便", "说好的礼盒包装没包", "包装纸皱巴巴的很难看"],
-        "en": ["the gift wrap was ripped", "no ribbon on the gift wrapping", "you forgot the gift wrapping I paid for",
+        "en": ["the gift wrap was ripped", "no ribbon on the gift wrapping",
+               "you forgot the gift wrapping I paid for",
                "gift wrapping paper was crumpled and torn", "the wrapping paper on my present was torn"],
     }
 
