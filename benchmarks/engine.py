@@ -25,6 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bot.turns import handle_incoming
 from bot.types import Incoming
+from bot.understanding import model_for
 from dialogs.loader import default_dialog_path, load_dialog
 from storage.writer import Writer
 
@@ -66,15 +67,17 @@ async def conversation(writer: Writer, dialog, user: str, rng: random.Random,
 
 async def main(conversations: int, rounds: int, db: Path) -> None:
     dialog = load_dialog(default_dialog_path())
+    model_for(dialog)          # as `heard serve` does before it listens: trained or read once
     writer = Writer(db)
     await writer.start()
     latencies: list[float] = []
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     await asyncio.gather(*(
         conversation(writer, dialog, f"u{i}", random.Random(i), latencies, rounds)
         for i in range(conversations)
     ))
     elapsed = time.perf_counter() - started
+    cpu = time.process_time() - cpu
     commits = writer.commits
     await writer.stop()
     latencies.sort()
@@ -84,6 +87,8 @@ async def main(conversations: int, rounds: int, db: Path) -> None:
     print(f"conversations        {conversations} simultaneous, {rounds} rounds each")
     print(f"customer turns       {turns} in {elapsed:.2f} s")
     print(f"turns per second     {turns / elapsed:,.0f}")
+    print(f"CPU per turn         {cpu / turns * 1000:.2f} ms (this process; steadier than "
+          "wall time on a busy machine)")
     print(f"latency per turn     p50 {p50:.1f} ms   p99 {p99:.1f} ms")
     print(f"durable commits      {commits} (avg {turns / max(commits, 1):.1f} turns per commit)")
     print(f"cores                {len(os.sched_getaffinity(0))} (pinned)")

@@ -20,6 +20,7 @@ def classification(text: str, dialog: Dialog) -> dict[str, Any]:
     risk = round(risk_of(u.signals), 2)
     names = {s.name for s in u.signals}
     escalate = risk >= dialog.risk_threshold or "safety" in names or u.category == "safety"
+    explanation = explain_category(u.canonical, u.decision, dialog)
     details = u.details.as_dict()
     details["phones"] = [mask_pii(p) for p in details.get("phones", [])]
     details["emails"] = [mask_pii(e) for e in details.get("emails", [])]
@@ -29,8 +30,9 @@ def classification(text: str, dialog: Dialog) -> dict[str, Any]:
         "category": u.category,
         "situation": u.decision.situation,
         "confidence": round(u.decision.confidence, 3),
-        "category_words": list(u.category_words),
-        "explanation": explain_category(u.canonical, u.decision, dialog),
+        "category_words": list(u.category_words) or [f["feature"] for f in
+                                                     explanation.get("features", ())],
+        "explanation": explanation,
         "act": u.act.act,
         "act_confidence": round(u.act.confidence, 3),
         "act_by": u.act.by,

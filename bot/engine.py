@@ -376,10 +376,11 @@ def _classify(turn: Turn, decision: CategoryDecision, told: str) -> None:
     if case.category != category or case.situation != decision.situation:
         case.category = category
         case.situation = decision.situation
-        case.category_words = list(decision.words)
         case.explanation = explain_category(told, decision, turn.dialog)
+        case.category_words = list(decision.words) or [
+            f["feature"] for f in case.explanation.get("features", ())]
         turn.event("classified", category=category, situation=decision.situation,
-                   score=round(decision.confidence, 2), words=list(decision.words),
+                   score=round(decision.confidence, 2), words=case.category_words,
                    explanation=case.explanation)
     case.severity = _severity(turn)
     case.first_response_due = case.received_at + turn.dialog.grades[case.severity].first_response

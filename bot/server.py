@@ -28,6 +28,7 @@ from bot.dispatch import Dispatcher
 from bot.metrics import Metrics
 from bot.scheduler import Scheduler
 from bot.types import Incoming
+from bot.understanding import ready
 from dialogs.loader import DialogHolder
 from storage.writer import Writer
 
@@ -120,6 +121,8 @@ class HeardServer:
         return app
 
     async def _startup(self, app: web.Application) -> None:
+        # the text model and its dictionaries are loaded before the first customer waits
+        await asyncio.to_thread(ready, self.dialogs.dialog)
         await self.writer.start()
         for channel in (self.line, self.telegram):
             if channel is not None:

@@ -28,15 +28,18 @@ class WordList:
     def __init__(self, words: Iterable[str]) -> None:
         ordered = sorted({w for w in words if w}, key=len, reverse=True)
         self.plain = tuple(w for w in ordered if not w.isascii())
+        # one compiled pass tells whether any Chinese phrase is there at all
+        self.any_plain = re.compile("|".join(map(re.escape, self.plain))) if self.plain else None
         ascii_words = [w for w in ordered if w.isascii()]
         self.pattern = re.compile("|".join(
             rf"(?<![a-z0-9]){re.escape(w)}(?![a-z0-9])" for w in ascii_words)) if ascii_words else None
 
     def find(self, text: str) -> tuple[str, ...]:
         found: list[str] = []
-        for word in self.plain:
-            if word in text and not any(word in longer for longer in found):
-                found.append(word)
+        if self.any_plain is not None and self.any_plain.search(text):
+            for word in self.plain:
+                if word in text and not any(word in longer for longer in found):
+                    found.append(word)
         if self.pattern is not None and _ASCII_WORD_CHAR.search(text):
             found.extend(m.group(0) for m in self.pattern.finditer(text))
         return tuple(dict.fromkeys(found))

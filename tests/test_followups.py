@@ -45,7 +45,7 @@ def test_minor_cases_are_sampled_by_case_number() -> None:
 
 def test_a_blocked_customer_is_skipped_and_it_is_recorded(dialog: Dialog) -> None:
     chat = Chat(dialog)
-    chat.send("我買的果汁機刀片斷掉了")
+    chat.send("我買的果汁機按下開關完全沒反應")
     chat.send("", "yes")
     chat.send("", "remedy:exchange")
     with chat.store.transaction():
@@ -75,7 +75,7 @@ def test_the_contact_cap_frees_up_after_the_week(dialog: Dialog) -> None:
 
 def test_an_overdue_commitment_reminds_the_owner_once(dialog: Dialog) -> None:
     chat = Chat(dialog)
-    chat.send("我買的果汁機刀片斷掉了")
+    chat.send("我買的果汁機按下開關完全沒反應")
     chat.send("", "yes")
     chat.send("", "remedy:exchange")           # due in 2 days
     assert chat.later(timedelta(days=1)) == []
@@ -87,7 +87,7 @@ def test_an_overdue_commitment_reminds_the_owner_once(dialog: Dialog) -> None:
 
 def test_a_kept_commitment_is_not_overdue(dialog: Dialog) -> None:
     chat = Chat(dialog)
-    chat.send("我買的果汁機刀片斷掉了")
+    chat.send("我買的果汁機按下開關完全沒反應")
     chat.send("", "yes")
     chat.send("", "remedy:exchange")
     case = chat.act("fulfil")

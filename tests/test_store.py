@@ -99,7 +99,7 @@ def test_a_turn_stores_case_messages_events_and_outbox_together(dialog: Dialog) 
 
 def test_a_commitment_schedules_exactly_one_followup_that_is_sent_once(dialog: Dialog) -> None:
     store = Store.open(":memory:")
-    say(store, dialog, "我買的果汁機刀片斷掉了", event="e1")
+    say(store, dialog, "我買的果汁機按下開關完全沒反應", event="e1")
     say(store, dialog, payload="yes", event="e2")
     say(store, dialog, payload="remedy:exchange", event="e3")
     case = store.latest_case("line:U1")

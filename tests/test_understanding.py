@@ -12,7 +12,7 @@ from bot.locale import detect_locale
 from bot.logs import RedactingFilter, register_secret
 from bot.normalize import canonical
 from bot.signals import risk_of, similarity
-from bot.understanding import classify, severity_for, understand
+from bot.understanding import classify, explain_category, severity_for, understand
 from dialogs.model import Dialog
 
 
@@ -47,7 +47,10 @@ def test_without_keywords_the_model_decides_and_names_what_pushed_it(dialog: Dia
     decision = classify(canonical("They left my box out in the rain and everything inside "
                                   "is soaked"), dialog)
     assert decision.category == "logistics" and decision.by == "model"
-    assert decision.words and 0 < decision.confidence <= 1
+    assert 0 < decision.confidence <= 1
+    why = explain_category(canonical("They left my box out in the rain and everything inside "
+                                     "is soaked"), decision, dialog)
+    assert why["features"] and why["nearest_example"]["text"]
 
 
 def test_a_vague_message_has_no_category(dialog: Dialog) -> None:

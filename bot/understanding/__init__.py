@@ -32,7 +32,7 @@ from bot.understanding.model import Scores, TextModel
 from dialogs.model import SEVERITIES, Dialog
 
 __all__ = ["CategoryDecision", "Understanding", "classify", "explain_category", "model_for",
-           "severity_for", "understand", "use_folder"]
+           "ready", "severity_for", "understand", "use_folder"]
 
 READ_LIMIT = 4000
 _CONTENT = re.compile(r"[^\W_]", re.UNICODE)
@@ -67,7 +67,24 @@ class Understanding:
         return self.decision.words
 
 
+_UNDERSTOOD: dict[tuple[str, str], Understanding] = {}
+_UNDERSTOOD_MAX = 20000
+
+
 def understand(text: str, dialog: Dialog) -> Understanding:
+    """Read one message. The same text read against the same dialog version gives the same
+    answer, so short replies ("對", "ok thanks") are read once and remembered."""
+    key = (dialog.digest, text)
+    found = _UNDERSTOOD.get(key)
+    if found is None:
+        found = _understand(text, dialog)
+        if len(_UNDERSTOOD) >= _UNDERSTOOD_MAX:
+            _UNDERSTOOD.clear()
+        _UNDERSTOOD[key] = found
+    return found
+
+
+def _understand(text: str, dialog: Dialog) -> Understanding:
     clean = _CONTROL.sub("", text[:READ_LIMIT])
     canon = canonical(clean)
     if _CONTENT.search(canon) is None:
@@ -77,9 +94,11 @@ def understand(text: str, dialog: Dialog) -> Understanding:
     scores = model.score(canon)
     locale = detect_locale(clean)
     products = find_words(_products(dialog), canon)
+    decision = category_of(canon, scores, model, dialog)
+    if len(_CLASSIFIED) < _CLASSIFIED_MAX:
+        _CLASSIFIED[(dialog.digest, canon)] = decision
     return Understanding(
-        text=clean, canonical=canon, locale=locale,
-        decision=category_of(canon, scores, model, dialog),
+        text=clean, canonical=canon, locale=locale, decision=decision,
         act=act_of(canon, scores, model, dialog),
         details=extract_details(clean, canon, dialog.order_number_pattern, products),
         signals=tuple(signals_of(clean, canon, locale, scores, model, dialog)),
@@ -97,10 +116,31 @@ def _products(dialog: Dialog) -> WordList:
     return found
 
 
+_CLASSIFIED: dict[tuple[str, str], CategoryDecision] = {}
+_CLASSIFIED_MAX = 20000
+
+
+def ready(dialog: Dialog) -> None:
+    """Load (or train) the dialog's model and the dictionaries reading needs (jieba,
+    VADER), so the first customer does not wait for them."""
+    model_for(dialog)
+    understand("您好，我的耳機壞了 my order is late", dialog)
+
+
 def classify(canonical_text: str, dialog: Dialog) -> CategoryDecision:
-    """The category of a whole telling (several messages joined)."""
-    model = model_for(dialog)
-    return category_of(canonical_text, model.score(canonical_text[:READ_LIMIT]), model, dialog)
+    """The category of a whole telling (several messages joined). A turn reads the same
+    telling more than once (the message, then the account), so results are remembered
+    per dialog version."""
+    key = (dialog.digest, canonical_text)
+    found = _CLASSIFIED.get(key)
+    if found is None:
+        model = model_for(dialog)
+        found = category_of(canonical_text, model.score(canonical_text[:READ_LIMIT]), model,
+                            dialog)
+        if len(_CLASSIFIED) >= _CLASSIFIED_MAX:
+            _CLASSIFIED.clear()
+        _CLASSIFIED[key] = found
+    return found
 
 
 def explain_category(canonical_text: str, decision: CategoryDecision, dialog: Dialog

@@ -89,11 +89,11 @@ def category_of(canonical_text: str, scores: Scores, model: TextModel,
     best = max(totals, key=lambda c: totals[c])
     if best == "safety" and not _safety_evidence(canonical_text, scores, model, dialog):
         best = max((c for c in totals if c != "safety"), key=lambda c: totals[c], default=best)
-    words = tuple(p.text for p in model.pushed(scores, "category", best))
+    # the features that pushed it are worked out when the decision is explained
     if totals[best] < dialog.understanding.confidence:
         fallback = dialog.understanding.fallback_category
-        return CategoryDecision(fallback, None, totals[best], "fallback", words)
-    return CategoryDecision(best, situation_of(best, scores, model), totals[best], "model", words)
+        return CategoryDecision(fallback, None, totals[best], "fallback", ())
+    return CategoryDecision(best, situation_of(best, scores, model), totals[best], "model", ())
 
 
 def _safety_evidence(canonical_text: str, scores: Scores, model: TextModel,

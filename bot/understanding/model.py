@@ -17,6 +17,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
+from scipy import sparse
 
 from bot.normalize import canonical
 from bot.understanding.features import features, readable
@@ -34,14 +35,10 @@ class Head:
 
 @dataclass(frozen=True, slots=True)
 class Pushed:
-    """One feature that pushed a decision, with its share of the score."""
+    """A feature that pushed a decision, with its share of the score."""
 
-    feature: str
+    text: str          # as an admin reads it: the characters or words themselves
     weight: float
-
-    @property
-    def text(self) -> str:
-        return readable(self.feature)
 
     def as_dict(self) -> dict[str, object]:
         return {"feature": self.text, "weight": round(self.weight, 3)}
@@ -49,11 +46,16 @@ class Pushed:
 
 @dataclass(slots=True)
 class Scores:
-    """A message scored by every head. `index` are the known features' rows."""
+    """A message scored by every head. `index` are the known features' rows; `each` is
+    every column's own probability (sigmoid), computed once."""
 
     index: np.ndarray
     scale: float
     raw: np.ndarray
+    each: np.ndarray = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.each = 1.0 / (1.0 + np.exp(-np.clip(self.raw, -30.0, 30.0)))
 
 
 @dataclass
@@ -69,12 +71,14 @@ class TextModel:
     idf: np.ndarray                # float32, features: how much each feature says
     examples: Mapping[str, Sequence[str]]
     training_seconds: float = 0.0
-    _example_features: dict[str, list[frozenset[str]]] = field(default_factory=dict)
+    _example_features: dict[str, tuple[sparse.csc_matrix, np.ndarray]] = field(
+        default_factory=dict)
     _name_list: list[str] | None = None
 
     def score(self, canonical_text: str) -> Scores:
-        index = np.fromiter((self.vocabulary[f] for f in features(canonical_text)
-                             if f in self.vocabulary), dtype=np.int64)
+        get = self.vocabulary.get
+        index = np.array([i for i in map(get, features(canonical_text)) if i is not None],
+                         dtype=np.int64)
         if index.size == 0:
             return Scores(index, 0.0, self.bias.astype(np.float64))
         idf = self.idf[index]
@@ -85,9 +89,8 @@ class TextModel:
     def probabilities(self, scores: Scores, head: str) -> dict[str, float]:
         """Each class's own probability against the rest (they need not add up to 1)."""
         h = self.heads[head]
-        values = scores.raw[h.start:h.start + len(h.columns)]
-        each = 1.0 / (1.0 + np.exp(-np.clip(values, -30.0, 30.0)))
-        return {label: float(p) for label, p in zip(h.columns, each, strict=True)}
+        each = scores.each[h.start:h.start + len(h.columns)].tolist()
+        return dict(zip(h.columns, each, strict=True))
 
     def pushed(self, scores: Scores, head: str, label: str, top: int = TOP_FEATURES
                ) -> tuple[Pushed, ...]:
@@ -97,26 +100,41 @@ class TextModel:
         if scores.index.size == 0:
             return ()
         contributions = self.weights[scores.index, column].astype(np.float64) * scores.scale
-        order = np.argsort(-contributions)[:top]
         names = self._names()
-        return tuple(Pushed(names[int(scores.index[i])], float(contributions[i]))
-                     for i in order if contributions[i] > 0)
+        merged: dict[str, float] = {}    # a word and the same characters read as one
+        for i in np.argsort(-contributions)[:top * 2]:
+            if contributions[i] > 0:
+                text = readable(names[int(scores.index[i])])
+                merged[text] = merged.get(text, 0.0) + float(contributions[i])
+        best = sorted(merged.items(), key=lambda kv: -kv[1])[:top]
+        return tuple(Pushed(text, weight) for text, weight in best)
 
     def nearest_example(self, canonical_text: str, label: str) -> tuple[str, float] | None:
         """The training example of `label` most like this message (cosine of features)."""
+        texts = self.examples.get(label, ())
+        if not texts:
+            return None
         found = self._example_features.get(label)
-        if found is None:
-            found = [frozenset(features(canonical(e))) for e in self.examples.get(label, ())]
-            self._example_features[label] = found
-        mine = frozenset(features(canonical_text))
-        best, best_score = None, 0.0
-        for text, theirs in zip(self.examples.get(label, ()), found, strict=True):
-            if not theirs or not mine:
-                continue
-            similarity = len(mine & theirs) / math.sqrt(len(mine) * len(theirs))
-            if similarity > best_score:
-                best, best_score = text, similarity
-        return (best, round(best_score, 3)) if best is not None else None
+        if found is None:   # the label's examples as a sparse matrix, built on first use
+            get = self.vocabulary.get
+            rows = [[i for i in map(get, features(canonical(t))) if i is not None] for t in texts]
+            matrix = sparse.csr_matrix(
+                (np.ones(sum(map(len, rows))),
+                 np.concatenate([np.array(r, dtype=np.int64) for r in rows]),
+                 np.cumsum([0, *map(len, rows)])),
+                shape=(len(rows), len(self.vocabulary))).tocsc()
+            found = self._example_features[label] = (matrix, np.array([len(r) or 1 for r in rows]))
+        matrix, sizes = found
+        get = self.vocabulary.get
+        mine = sorted({i for i in map(get, features(canonical_text)) if i is not None})
+        if not mine:
+            return None
+        shared = np.asarray(matrix[:, mine].sum(axis=1)).ravel()
+        similarity = shared / np.sqrt(sizes * len(mine))
+        best = int(similarity.argmax())
+        if similarity[best] <= 0:
+            return None
+        return texts[best], round(float(similarity[best]), 3)
 
     def _names(self) -> list[str]:
         if self._name_list is None:

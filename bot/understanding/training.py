@@ -31,7 +31,7 @@ from dialogs.model import TEXT_SIGNALS, Dialog
 
 MODEL_VERSION = 6            # bump when features or training change: old caches retire
 OVERLAPPING = frozenset({"insult", "accusation", "anger"})
-C_MULTI = 8.0                # inverse regularisation: categories and situations
+C_MULTI = 24.0                # inverse regularisation: categories and situations
 C_ACT = 4.0                  # dialog acts
 C_BINARY = 2.0               # risk signals (held back: a false alarm costs a person's time)
 SHAPES = ("s:len",)          # features the signal heads do not learn from
