@@ -19,6 +19,7 @@ import logging
 import re
 import threading
 from functools import lru_cache
+from typing import Any
 
 from bot.normalize import to_simplified
 
@@ -32,7 +33,7 @@ _jieba_lock = threading.Lock()
 _jieba_ready = False
 
 
-def _cut(simplified: str) -> list[str]:
+def _jieba() -> Any:
     global _jieba_ready
     import jieba
 
@@ -42,26 +43,23 @@ def _cut(simplified: str) -> list[str]:
                 jieba.setLogLevel(logging.WARNING)
                 jieba.initialize()
                 _jieba_ready = True
-    return jieba.lcut(simplified, HMM=False)
+    return jieba
 
 
-def _han_features(run: str, out: list[str]) -> None:
-    n = len(run)
-    out.extend("c:" + ch for ch in run)
-    out.extend("c:" + run[i:i + 2] for i in range(n - 1))
-    out.extend("c:" + run[i:i + 3] for i in range(n - 2))
-    if n < 2:
+def _han_features(text: str, out: list[str]) -> None:
+    runs = [(m.start(), m.group(0)) for m in _HAN.finditer(text)]
+    if not runs:
         return
-    simplified = to_simplified(run)
-    pieces = _cut(simplified)
-    if len(simplified) == n:
-        at = 0
-        for piece in pieces:
-            if len(piece) > 1:
-                out.append("w:" + run[at:at + len(piece)])
-            at += len(piece)
-    else:
-        out.extend("w:" + piece for piece in pieces if len(piece) > 1)
+    for _, run in runs:
+        n = len(run)
+        out.extend("c:" + ch for ch in run)
+        out.extend("c:" + run[i:i + 2] for i in range(n - 1))
+        out.extend("c:" + run[i:i + 3] for i in range(n - 2))
+    simplified = to_simplified(text)
+    same_places = len(simplified) == len(text)
+    for word, start, end in _jieba().tokenize(simplified, HMM=False):
+        if end - start > 1 and _HAN.fullmatch(word):
+            out.append("w:" + (text[start:end] if same_places else word))
 
 
 def _latin_features(text: str, out: list[str]) -> None:
@@ -97,8 +95,7 @@ def features(canonical_text: str) -> tuple[str, ...]:
     """The distinct features of one canonical text, in a stable order."""
     text = canonical_text[:FEATURE_LIMIT]
     out: list[str] = []
-    for run in _HAN.findall(text):
-        _han_features(run, out)
+    _han_features(text, out)
     if re.search(r"[a-z0-9]", text):
         _latin_features(text, out)
     _shape_features(text, out)

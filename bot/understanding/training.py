@@ -31,13 +31,13 @@ from dialogs.model import TEXT_SIGNALS, Dialog
 
 MODEL_VERSION = 6            # bump when features or training change: old caches retire
 OVERLAPPING = frozenset({"insult", "accusation", "anger"})
-C_MULTI = 24.0                # inverse regularisation: categories and situations
-C_ACT = 4.0                  # dialog acts
+C_MULTI = 8.0                # inverse regularisation: categories and situations
+C_ACT = 2.0                  # dialog acts
 C_BINARY = 2.0               # risk signals (held back: a false alarm costs a person's time)
 SHAPES = ("s:len",)          # features the signal heads do not learn from
 INTERCEPT_SCALING = 1.0
 MAX_ITER = 100
-TELLINGS = 2                 # the act head learns `other` from one in this many tellings
+TELLINGS = 3                 # the act head learns `other` from one in this many tellings
 
 
 @dataclass(frozen=True, slots=True)
