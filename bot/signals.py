@@ -31,8 +31,10 @@ class WordList:
         # one compiled pass tells whether any Chinese phrase is there at all
         self.any_plain = re.compile("|".join(map(re.escape, self.plain))) if self.plain else None
         ascii_words = [w for w in ordered if w.isascii()]
-        self.pattern = re.compile("|".join(
-            rf"(?<![a-z0-9]){re.escape(w)}(?![a-z0-9])" for w in ascii_words)) if ascii_words else None
+        # one alternation behind one boundary check, longest words first
+        self.pattern = re.compile(
+            r"(?<![a-z0-9])(?:" + "|".join(map(re.escape, ascii_words)) + r")(?![a-z0-9])"
+        ) if ascii_words else None
 
     def find(self, text: str) -> tuple[str, ...]:
         found: list[str] = []

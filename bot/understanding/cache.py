@@ -16,8 +16,9 @@ import threading
 from pathlib import Path
 
 import numpy as np
+from scipy import sparse
 
-from bot.understanding.model import Head, TextModel
+from bot.understanding.model import Examples, Head, TextModel
 from bot.understanding.training import train, training_digest, training_sets
 from dialogs.model import Dialog
 
@@ -68,6 +69,9 @@ def _read(digest: str) -> TextModel | None:
         meta = json.loads(paths[1].read_text("utf-8"))
         with np.load(paths[0], allow_pickle=False) as arrays:
             weights, bias, idf = arrays["weights"], arrays["bias"], arrays["idf"]
+            present = sparse.csr_matrix(
+                (np.ones(len(arrays["ex_indices"])), arrays["ex_indices"], arrays["ex_indptr"]),
+                shape=(len(meta["example_texts"]), len(meta["vocabulary"])))
         vocabulary = {name: i for i, name in enumerate(meta["vocabulary"])}
         heads = {h["name"]: Head(h["name"], tuple(h["columns"]), h["start"], h["binary"])
                  for h in meta["heads"]}
@@ -76,8 +80,9 @@ def _read(digest: str) -> TextModel | None:
             raise ValueError("model files do not match")
         return TextModel(digest, vocabulary, weights, bias, heads, idf,
                          {k: tuple(v) for k, v in meta["examples"].items()},
+                         Examples(tuple(meta["example_texts"]), present),
                          training_seconds=float(meta.get("training_seconds", 0.0)))
-    except (OSError, ValueError, KeyError, TypeError) as exc:
+    except (OSError, ValueError, KeyError, TypeError, IndexError) as exc:
         log.warning("cached text model %s unreadable (%s); training again", digest[:12], exc)
         return None
 
@@ -90,13 +95,15 @@ def _write(model: TextModel) -> None:
     for name, i in model.vocabulary.items():
         names[i] = name
     meta = {"digest": model.digest, "vocabulary": names, "examples": model.examples,
+            "example_texts": model.known.texts,
             "training_seconds": model.training_seconds,
             "heads": [{"name": h.name, "columns": list(h.columns), "start": h.start,
                        "binary": h.binary} for h in model.heads.values()]}
     try:
         paths[0].parent.mkdir(parents=True, exist_ok=True)
         for path, write in ((paths[0], lambda f: np.savez_compressed(
-                f, weights=model.weights, bias=model.bias, idf=model.idf)),
+                f, weights=model.weights, bias=model.bias, idf=model.idf,
+                ex_indices=model.known.present.indices, ex_indptr=model.known.present.indptr)),
                             (paths[1], lambda f: f.write(json.dumps(meta, ensure_ascii=False)
                                                          .encode("utf-8")))):
             fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".model-")

@@ -19,7 +19,6 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy import sparse
 
-from bot.normalize import canonical
 from bot.understanding.features import features, readable
 
 TOP_FEATURES = 5
@@ -59,9 +58,21 @@ class Scores:
 
 
 @dataclass
+class Examples:
+    """Every training message and its features (a 0/1 matrix, one row a message), kept so
+    the nearest example to a message is found without reading the examples again."""
+
+    texts: tuple[str, ...]
+    present: sparse.csr_matrix
+
+    def __post_init__(self) -> None:
+        self.row = {text: i for i, text in enumerate(self.texts)}
+
+
+@dataclass
 class TextModel:
-    """The exported model. `examples[label]` are the training messages of each class (for
-    the nearest example); `digest` names the training data it was trained on."""
+    """The exported model. `examples[label]` are the training messages of each class and
+    `known` their features (for the nearest example); `digest` names the training data."""
 
     digest: str
     vocabulary: dict[str, int]
@@ -70,6 +81,7 @@ class TextModel:
     heads: dict[str, Head]
     idf: np.ndarray                # float32, features: how much each feature says
     examples: Mapping[str, Sequence[str]]
+    known: Examples
     training_seconds: float = 0.0
     _example_features: dict[str, tuple[sparse.csc_matrix, np.ndarray]] = field(
         default_factory=dict)
@@ -115,21 +127,20 @@ class TextModel:
         if not texts:
             return None
         found = self._example_features.get(label)
-        if found is None:   # the label's examples as a sparse matrix, built on first use
-            get = self.vocabulary.get
-            rows = [[i for i in map(get, features(canonical(t))) if i is not None] for t in texts]
-            matrix = sparse.csr_matrix(
-                (np.ones(sum(map(len, rows))),
-                 np.concatenate([np.array(r, dtype=np.int64) for r in rows]),
-                 np.cumsum([0, *map(len, rows)])),
-                shape=(len(rows), len(self.vocabulary))).tocsc()
-            found = self._example_features[label] = (matrix, np.array([len(r) or 1 for r in rows]))
+        if found is None:   # the label's rows, by column, taken on first use
+            rows = self.known.present[[self.known.row[t] for t in texts]]
+            sizes = np.maximum(np.asarray(rows.sum(axis=1)).ravel(), 1)
+            found = self._example_features[label] = (sparse.csc_matrix(rows), sizes)
         matrix, sizes = found
         get = self.vocabulary.get
-        mine = sorted({i for i in map(get, features(canonical_text)) if i is not None})
+        mine = [i for i in map(get, features(canonical_text)) if i is not None]
         if not mine:
             return None
-        shared = np.asarray(matrix[:, mine].sum(axis=1)).ravel()
+        starts, ends, rows = matrix.indptr[mine], matrix.indptr[np.array(mine) + 1], matrix.indices
+        hits = [rows[a:b] for a, b in zip(starts.tolist(), ends.tolist(), strict=True) if b > a]
+        if not hits:
+            return None
+        shared = np.bincount(np.concatenate(hits), minlength=len(sizes))
         similarity = shared / np.sqrt(sizes * len(mine))
         best = int(similarity.argmax())
         if similarity[best] <= 0:

@@ -15,6 +15,7 @@ What each head learns from:
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 import time
 import warnings
@@ -26,10 +27,10 @@ from scipy import sparse
 
 from bot.normalize import canonical
 from bot.understanding.features import features
-from bot.understanding.model import Head, TextModel
+from bot.understanding.model import Examples, Head, TextModel
 from dialogs.model import TEXT_SIGNALS, Dialog
 
-MODEL_VERSION = 6            # bump when features or training change: old caches retire
+MODEL_VERSION = 8            # bump when features or training change: old caches retire
 OVERLAPPING = frozenset({"insult", "accusation", "anger"})
 C_MULTI = 8.0                # inverse regularisation: categories and situations
 C_ACT = 2.0                  # dialog acts
@@ -37,6 +38,7 @@ C_BINARY = 2.0               # risk signals (held back: a false alarm costs a pe
 SHAPES = ("s:len",)          # features the signal heads do not learn from
 INTERCEPT_SCALING = 1.0
 MAX_ITER = 100
+TOL = 1e-2                   # liblinear stops here: the ranking is settled well before 1e-4
 TELLINGS = 3                 # the act head learns `other` from one in this many tellings
 
 
@@ -158,13 +160,13 @@ def train(sets: Mapping[str, Labelled]) -> TextModel:
     texts = sorted({e.text for data in sets.values() for e, _ in data})
     row_of = {t: i for i, t in enumerate(texts)}
     featured = [features(canonical(t)) for t in texts]
-    vocabulary: dict[str, int] = {}
-    for row in featured:
-        for f in row:
-            vocabulary.setdefault(f, len(vocabulary))
-    everything = _matrix(featured, vocabulary)
+    vocabulary: dict[str, int] = dict.fromkeys(itertools.chain.from_iterable(featured), 0)
+    for i, name in enumerate(vocabulary):
+        vocabulary[name] = i
+    present = _matrix(featured, vocabulary)
     # rare features say more than common ones (smoothed inverse document frequency)
-    document_frequency = np.asarray((everything > 0).sum(axis=0)).ravel()
+    document_frequency = np.asarray((present > 0).sum(axis=0)).ravel()
+    everything = present
     idf = np.log((1 + len(texts)) / (1 + document_frequency)) + 1.0
     everything = _unit_rows(everything @ sparse.diags(idf))
     keep = np.array([not f.startswith(SHAPES) for f in vocabulary], dtype=np.float64)
@@ -193,6 +195,7 @@ def train(sets: Mapping[str, Labelled]) -> TextModel:
     return TextModel(training_digest(sets), vocabulary, weights, bias, heads,
                      idf.astype(np.float32),
                      {k: tuple(dict.fromkeys(v)) for k, v in examples.items()},
+                     Examples(tuple(texts), present),
                      training_seconds=time.perf_counter() - started)
 
 
@@ -202,7 +205,7 @@ def _fit(matrix: sparse.csr_matrix, target: np.ndarray, c: float) -> tuple[np.nd
     from sklearn.linear_model import LogisticRegression
 
     model = LogisticRegression(C=c, solver="liblinear", dual=True, class_weight="balanced",
-                               intercept_scaling=INTERCEPT_SCALING, max_iter=MAX_ITER)
+                               intercept_scaling=INTERCEPT_SCALING, max_iter=MAX_ITER, tol=TOL)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)   # close enough to rank well
         model.fit(matrix, target)
@@ -211,7 +214,8 @@ def _fit(matrix: sparse.csr_matrix, target: np.ndarray, c: float) -> tuple[np.nd
 
 def _matrix(rows: list[tuple[str, ...]], vocabulary: Mapping[str, int]) -> sparse.csr_matrix:
     """One row a message, a 1 for each of its features."""
-    indices = np.fromiter((vocabulary[f] for row in rows for f in row), dtype=np.int64)
+    indices = np.fromiter(map(vocabulary.__getitem__, itertools.chain.from_iterable(rows)),
+                          dtype=np.int64)
     indptr = np.cumsum([0, *(len(row) for row in rows)])
     values = np.ones(len(indices), dtype=np.float64)
     return sparse.csr_matrix((values, indices, indptr), shape=(len(rows), len(vocabulary)))
