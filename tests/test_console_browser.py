@@ -107,6 +107,8 @@ def test_an_escalated_line_case_from_live_arrival_to_resolution(
     assert amy.title().startswith("(1)")
     card.click()
     expect(amy.locator("#v-signals")).to_contain_text("消保官")
+    expect(amy.locator("#v-explain")).to_contain_text("信心")          # why this category
+    expect(amy.locator("#v-explain")).to_contain_text("最接近的範例")
     expect(amy.locator("#v-messages li").first).to_contain_text(hostile)   # shown as text
     assert amy.evaluate("window.__pwned") is None
     assert amy.locator("#v-messages img, #v-messages script").count() == 0
