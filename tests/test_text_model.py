@@ -199,3 +199,17 @@ def test_examples_teach_a_new_situation_and_a_reload_trains_it_before_it_goes_li
     assert not holder.reload()
     assert isinstance(holder.last_error, DialogError) and "no room to train" in str(holder.last_error)
     assert classification(text, holder.dialog)["situation"] == "gift_wrap"   # last good one
+
+
+def test_only_the_latest_models_are_kept_on_disk(tmp_path: Path) -> None:
+    from bot.understanding import cache
+
+    for n in range(cache.KEEP + 3):
+        for suffix in (".npz", ".json"):
+            path = tmp_path / f"{n:064x}{suffix}"
+            path.write_bytes(b"old")
+            os.utime(path, (1_000_000 + n, 1_000_000 + n))
+    cache._prune(tmp_path)
+    kept = sorted(p.name for p in tmp_path.glob("*.npz"))
+    assert kept == [f"{n:064x}.npz" for n in range(3, cache.KEEP + 3)]
+    assert len(list(tmp_path.glob("*.json"))) == cache.KEEP

@@ -8,6 +8,7 @@ reader never sees half a model; a file that cannot be read is trained again.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -27,6 +28,7 @@ _folder: Path | None = None
 _by_digest: dict[str, TextModel] = {}
 _by_dialog: dict[str, TextModel] = {}
 _lock = threading.Lock()
+KEEP = 6
 
 
 def use_folder(folder: str | Path | None) -> None:
@@ -112,3 +114,15 @@ def _write(model: TextModel) -> None:
             os.replace(tmp, path)
     except OSError as exc:
         log.warning("could not keep the text model on disk (%s); it stays in memory", exc)
+        return
+    _prune(paths[0].parent)
+
+
+def _prune(folder: Path) -> None:
+    """Keep the KEEP most recently written models (each dialog edit that changes an
+    example trains a new one; older ones are only useful to roll back)."""
+    models = sorted(folder.glob("*.npz"), key=lambda p: p.stat().st_mtime, reverse=True)
+    for old in models[KEEP:]:
+        for path in (old, old.with_suffix(".json")):
+            with contextlib.suppress(OSError):
+                path.unlink()
