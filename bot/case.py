@@ -45,7 +45,6 @@ class CaseState:
     category: str | None = None
     category_words: list[str] = field(default_factory=list)
     situation: str | None = None                             # e.g. late, double_charge
-    explanation: dict[str, Any] = field(default_factory=dict)  # why this category (see classify)
     risk: float = 0.0
     signals: list[SignalHit] = field(default_factory=list)   # every signal fired in this case
     account: list[str] = field(default_factory=list)         # the customer's telling, message by message

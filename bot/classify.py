@@ -20,7 +20,7 @@ def classification(text: str, dialog: Dialog) -> dict[str, Any]:
     risk = round(risk_of(u.signals), 2)
     names = {s.name for s in u.signals}
     escalate = risk >= dialog.risk_threshold or "safety" in names or u.category == "safety"
-    explanation = explain_category(u.canonical, u.decision, dialog)
+    explanation = explain_category(u.canonical, u.decision, dialog, u)
     details = u.details.as_dict()
     details["phones"] = [mask_pii(p) for p in details.get("phones", [])]
     details["emails"] = [mask_pii(e) for e in details.get("emails", [])]

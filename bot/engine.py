@@ -376,12 +376,12 @@ def _classify(turn: Turn, decision: CategoryDecision, told: str) -> None:
     if case.category != category or case.situation != decision.situation:
         case.category = category
         case.situation = decision.situation
-        case.explanation = explain_category(told, decision, turn.dialog)
+        explanation = explain_category(told, decision, turn.dialog, turn.u)
         case.category_words = list(decision.words) or [
-            f["feature"] for f in case.explanation.get("features", ())]
+            f["feature"] for f in explanation.get("features", ())]
         turn.event("classified", category=category, situation=decision.situation,
                    score=round(decision.confidence, 2), words=case.category_words,
-                   explanation=case.explanation)
+                   explanation=explanation)
     case.severity = _severity(turn)
     case.first_response_due = case.received_at + turn.dialog.grades[case.severity].first_response
 

@@ -143,10 +143,10 @@ def classify(canonical_text: str, dialog: Dialog) -> CategoryDecision:
     return found
 
 
-def explain_category(canonical_text: str, decision: CategoryDecision, dialog: Dialog
-                     ) -> dict[str, Any]:
+def explain_category(canonical_text: str, decision: CategoryDecision, dialog: Dialog,
+                     read: Understanding | None = None) -> dict[str, Any]:
     """Why this category: the keywords, or the features that pushed it and the nearest
-    example from the dialog file."""
+    example from the dialog file. `read` is the message's reading, when it is the text."""
     out: dict[str, Any] = {"by": decision.by, "confidence": round(decision.confidence, 3)}
     if decision.by == "keyword":
         out["keywords"] = list(decision.words)
@@ -154,7 +154,8 @@ def explain_category(canonical_text: str, decision: CategoryDecision, dialog: Di
     category = decision.category
     if category is None or "category" not in model.heads:
         return out
-    scores = model.score(canonical_text[:READ_LIMIT])
+    scores = (read.scores if read is not None and read.scores is not None
+              and read.canonical == canonical_text else model.score(canonical_text[:READ_LIMIT]))
     if category in model.heads["category"].columns:
         out["features"] = [p.as_dict() for p in model.pushed(scores, "category", category)]
     key = (f"situation:{category}|{decision.situation}" if decision.situation
