@@ -23,11 +23,11 @@ DATA = ROOT / "tests" / "data" / "understanding"
 
 # Floors for the dev set (messages written by the team, never trained on). CI fails when
 # understanding falls below them; raise them as Heard gets better.
-CATEGORY_FLOOR = {"zh-TW": 0.84, "zh-CN": 0.84, "en": 0.74}
-ESCALATION_RECALL_FLOOR = 0.78
+CATEGORY_FLOOR = {"zh-TW": 0.87, "zh-CN": 0.86, "en": 0.80}
+ESCALATION_RECALL_FLOOR = 0.90
 FALSE_ESCALATION_CEILING = 0.05
-NON_COMPLAINT_ESCALATION_CEILING = 0.08
-ACT_FLOOR = 0.82
+NON_COMPLAINT_ESCALATION_CEILING = 0.05
+ACT_FLOOR = 0.84
 
 
 def _figures(name: str, dialog: Dialog):  # type: ignore[no-untyped-def]
