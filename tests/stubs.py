@@ -42,6 +42,8 @@ class Failure:
 
 
 class Stub:
+    endpoints: tuple[str, ...] = ()    # what an outage takes down
+
     def __init__(self) -> None:
         self.failures: dict[str, deque[Failure]] = {}
         self.outages: dict[str, Failure] = {}
@@ -67,8 +69,6 @@ class Stub:
 
     def recover(self) -> None:
         self.outages.clear()
-
-    endpoints: tuple[str, ...] = ()
 
     def _failure(self, endpoint: str) -> Failure | None:
         queue = self.failures.get(endpoint)

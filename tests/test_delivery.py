@@ -15,7 +15,9 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
+import pytest
 
+from bot.config import Settings, SettingsError
 from bot.types import Incoming, incoming_to_dict
 from storage.store import Store
 from tests.channels import Clock, Served, line_body, line_event, serving
@@ -325,3 +327,12 @@ async def test_a_later_message_waits_for_an_earlier_one_being_retried(tmp_path: 
         await later(s, clock, 2)
         rows = [r for r in await outbox(s) if r["user_id"] == USER]
         assert received(s.line) == [r["text"] for r in rows]   # all three, in order
+
+
+def test_the_age_limit_is_set_in_hours_and_checked() -> None:
+    settings = Settings.load({"HEARD_DELIVERY_MAX_AGE": "1.5", "LINE_REPLY_TOKEN_SECONDS": "40"})
+    assert settings.delivery_max_age == 5400 and settings.line_token_seconds == 40
+    assert Settings.load({}).delivery_max_age == 6 * 3600
+    for bad in ("0", "-1", "soon", "nan"):
+        with pytest.raises(SettingsError, match="HEARD_DELIVERY_MAX_AGE"):
+            Settings.load({"HEARD_DELIVERY_MAX_AGE": bad})
