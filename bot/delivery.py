@@ -40,7 +40,8 @@ from storage.writer import Writer
 
 log = logging.getLogger(__name__)
 
-MAX_SENDING = 64                 # conversations being sent at once
+MAX_SENDING = 256                # conversations being sent at once, per channel …
+REFILL = 64                      # … topped up when this many are free (or none is busy)
 BACKOFF_CAPS = (30.0, 300.0)     # the longest wait between tries: 30 s … 5 minutes
 DEFAULT_MAX_AGE = 6 * 3600.0     # seconds a message keeps being retried
 
@@ -63,6 +64,7 @@ class Delivery:
                  idle_wait: float = 1.0, max_age: float = DEFAULT_MAX_AGE,
                  on_problem: OnProblem | None = None) -> None:
         self.writer = writer
+        self.journal = _Journal(writer)
         self.senders = senders
         self.metrics = metrics
         self.clock = clock
@@ -124,23 +126,25 @@ class Delivery:
             delivered += sum(t.result() for t in started.values() if not t.cancelled())
 
     async def _start_due(self, exclude: set[str] | None = None) -> dict[str, asyncio.Task[int]]:
-        """Start a task for each conversation whose next message is due."""
+        """Start a task for each conversation whose next message is due. Each channel has
+        its own room, so a platform that hangs holds up only its own customers; room is
+        topped up in batches, not one look at the outbox per finished conversation."""
         async with self._pass:
-            room = MAX_SENDING - len(self._busy)
-            if room <= 0:
-                return {}
             now = self.clock().timestamp()
-            skip = self._busy | (exclude or set())
-            channels = [c for c in self.senders if self._paused.get(c, 0.0) <= now]
-            if not channels:
+            rooms = {c: self._room(c) for c in self.senders if self._paused.get(c, 0.0) <= now}
+            rooms = {c: room for c, room in rooms.items() if room}
+            if not rooms:
                 return {}
-            rows = await self.writer.read(lambda s: s.due_outbox(now, skip, channels=channels))
+            skip = self._busy | (exclude or set())
+            rows = await self.writer.read(lambda s: [
+                row for channel, room in rooms.items()
+                for row in s.due_outbox(now, skip, channels=[channel], conversations=room)])
             by_conversation: dict[str, list[tuple[OutboxMessage, bool]]] = defaultdict(list)
             for row in rows:
                 by_conversation[row["conversation_key"]].append(
                     (OutboxMessage.from_row(row), bool(row["blocked"])))
             started: dict[str, asyncio.Task[int]] = {}
-            for key, items in list(by_conversation.items())[:room]:
+            for key, items in by_conversation.items():
                 self._busy.add(key)
                 task = asyncio.get_running_loop().create_task(
                     self._conversation(_batches(items, self.senders)), name=f"deliver {key}")
@@ -148,6 +152,11 @@ class Delivery:
                 task.add_done_callback(partial(self._finished, key))
                 started[key] = task
             return started
+
+    def _room(self, channel: str) -> int:
+        busy = sum(1 for key in self._busy if key.startswith(channel + ":"))
+        room = MAX_SENDING - busy
+        return room if room >= REFILL or not busy else 0
 
     def _finished(self, key: str, task: asyncio.Task[int]) -> None:
         self._busy.discard(key)
@@ -169,7 +178,7 @@ class Delivery:
             if paused > self.clock().timestamp():
                 await self._defer(batch, paused, f"{channel} asked us to slow down", False)
                 return sent
-            tries = _Tries(self.writer, batch)
+            tries = _Tries(self.journal, batch)
             try:
                 await self.senders[channel].send(batch, self.clock(), tries)
             except TemporaryFailure as exc:
@@ -228,7 +237,7 @@ class Delivery:
             for outbox_id in ids:
                 store.defer_outbox(outbox_id, at, reason, answered)
 
-        await self.writer.run(defer)
+        await self.journal.write(defer)
 
     async def _finish(self, batch: list[OutboxMessage], status: str, error: str = "",
                       tell: bool = True, block: bool = False) -> None:
@@ -253,9 +262,7 @@ class Delivery:
                                     {"status": status, "reason": error[:300],
                                      "messages": len(ids)}, now)
 
-        # ahead of other work: the sooner a reply LINE took is on record, the fewer a crash
-        # leaves in doubt
-        await self.writer.run(mark, urgent=status == "sent")
+        await self.journal.write(mark)
         channel = batch[0].channel
         name = {"sent": "heard_messages_out_total",
                 "unconfirmed": "heard_delivery_unconfirmed_total"}.get(
@@ -268,12 +275,56 @@ class Delivery:
                 log.exception("telling the team about message %s failed", batch[0].id)
 
 
+class _Journal:
+    """Delivery's writes made in the same moment (many conversations' checkpoints and
+    outcomes) go to the writer as one job, ahead of other work: the sooner a call is on
+    record, the fewer a crash leaves in doubt. Each caller still returns only once its
+    own write is durable."""
+
+    def __init__(self, writer: Writer) -> None:
+        self.writer = writer
+        self._writes: list[Callable[[Store], None]] = []
+        self._done: asyncio.Future[None] | None = None
+        self._jobs: set[asyncio.Future[None]] = set()
+
+    async def write(self, fn: Callable[[Store], None]) -> None:
+        if self._done is None:
+            loop = asyncio.get_running_loop()
+            self._done = loop.create_future()
+            loop.call_soon(self._flush)
+        self._writes.append(fn)
+        await asyncio.shield(self._done)
+
+    def _flush(self) -> None:
+        writes, done = self._writes, self._done
+        self._writes, self._done = [], None
+        assert done is not None
+
+        def run(store: Store) -> None:
+            for fn in writes:
+                fn(store)
+
+        def settle(job: asyncio.Future[None]) -> None:
+            self._jobs.discard(job)
+            error = None if job.cancelled() else job.exception()
+            if job.cancelled():
+                done.cancel()
+            elif error is not None:
+                done.set_exception(error)
+            else:
+                done.set_result(None)
+
+        job = asyncio.ensure_future(self.writer.run(run, urgent=True))
+        self._jobs.add(job)
+        job.add_done_callback(settle)
+
+
 class _Tries:
     """The sender's checkpoint for one send: before each platform call the try is counted
     (once per send) and its method recorded, durably, before anything leaves."""
 
-    def __init__(self, writer: Writer, batch: list[OutboxMessage]) -> None:
-        self.writer, self.ids, self.made = writer, [m.id for m in batch], False
+    def __init__(self, journal: _Journal, batch: list[OutboxMessage]) -> None:
+        self.journal, self.ids, self.made = journal, [m.id for m in batch], False
 
     async def __call__(self, via: str) -> None:
         count, self.made = not self.made, True
@@ -283,7 +334,7 @@ class _Tries:
             for outbox_id in ids:
                 store.outbox_trying(outbox_id, via, count)
 
-        await self.writer.run(trying)
+        await self.journal.write(trying)
 
 
 def _batches(items: list[tuple[OutboxMessage, bool]], senders: dict[str, Sender]) -> Plan:

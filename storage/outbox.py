@@ -63,11 +63,13 @@ class OutboxStore:
         return int(cur.lastrowid or 0)
 
     def due_outbox(self, now_ts: float, skip: Collection[str] = (), limit: int = 500,
-                   channels: Collection[str] | None = None) -> list[dict[str, Any]]:
-        """Every pending message of each conversation whose *earliest* pending message is
-        due, oldest first: a later message never overtakes one waiting to be retried.
-        Conversations in `skip` (being sent right now) are left out; with `channels`, only
-        those channels. Each row has `blocked`: the customer blocked the bot."""
+                   channels: Collection[str] | None = None,
+                   conversations: int = 500) -> list[dict[str, Any]]:
+        """Every pending message (up to `limit`) of each conversation whose *earliest*
+        pending message is due, oldest first: a later message never overtakes one waiting
+        to be retried. At most `conversations` conversations, those waiting longest; those
+        in `skip` (being sent right now) are left out; with `channels`, only those channels.
+        Each row has `blocked`: the customer blocked the bot."""
         where = ""
         params: list[Any] = [now_ts]
         if skip:
@@ -78,12 +80,14 @@ class OutboxStore:
             params.extend(channels)
         rows = self.db.query(
             "WITH heads AS (SELECT conversation_key, min(id) AS head FROM outbox "
-            "WHERE status = 'pending' GROUP BY conversation_key) "
-            "SELECT o.*, coalesce(c.blocked, 0) AS blocked FROM heads "
-            "JOIN outbox h ON h.id = heads.head "
-            "JOIN outbox o ON o.conversation_key = heads.conversation_key AND o.status = 'pending' "
+            "WHERE status = 'pending' GROUP BY conversation_key), "
+            "due AS (SELECT heads.conversation_key, heads.head FROM heads "
+            f"JOIN outbox h ON h.id = heads.head WHERE h.next_try_ts <= ?{where} "
+            "ORDER BY heads.head LIMIT ?) "
+            "SELECT o.*, coalesce(c.blocked, 0) AS blocked FROM due "
+            "JOIN outbox o ON o.conversation_key = due.conversation_key AND o.status = 'pending' "
             "LEFT JOIN customers c ON c.key = o.conversation_key "
-            f"WHERE h.next_try_ts <= ?{where} ORDER BY o.id LIMIT ?", [*params, limit])
+            "ORDER BY o.id LIMIT ?", [*params, conversations, limit])
         return [{**row, "buttons": json.loads(row["buttons"] or "[]")} for row in rows]
 
     def outbox_trying(self, outbox_id: int, via: str, count: bool) -> None:

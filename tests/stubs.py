@@ -190,7 +190,8 @@ class LineStub(Stub):
             self.used_tokens.add(token)
             self.replies.append(body)
             self._deliver(self.issued[token][0], body)
-            await asyncio.sleep(self.delay)
+            if self.delay:
+                await asyncio.sleep(self.delay)
             return web.json_response({"sentMessages": [{"id": str(len(self.replies))}]})
         finally:
             self._changed()
@@ -211,7 +212,8 @@ class LineStub(Stub):
                 self.retry_keys.add(key)
             self.pushes.append(body)
             self._deliver(body["to"], body)
-            await asyncio.sleep(self.delay)
+            if self.delay:
+                await asyncio.sleep(self.delay)
             return web.json_response({"sentMessages": [{"id": str(len(self.pushes))}]})
         finally:
             self._changed()
