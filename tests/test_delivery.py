@@ -336,3 +336,23 @@ def test_the_age_limit_is_set_in_hours_and_checked() -> None:
     for bad in ("0", "-1", "soon", "nan"):
         with pytest.raises(SettingsError, match="HEARD_DELIVERY_MAX_AGE"):
             Settings.load({"HEARD_DELIVERY_MAX_AGE": bad})
+
+
+async def test_an_agent_reply_that_never_arrives_is_posted_in_the_case_thread(
+        tmp_path: Path) -> None:
+    from tests.test_discord_desk import with_desk
+
+    clock = Clock()
+    async with serving(tmp_path / "h.db", clock=clock, delivery_max_age=3600.0) as s:
+        desk, gateway = await with_desk(s)
+        await say(s, 1, "我買的吹風機壞了，我要去PTT爆料")
+        await s.server.delivery.send_due()
+        await desk.idle()
+        (thread, posts), = gateway.threads.items()
+        s.line.outage(503)
+        await desk.on_message(thread, "amy", False, "!claim")
+        await desk.on_message(thread, "amy", False, "您好，我是 Amy，今天會幫您換新的。")
+        await until_quiet(s, clock, hours=2)
+        await desk.idle()
+        assert "@here" in posts[-1] and "未能送達" in posts[-1] and "1.0 h" in posts[-1]
+        await desk.stop()
