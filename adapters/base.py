@@ -7,6 +7,7 @@ platform calls (`send`). It never decides anything about the conversation.
 from __future__ import annotations
 
 import re
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any, Protocol
@@ -29,6 +30,15 @@ class OutboxMessage:
     created_ts: float
     retry_key: str
     attempts: int
+    case_number: str | None = None
+    token_ts: float | None = None      # when the reply token arrived with its event
+    reply_state: str | None = None     # what is known about the token: storage/outbox.py
+
+    @property
+    def token_in_doubt(self) -> bool:
+        """An earlier reply with this token may have reached the customer (the process
+        stopped mid-call): the token may be tried again, but nothing may replace it."""
+        return self.reply_token is not None and self.reply_state in ("trying", "unknown")
 
     @classmethod
     def from_row(cls, row: dict[str, Any]) -> OutboxMessage:
@@ -38,7 +48,10 @@ class OutboxMessage:
             buttons=tuple(Button(b["label"], b["payload"]) for b in row["buttons"] or []),
             kind=row["kind"] or "reply", reply_token=row["reply_token"],
             created_ts=float(row["created_ts"] or 0), retry_key=row["retry_key"] or str(row["id"]),
-            attempts=int(row["attempts"] or 0),
+            attempts=int(row["attempts"] or 0), case_number=row.get("case_number"),
+            token_ts=float(row["token_ts"] if row.get("token_ts") is not None
+                           else row["created_ts"] or 0),
+            reply_state=row.get("reply_state"),
         )
 
 
@@ -47,11 +60,14 @@ class DeliveryError(Exception):
 
 
 class TemporaryFailure(DeliveryError):
-    """5xx, timeouts, 429: try again (after `retry_after` seconds when the platform says)."""
+    """5xx, timeouts, 429: try again (after `retry_after` seconds when the platform says).
+    `whole_channel`: the platform asked us to slow down everywhere, not for this chat."""
 
-    def __init__(self, reason: str, retry_after: float | None = None) -> None:
+    def __init__(self, reason: str, retry_after: float | None = None,
+                 whole_channel: bool = False) -> None:
         super().__init__(reason)
         self.retry_after = retry_after
+        self.whole_channel = whole_channel
 
 
 class CustomerBlocked(DeliveryError):
@@ -62,11 +78,22 @@ class PermanentFailure(DeliveryError):
     """The platform refused the message for good (4xx): retrying cannot help."""
 
 
+class Unconfirmed(DeliveryError):
+    """Whether the customer got it cannot be known, and sending it again could say it
+    twice (a reply token in doubt that the platform now refuses): a person decides."""
+
+
+# Called by a sender right before each platform call, with how it is about to send
+# ("reply", "push", "send"); returns once that is durably recorded.
+Checkpoint = Callable[[str], Awaitable[None]]
+
+
 class Sender(Protocol):
     channel: str
     max_batch: int   # messages one call can carry atomically (LINE 5, Telegram 1)
 
-    async def send(self, messages: list[OutboxMessage], now: datetime) -> None: ...
+    async def send(self, messages: list[OutboxMessage], now: datetime,
+                   checkpoint: Checkpoint) -> None: ...
 
 
 def split_text(text: str, limit: int, *, utf16: bool = False) -> list[str]:

@@ -96,6 +96,10 @@ class ConsoleHub:
     async def commitment_overdue(self, case: CaseState) -> None:
         self._send({"type": "overdue", "case": summary(case)})
 
+    async def delivery_failed(self, case: CaseState, status: str, reason: str) -> None:
+        self._send({"type": "delivery", "status": status, "reason": reason,
+                    "case": summary(case)})
+
 
 def summary(case: CaseState) -> dict[str, Any]:
     return {

@@ -82,6 +82,12 @@ class DiscordDesk:
                                          f"⚠️ @here 案件 {case.number} 超過首次回覆時限仍未認領 "
                                          f"(first-response target missed, {case.severity})")))
 
+    async def delivery_failed(self, case: CaseState, status: str, reason: str) -> None:
+        said = "可能未送達 may not have arrived" if status == "unconfirmed" else "未能送達 not delivered"
+        self._jobs.put_nowait(("post", (case.number,
+                                        f"⚠️ @here 案件 {case.number} 給客人的回覆{said}："
+                                        f"{reason[:300]}")))
+
     async def commitment_overdue(self, case: CaseState) -> None:
         self._jobs.put_nowait(("post", (case.number,
                                         f"⏰ 案件 {case.number} 的承諾已過期限仍未完成："

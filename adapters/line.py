@@ -1,8 +1,11 @@
 """LINE: signed webhooks in, replies and pushes out (line-bot-sdk v3, async client).
 
-Replies use the event's reply token while it is fresh; later messages (follow-ups, agent
-replies, retries) are pushed with an `X-Line-Retry-Key` that stays the same across retries,
-so a retry of a push LINE already accepted (409) is not sent twice.
+Replies use the event's reply token while it is fresh, counted from when the webhook
+arrived; later messages (follow-ups, agent replies, retries after the token's minute) are
+pushed with an `X-Line-Retry-Key` that stays the same across retries, so a retry of a push
+LINE already accepted (409) is not sent twice. A reply token works once, so trying it
+again can never say anything twice; a push after a reply that may have landed could, so a
+token in doubt is never replaced by a push (see `send`).
 """
 
 from __future__ import annotations
@@ -34,10 +37,12 @@ from linebot.v3.webhooks import (
 )
 
 from adapters.base import (
+    Checkpoint,
     CustomerBlocked,
     OutboxMessage,
     PermanentFailure,
     TemporaryFailure,
+    Unconfirmed,
     cleaned,
     split_text,
 )
@@ -52,7 +57,7 @@ MESSAGES_PER_CALL = 5
 QUICK_REPLY_ITEMS = 13
 LABEL_LIMIT = 20
 DATA_LIMIT = 300
-REPLY_TOKEN_FRESH = 50.0   # seconds; LINE keeps reply tokens for about a minute
+REPLY_TOKEN_FRESH = 50.0   # seconds after the webhook arrived; LINE keeps them about a minute
 REQUEST_TIMEOUT = 10.0
 HANDLED = frozenset({"message", "postback", "follow", "unfollow"})   # event types we read
 
@@ -62,11 +67,13 @@ class LineChannel:
     max_batch = MESSAGES_PER_CALL
 
     def __init__(self, secret: str, access_token: str, host: str = "https://api.line.me",
-                 timeout: float = REQUEST_TIMEOUT) -> None:
+                 timeout: float = REQUEST_TIMEOUT,
+                 token_fresh: float = REPLY_TOKEN_FRESH) -> None:
         self.secret = secret
         self.access_token = access_token
         self.host = host
         self.timeout = timeout
+        self.token_fresh = token_fresh
         self._client: AsyncApiClient | None = None
         self._api: AsyncMessagingApi | None = None
 
@@ -161,42 +168,68 @@ class LineChannel:
 
     # ------------------------------------------------------------ sending
 
-    async def send(self, messages: list[OutboxMessage], now: datetime) -> None:
+    async def send(self, messages: list[OutboxMessage], now: datetime,
+                   checkpoint: Checkpoint) -> None:
+        """Reply while the token is fresh, else push. `checkpoint` records each call before
+        it is made. What LINE answers decides the next step:
+
+        - a token in doubt (an earlier reply's fate unknown) is tried again, however old:
+          accepted means the earlier reply never landed; refused (400) cannot tell "used"
+          from "expired", so it is not pushed (that could say it twice): `Unconfirmed`;
+        - a fresh token nobody used that LINE refuses is pushed at once;
+        - 5xx, 429 and timeouts are temporary: the token counts as unused and is tried
+          again while fresh (LINE acting on a request it never answered is the one case
+          where a later push could repeat a reply)."""
         if self._api is None:
             raise TemporaryFailure("LINE client not started")
         payload = render_json(messages)
-        token = messages[0].reply_token
-        retried = any(m.attempts > 0 for m in messages)
-        fresh = (token is not None and all(m.reply_token == token for m in messages)
-                 and now.timestamp() - messages[0].created_ts < REPLY_TOKEN_FRESH)
-        if fresh and token:
-            try:
-                await self._api.reply_message(
-                    _prepared(_PreparedReply, {"replyToken": token, "messages": payload,
-                                              "notificationDisabled": False}),
-                    _request_timeout=self.timeout)
+        first = messages[0]
+        token = first.reply_token
+        if token and first.token_in_doubt:
+            await checkpoint("reply")
+            if await self._reply(token, payload):
                 return
-            except ApiException as exc:
-                if exc.status != 400:
-                    raise _failure(exc) from exc
-                if retried:
-                    # A fresh token refused on a retry was used by the earlier try: delivered.
-                    log.info("line: reply token already used by an earlier try: delivered")
-                    return
-                log.info("line: reply token refused (%s), pushing instead", exc.status)
-            except Exception as exc:  # timeouts and connection errors
-                raise TemporaryFailure(f"LINE reply: {type(exc).__name__}: {exc}") from exc
+            raise Unconfirmed("LINE refused the reply token and an earlier reply with it may "
+                              "have reached the customer (Heard stopped mid-send): not pushed, "
+                              "so it is not said twice")
+        if token and first.reply_state is None and self.fresh(first, now):
+            await checkpoint("reply")
+            if await self._reply(token, payload):
+                return
+            log.info("line: reply token refused (expired or never valid): pushing instead")
+        await checkpoint("push")
         try:
             await self._api.push_message(
-                _prepared(_PreparedPush, {"to": messages[0].user_id, "messages": payload,
-                                             "notificationDisabled": False}),
-                x_line_retry_key=messages[0].retry_key, _request_timeout=self.timeout)
+                _prepared(_PreparedPush, {"to": first.user_id, "messages": payload,
+                                          "notificationDisabled": False}),
+                x_line_retry_key=first.retry_key, _request_timeout=self.timeout)
         except ApiException as exc:
             if exc.status == 409:   # a retry of a push LINE already accepted
                 return
             raise _failure(exc) from exc
         except Exception as exc:
             raise TemporaryFailure(f"LINE push: {type(exc).__name__}: {exc}") from exc
+
+    def fresh(self, message: OutboxMessage, now: datetime) -> bool:
+        """The token is young enough to use: its age counts from the webhook's arrival."""
+        arrived = message.token_ts if message.token_ts is not None else message.created_ts
+        return now.timestamp() - arrived < self.token_fresh
+
+    async def _reply(self, token: str, payload: list[dict[str, Any]]) -> bool:
+        """True: LINE took the reply. False: LINE refused the token (used or expired)."""
+        assert self._api is not None
+        try:
+            await self._api.reply_message(
+                _prepared(_PreparedReply, {"replyToken": token, "messages": payload,
+                                          "notificationDisabled": False}),
+                _request_timeout=self.timeout)
+        except ApiException as exc:
+            if exc.status == 400 and "reply token" in str(exc.body).lower():
+                return False
+            raise _failure(exc) from exc
+        except Exception as exc:  # timeouts and connection errors
+            raise TemporaryFailure(f"LINE reply: {type(exc).__name__}: {exc}") from exc
+        return True
 
 
 def render_json(messages: list[OutboxMessage]) -> list[dict[str, Any]]:
@@ -238,8 +271,17 @@ def _prepared(cls: Any, body: dict[str, Any]) -> Any:
 def _failure(exc: ApiException) -> Exception:
     status = exc.status or 0
     if status == 429 or status >= 500:
-        after = (exc.headers or {}).get("Retry-After") if exc.headers else None
-        return TemporaryFailure(f"LINE answered {status}", float(after) if after else None)
+        return TemporaryFailure(f"LINE answered {status}", _retry_after(exc),
+                                whole_channel=status == 429)
     if status == 403:
         return CustomerBlocked(f"LINE answered {status}")
     return PermanentFailure(f"LINE answered {status}: {str(exc.body)[:200]}")
+
+
+def _retry_after(exc: ApiException) -> float | None:
+    """Retry-After in seconds, when LINE sent one we can read."""
+    value = (exc.headers or {}).get("Retry-After") if exc.headers else None
+    try:
+        return max(0.0, float(value)) if value else None
+    except ValueError:
+        return None

@@ -16,6 +16,7 @@ from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError, TimedOut
 
 from adapters.base import (
+    Checkpoint,
     CustomerBlocked,
     OutboxMessage,
     PermanentFailure,
@@ -89,7 +90,9 @@ class TelegramChannel:
 
     # ------------------------------------------------------------ sending
 
-    async def send(self, messages: list[OutboxMessage], now: datetime) -> None:
+    async def send(self, messages: list[OutboxMessage], now: datetime,
+                   checkpoint: Checkpoint) -> None:
+        await checkpoint("send")
         for message in messages:
             parts = split_text(message.text or " ", TEXT_LIMIT)
             for i, part in enumerate(parts):

@@ -23,7 +23,7 @@ from typing import Any
 
 from aiohttp import web
 
-from adapters.base import OutboxMessage, cleaned
+from adapters.base import Checkpoint, OutboxMessage, cleaned
 from bot.types import Incoming, Profile
 from storage.store import Store
 from storage.writer import Writer
@@ -52,7 +52,8 @@ class WebChannel:
     channel = CHANNEL
     max_batch = 100
 
-    async def send(self, messages: list[OutboxMessage], now: datetime) -> None:
+    async def send(self, messages: list[OutboxMessage], now: datetime,
+                   checkpoint: Checkpoint) -> None:
         """The page reads the transcript from the store: nothing to push."""
 
 

@@ -80,7 +80,8 @@ async def wait_up(url: str) -> None:
     raise RuntimeError(f"{url} did not come up")
 
 
-async def load(url: str, bodies: list[bytes], concurrency: int) -> tuple[list[float], list[float], float]:
+async def load(url: str, bodies: list[bytes], concurrency: int,
+               stub: LineStub | None = None) -> tuple[list[float], list[float], float]:
     """Returns (ack latencies, send times, elapsed)."""
     acks: list[float] = [0.0] * len(bodies)
     sent: list[float] = [0.0] * len(bodies)
@@ -94,6 +95,8 @@ async def load(url: str, bodies: list[bytes], concurrency: int) -> tuple[list[fl
                 i = queue.get_nowait()
                 body = bodies[i]
                 sent[i] = time.perf_counter()
+                if stub is not None:
+                    stub.issue_tokens(body)   # LINE issues a reply token with each event
                 async with http.post(url, data=body, headers={"X-Line-Signature": sign(body)}) as r:
                     await r.read()
                     if r.status != 200:
@@ -137,7 +140,8 @@ async def main(events: int, concurrency: int) -> None:
             stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL)
         try:
             await wait_up(f"http://127.0.0.1:{port}/healthz")
-            acks, sent, _ = await load(f"http://127.0.0.1:{port}/webhooks/line", bodies, concurrency)
+            acks, sent, _ = await load(f"http://127.0.0.1:{port}/webhooks/line", bodies,
+                                       concurrency, stub)
             deadline = time.perf_counter() + 120
             while len(stub.arrived) < events and time.perf_counter() < deadline:
                 await asyncio.sleep(0.05)

@@ -26,9 +26,14 @@ SETTINGS: dict[str, tuple[str, str]] = {
     "HEARD_HOST": ("127.0.0.1", "address `heard serve` listens on (0.0.0.0 for all)"),
     "HEARD_PORT": ("8080", "port `heard serve` listens on"),
     "HEARD_MAX_BODY": ("1000000", "largest webhook or web chat request accepted, in bytes"),
+    "HEARD_DELIVERY_MAX_AGE": ("6", "hours a reply keeps being retried while its platform "
+                                    "fails; then it is marked failed and the team is alerted"),
     "LINE_CHANNEL_SECRET": ("", "LINE channel secret (Messaging API); empty: LINE is off"),
     "LINE_CHANNEL_ACCESS_TOKEN": ("", "LINE channel access token (long-lived)"),
     "LINE_API_HOST": ("https://api.line.me", "LINE Messaging API address (tests use a stub)"),
+    "LINE_REPLY_TOKEN_SECONDS": ("50", "seconds after a LINE webhook arrives that its reply "
+                                       "token is used (LINE keeps them about a minute); later "
+                                       "replies are pushed"),
     "TELEGRAM_BOT_TOKEN": ("", "Telegram bot token from @BotFather; empty: Telegram is off"),
     "TELEGRAM_SECRET_TOKEN": ("", "secret Telegram sends with every webhook (A-Z a-z 0-9 _ -)"),
     "TELEGRAM_API_URL": ("https://api.telegram.org/bot", "Telegram Bot API address (tests use a stub)"),
@@ -51,9 +56,11 @@ class Settings:
     host: str = "127.0.0.1"
     port: int = 8080
     max_body: int = 1_000_000
+    delivery_max_age: float = 6 * 3600.0    # seconds
     line_secret: str = ""
     line_token: str = ""
     line_api_host: str = "https://api.line.me"
+    line_token_seconds: float = 50.0
     telegram_token: str = ""
     telegram_secret: str = ""
     telegram_api_url: str = "https://api.telegram.org/bot"
@@ -92,9 +99,13 @@ class Settings:
             host=values["HEARD_HOST"],
             port=_int(values["HEARD_PORT"], "HEARD_PORT"),
             max_body=_int(values["HEARD_MAX_BODY"], "HEARD_MAX_BODY"),
+            delivery_max_age=_positive(values["HEARD_DELIVERY_MAX_AGE"],
+                                       "HEARD_DELIVERY_MAX_AGE") * 3600,
             line_secret=values["LINE_CHANNEL_SECRET"],
             line_token=values["LINE_CHANNEL_ACCESS_TOKEN"],
             line_api_host=values["LINE_API_HOST"].rstrip("/"),
+            line_token_seconds=_positive(values["LINE_REPLY_TOKEN_SECONDS"],
+                                         "LINE_REPLY_TOKEN_SECONDS"),
             telegram_token=values["TELEGRAM_BOT_TOKEN"],
             telegram_secret=values["TELEGRAM_SECRET_TOKEN"],
             telegram_api_url=values["TELEGRAM_API_URL"],
@@ -144,3 +155,13 @@ def parse_networks(value: str) -> tuple[Network, ...]:
             except ValueError as exc:
                 raise ValueError(f"not an address or network: {item!r}") from exc
     return tuple(found)
+
+
+def _positive(value: str, name: str) -> float:
+    try:
+        number = float(value)
+    except ValueError:
+        number = -1.0
+    if not number > 0:
+        raise SettingsError(f"{name} must be a number above 0, not {value!r}")
+    return number

@@ -1,10 +1,19 @@
-"""Sending the outbox: each message at most once from the customer's point of view.
+"""Sending the outbox: each message once from the customer's point of view, in order per
+conversation, retried for as long as it is worth sending.
 
-A message is marked sent only after the platform accepted it. 5xx, timeouts and 429 are
-retried with backoff (429 waits as told); a blocked customer stops delivery to them and is
-recorded; a refused or hopeless message is marked failed (and counted in /metrics), never
-dropped silently. One conversation's messages go out in order; different conversations
-are sent concurrently.
+Every conversation with a message due is sent by its own task (at most `MAX_SENDING` at a
+time), so a slow platform holds up nobody else. Within a conversation messages go out
+strictly in order: while one waits to be retried, the later ones wait too (the store only
+offers a conversation whose *earliest* pending message is due).
+
+Every platform call is recorded before it is made (the sender's `checkpoint`) and its
+outcome right after it, so after a crash the store shows exactly the calls whose outcome
+was never seen (storage/outbox.py). 5xx, timeouts and 429 are retried with back-off (a 429
+waits as told, and LINE's pauses the whole channel) until the message is `max_age` old;
+then it is marked failed and the team is told: a console alert, an event on the case, and
+/metrics. A message whose fate cannot be known is marked unconfirmed and the team is told,
+rather than said twice. A refused message is marked failed and told the same way; a blocked
+customer's messages are marked failed quietly.
 """
 
 from __future__ import annotations
@@ -13,16 +22,17 @@ import asyncio
 import contextlib
 import logging
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
+from functools import partial
 
 from adapters.base import (
     CustomerBlocked,
     DeliveryError,
     OutboxMessage,
-    PermanentFailure,
     Sender,
     TemporaryFailure,
+    Unconfirmed,
 )
 from bot.metrics import Metrics
 from storage.store import Store
@@ -30,28 +40,44 @@ from storage.writer import Writer
 
 log = logging.getLogger(__name__)
 
-MAX_ATTEMPTS = 6
-BACKOFF_CAP = 300.0
+MAX_SENDING = 256                # conversations being sent at once, per channel …
+REFILL = 64                      # … topped up when this many are free (or none is busy)
+BACKOFF_CAPS = (30.0, 300.0)     # the longest wait between tries: 30 s … 5 minutes
+DEFAULT_MAX_AGE = 6 * 3600.0     # seconds a message keeps being retried
+
+# Told when messages could not be delivered: (messages, "failed" or "unconfirmed", why).
+OnProblem = Callable[[list[OutboxMessage], str, str], Awaitable[None]]
+Plan = list[tuple[list[OutboxMessage], bool]]    # batches in order, each with "blocked"
 
 
-def backoff(attempts: int) -> float:
-    """Seconds before the next try: 1, 2, 4, 8 … capped at five minutes."""
-    return float(min(2 ** attempts, BACKOFF_CAP))
+def backoff(attempts: int, age: float) -> float:
+    """Seconds before the next try: 2, 4, 8, 16 … but never more than a tenth of how long
+    the message has waited already (within 30 s … 5 minutes): a short outage is caught up
+    on quickly, a long one is not hammered."""
+    low, high = BACKOFF_CAPS
+    return float(min(2 ** min(attempts, 16), min(max(age / 10, low), high)))
 
 
 class Delivery:
     def __init__(self, writer: Writer, senders: dict[str, Sender], metrics: Metrics,
                  clock: Callable[[], datetime] = lambda: datetime.now(UTC),
-                 idle_wait: float = 1.0) -> None:
+                 idle_wait: float = 1.0, max_age: float = DEFAULT_MAX_AGE,
+                 on_problem: OnProblem | None = None) -> None:
         self.writer = writer
+        self.journal = _Journal(writer)
         self.senders = senders
         self.metrics = metrics
         self.clock = clock
         self.idle_wait = idle_wait
+        self.max_age = max_age
+        self.on_problem = on_problem
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._stopping = False
-        self._round = asyncio.Lock()   # one round at a time: a row is never sent by two
+        self._pass = asyncio.Lock()             # one look at the outbox at a time
+        self._busy: set[str] = set()            # conversations being sent right now
+        self._sending: set[asyncio.Task[int]] = set()
+        self._paused: dict[str, float] = {}     # channel -> no sends before (LINE's 429)
 
     def poke(self) -> None:
         """New rows in the outbox: look now instead of at the next tick."""
@@ -61,7 +87,8 @@ class Delivery:
         self._task = asyncio.get_running_loop().create_task(self._run(), name="delivery")
 
     async def stop(self, flush_for: float = 5.0) -> None:
-        """Send what can be sent within `flush_for` seconds, then stop."""
+        """Send what can be sent within `flush_for` seconds, let calls under way finish
+        (and be recorded), then stop."""
         try:
             await asyncio.wait_for(self.send_due(), timeout=flush_for)
         except TimeoutError:
@@ -71,6 +98,8 @@ class Delivery:
             self._wake.set()
             self._task.cancel()
             await asyncio.gather(self._task, return_exceptions=True)
+        if self._sending:
+            await asyncio.wait(set(self._sending))
 
     async def _run(self) -> None:
         while not self._stopping:
@@ -78,138 +107,250 @@ class Delivery:
                 await asyncio.wait_for(self._wake.wait(), timeout=self.idle_wait)
             self._wake.clear()
             try:
-                await self.send_due()
+                await self._start_due()
             except Exception:
-                log.exception("delivery round failed; trying again shortly")
+                log.exception("delivery: looking at the outbox failed; trying again shortly")
 
     async def send_due(self) -> int:
-        """One round: every message due now. Returns how many were delivered."""
-        async with self._round:
-            return await self._send_due()
+        """Send everything due now and wait for it (tests and shutdown). Returns how many
+        messages were delivered. Each conversation is taken at most once per call."""
+        delivered, seen = 0, set[str]()
+        while True:
+            if self._sending:   # calls under way finish first (asyncio.wait never cancels them)
+                await asyncio.wait(set(self._sending))
+            started = await self._start_due(exclude=seen)
+            if not started:
+                return delivered
+            seen.update(started)
+            await asyncio.wait(started.values())
+            delivered += sum(t.result() for t in started.values() if not t.cancelled())
 
-    async def _send_due(self) -> int:
-        now = self.clock()
-        rows = await self.writer.read(lambda s: s.due_outbox(now.timestamp()))
-        if not rows:
-            return 0
-        by_conversation: dict[str, list[tuple[OutboxMessage, bool]]] = defaultdict(list)
-        for row in rows:
-            by_conversation[row["conversation_key"]].append(
-                (OutboxMessage.from_row(row), bool(row["blocked"])))
-        plans = [_batches(items, self.senders) for items in by_conversation.values()]
-        # Count the first try of each conversation's first batch in one write, before sending.
-        first = [m.id for plan in plans if plan and not plan[0][1]
-                 and plan[0][0][0].channel in self.senders for m in plan[0][0]]
-        await self.writer.run(_attempt(first))
-        round_ = _Round(self.clock())
-        counts = await asyncio.gather(*(self._conversation(plan, round_) for plan in plans))
-        await self.writer.run(round_.apply)
-        for (name, channel), n in round_.counts.items():
-            self.metrics.inc(name, n, channel=channel)
-        return sum(counts)
+    async def _start_due(self, exclude: set[str] | None = None) -> dict[str, asyncio.Task[int]]:
+        """Start a task for each conversation whose next message is due. Each channel has
+        its own room, so a platform that hangs holds up only its own customers; room is
+        topped up in batches, not one look at the outbox per finished conversation."""
+        async with self._pass:
+            now = self.clock().timestamp()
+            rooms = {c: self._room(c) for c in self.senders if self._paused.get(c, 0.0) <= now}
+            rooms = {c: room for c, room in rooms.items() if room}
+            if not rooms:
+                return {}
+            skip = self._busy | (exclude or set())
+            rows = await self.writer.read(lambda s: [
+                row for channel, room in rooms.items()
+                for row in s.due_outbox(now, skip, channels=[channel], conversations=room)])
+            by_conversation: dict[str, list[tuple[OutboxMessage, bool]]] = defaultdict(list)
+            for row in rows:
+                by_conversation[row["conversation_key"]].append(
+                    (OutboxMessage.from_row(row), bool(row["blocked"])))
+            started: dict[str, asyncio.Task[int]] = {}
+            for key, items in by_conversation.items():
+                self._busy.add(key)
+                task = asyncio.get_running_loop().create_task(
+                    self._conversation(_batches(items, self.senders)), name=f"deliver {key}")
+                self._sending.add(task)
+                task.add_done_callback(partial(self._finished, key))
+                started[key] = task
+            return started
 
-    async def _conversation(self, plan: list[tuple[list[OutboxMessage], bool]],
-                            round_: _Round) -> int:
+    def _room(self, channel: str) -> int:
+        busy = sum(1 for key in self._busy if key.startswith(channel + ":"))
+        room = MAX_SENDING - busy
+        return room if room >= REFILL or not busy else 0
+
+    def _finished(self, key: str, task: asyncio.Task[int]) -> None:
+        self._busy.discard(key)
+        self._sending.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.error("delivery to %s failed", key, exc_info=task.exception())
+        self.poke()   # its later messages, and conversations that waited for room
+
+    async def _conversation(self, plan: Plan) -> int:
+        """One conversation's due messages, in order; stops at the first that must wait."""
         sent = 0
         blocked_now = False
-        for n, (batch, was_blocked) in enumerate(plan):
-            sender = self.senders.get(batch[0].channel)
-            if sender is None:
-                return sent   # a channel that is off: kept until it is configured
+        for batch, was_blocked in plan:
+            channel = batch[0].channel
             if was_blocked or blocked_now:
-                round_.finish(batch, "failed", "customer blocked the bot")
+                await self._finish(batch, "failed", "customer blocked the bot", tell=False)
                 continue
-            if n > 0:
-                await self.writer.run(_attempt([m.id for m in batch]))
+            paused = self._paused.get(channel, 0.0)
+            if paused > self.clock().timestamp():
+                await self._defer(batch, paused, f"{channel} asked us to slow down", False)
+                return sent
+            tries = _Tries(self.journal, batch)
             try:
-                await sender.send(batch, self.clock())
+                await self.senders[channel].send(batch, self.clock(), tries)
             except TemporaryFailure as exc:
-                round_.retry(batch, exc)
-                return sent   # keep this conversation's order: later messages wait
+                if await self._retry(batch, exc, answered=tries.made):
+                    return sent   # later messages wait for this one
+                continue
+            except Unconfirmed as exc:
+                log.warning("%s: message %s unconfirmed: %s", channel, batch[0].id, exc)
+                await self._finish(batch, "unconfirmed", str(exc))
+                continue
             except CustomerBlocked as exc:
-                log.info("%s: the customer blocked the bot; not sending to them", batch[0].channel)
-                round_.block(batch, exc)
+                log.info("%s: the customer blocked the bot; not sending to them", channel)
+                await self._finish(batch, "failed", f"customer blocked the bot: {exc}",
+                                   tell=False, block=True)
                 blocked_now = True
                 continue
-            except (PermanentFailure, DeliveryError) as exc:
-                log.warning("%s: message %s refused: %s", batch[0].channel, batch[0].id, exc)
-                round_.finish(batch, "failed", str(exc))
+            except DeliveryError as exc:
+                log.warning("%s: message %s refused: %s", channel, batch[0].id, exc)
+                await self._finish(batch, "failed", str(exc))
                 continue
-            round_.finish(batch, "sent")
+            except Exception as exc:   # a bug of ours: wait, and keep what is in doubt
+                log.exception("%s: sending message %s failed", channel, batch[0].id)
+                await self._retry(batch, TemporaryFailure(repr(exc)), answered=False)
+                return sent
+            await self._finish(batch, "sent")
             sent += len(batch)
         return sent
 
+    async def _retry(self, batch: list[OutboxMessage], exc: TemporaryFailure,
+                     answered: bool = True) -> bool:
+        """Try again later; False when the message is too old for that (marked failed)."""
+        first, now = batch[0], self.clock().timestamp()
+        age = now - first.created_ts
+        if age >= self.max_age:
+            status = "unconfirmed" if first.token_in_doubt else "failed"
+            log.warning("%s: message %s still not delivered after %.1f h: %s", first.channel,
+                        first.id, age / 3600, exc)
+            await self._finish(batch, status, f"not delivered in {age / 3600:.1f} h: {exc}")
+            return False
+        attempts = max(m.attempts for m in batch) + 1   # this try included
+        wait = exc.retry_after if exc.retry_after is not None else backoff(attempts, age)
+        at = min(now + wait, first.created_ts + self.max_age)   # the last try at the limit
+        if exc.whole_channel:
+            self._paused[first.channel] = max(self._paused.get(first.channel, 0.0), at)
+        log.info("%s: message %s will be retried in %.0f s (%s)", first.channel, first.id,
+                 at - now, exc)
+        await self._defer(batch, at, str(exc), answered)
+        self.metrics.inc("heard_delivery_retries_total", channel=first.channel)
+        return True
 
-class _Round:
-    """What one delivery round learned, written to the store in one go at its end."""
+    async def _defer(self, batch: list[OutboxMessage], at: float, reason: str,
+                     answered: bool) -> None:
+        ids = [m.id for m in batch]
 
-    def __init__(self, now: datetime) -> None:
-        self.now = now
-        self.writes: list[Callable[[Store], None]] = []
-        self.counts: dict[tuple[str, str], int] = defaultdict(int)
+        def defer(store: Store) -> None:
+            for outbox_id in ids:
+                store.defer_outbox(outbox_id, at, reason, answered)
 
-    def finish(self, batch: list[OutboxMessage], status: str, error: str = "") -> None:
-        ids, now = [m.id for m in batch], self.now
+        await self.journal.write(defer)
+
+    async def _finish(self, batch: list[OutboxMessage], status: str, error: str = "",
+                      tell: bool = True, block: bool = False) -> None:
+        """The outcome, written at once: a crash after this never repeats the call. `tell`:
+        the team hears of a message that was not delivered; `block`: the customer blocked
+        the bot."""
+        now, ids = self.clock(), [m.id for m in batch]
+        numbers = sorted({m.case_number for m in batch if m.case_number})
+        key = batch[0].conversation_key
 
         def mark(store: Store) -> None:
+            if block:
+                store.set_blocked(key, True)
             for outbox_id in ids:
                 if status == "sent":
                     store.mark_sent(outbox_id, now)
                 else:
-                    store.mark_failed(outbox_id, error, now)
+                    store.mark_failed(outbox_id, error, now, status)
+            if status != "sent" and tell:
+                for number in numbers:
+                    store.add_event(number, "delivery_failed",
+                                    {"status": status, "reason": error[:300],
+                                     "messages": len(ids)}, now)
 
-        self.writes.append(mark)
-        name = "heard_messages_out_total" if status == "sent" else "heard_delivery_failures_total"
-        self.counts[(name, batch[0].channel)] += len(batch)
+        await self.journal.write(mark)
+        channel = batch[0].channel
+        name = {"sent": "heard_messages_out_total",
+                "unconfirmed": "heard_delivery_unconfirmed_total"}.get(
+                    status, "heard_delivery_failures_total")
+        self.metrics.inc(name, len(batch), channel=channel)
+        if status != "sent" and tell and self.on_problem is not None:
+            try:
+                await self.on_problem(batch, status, error)
+            except Exception:
+                log.exception("telling the team about message %s failed", batch[0].id)
 
-    def retry(self, batch: list[OutboxMessage], exc: TemporaryFailure) -> None:
-        attempts = max(m.attempts for m in batch) + 1   # this try included
-        if attempts >= MAX_ATTEMPTS:
-            log.warning("%s: message %s failed after %d tries: %s", batch[0].channel,
-                        batch[0].id, attempts, exc)
-            self.finish(batch, "failed", f"gave up after {attempts} tries: {exc}")
-            return
-        wait = exc.retry_after if exc.retry_after is not None else backoff(attempts)
-        at = self.now.timestamp() + wait
-        log.info("%s: message %s will be retried in %.0f s (%s)", batch[0].channel,
-                 batch[0].id, wait, exc)
-        ids, reason = [m.id for m in batch], str(exc)
 
-        def defer(store: Store) -> None:
+class _Journal:
+    """Delivery's writes made in the same moment (many conversations' checkpoints and
+    outcomes) go to the writer as one job, ahead of other work: the sooner a call is on
+    record, the fewer a crash leaves in doubt. Each caller still returns only once its
+    own write is durable."""
+
+    def __init__(self, writer: Writer) -> None:
+        self.writer = writer
+        self._writes: list[Callable[[Store], None]] = []
+        self._done: asyncio.Future[None] | None = None
+        self._jobs: set[asyncio.Future[None]] = set()
+
+    async def write(self, fn: Callable[[Store], None]) -> None:
+        if self._done is None:
+            loop = asyncio.get_running_loop()
+            self._done = loop.create_future()
+            loop.call_soon(self._flush)
+        self._writes.append(fn)
+        await asyncio.shield(self._done)
+
+    def _flush(self) -> None:
+        writes, done = self._writes, self._done
+        self._writes, self._done = [], None
+        assert done is not None
+
+        def run(store: Store) -> None:
+            for fn in writes:
+                fn(store)
+
+        def settle(job: asyncio.Future[None]) -> None:
+            self._jobs.discard(job)
+            error = None if job.cancelled() else job.exception()
+            if job.cancelled():
+                done.cancel()
+            elif error is not None:
+                done.set_exception(error)
+            else:
+                done.set_result(None)
+
+        job = asyncio.ensure_future(self.writer.run(run, urgent=True))
+        self._jobs.add(job)
+        job.add_done_callback(settle)
+
+
+class _Tries:
+    """The sender's checkpoint for one send: before each platform call the try is counted
+    (once per send) and its method recorded, durably, before anything leaves."""
+
+    def __init__(self, journal: _Journal, batch: list[OutboxMessage]) -> None:
+        self.journal, self.ids, self.made = journal, [m.id for m in batch], False
+
+    async def __call__(self, via: str) -> None:
+        count, self.made = not self.made, True
+        ids = self.ids
+
+        def trying(store: Store) -> None:
             for outbox_id in ids:
-                store.defer_outbox(outbox_id, at, reason)
+                store.outbox_trying(outbox_id, via, count)
 
-        self.writes.append(defer)
-        self.counts[("heard_delivery_retries_total", batch[0].channel)] += 1
-
-    def block(self, batch: list[OutboxMessage], exc: CustomerBlocked) -> None:
-        key = batch[0].conversation_key
-        self.writes.append(lambda store: store.set_blocked(key, True))
-        self.finish(batch, "failed", f"customer blocked the bot: {exc}")
-
-    def apply(self, store: Store) -> None:
-        for write in self.writes:
-            write(store)
+        await self.journal.write(trying)
 
 
-def _attempt(ids: list[int]) -> Callable[[Store], None]:
-    def mark(store: Store) -> None:
-        for outbox_id in ids:
-            store.mark_attempt(outbox_id)
-    return mark
-
-
-def _batches(items: list[tuple[OutboxMessage, bool]],
-             senders: dict[str, Sender]) -> list[tuple[list[OutboxMessage], bool]]:
-    """Consecutive messages that can go in one call: same reply token, up to the limit."""
-    batches: list[tuple[list[OutboxMessage], bool]] = []
+def _batches(items: list[tuple[OutboxMessage, bool]], senders: dict[str, Sender]) -> Plan:
+    """Consecutive messages that can go in one call: the same reply token and what is known
+    about it, tried together so far, up to the sender's limit. A batch keeps its first
+    message's push retry key, so it must keep its members across retries."""
+    batches: Plan = []
     for message, blocked in items:
         sender = senders.get(message.channel)
         limit = sender.max_batch if sender else 1
         if batches:
             last, _ = batches[-1]
-            if (len(last) < limit and last[0].reply_token == message.reply_token
-                    and last[0].kind == message.kind and last[0].attempts == message.attempts):
+            head = last[0]
+            if (len(last) < limit and head.reply_token == message.reply_token
+                    and head.kind == message.kind and head.attempts == message.attempts
+                    and head.reply_state == message.reply_state):
                 last.append(message)
                 continue
         batches.append(([message], blocked))

@@ -12,6 +12,7 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any, Protocol
 
+from adapters.base import OutboxMessage
 from bot import agents
 from bot.case import CaseState, Step
 from bot.engine import Context
@@ -30,6 +31,7 @@ class Desk(Protocol):
     async def customer_wrote(self, case: CaseState, text: str) -> None: ...
     async def sla_breached(self, case: CaseState) -> None: ...
     async def commitment_overdue(self, case: CaseState) -> None: ...
+    async def delivery_failed(self, case: CaseState, status: str, reason: str) -> None: ...
 
 
 ACTIONS = ("claim", "reply", "note", "commit", "fulfil", "resolve", "hand_back", "transfer")
@@ -91,6 +93,19 @@ class DeskService:
                 await self._tell("sla_breached", step.case)
             if "commitment_overdue" in kinds:
                 await self._tell("commitment_overdue", step.case)
+
+    async def delivery_failed(self, messages: Sequence[OutboxMessage], status: str,
+                              reason: str) -> None:
+        """Messages to a customer were not delivered (given up, refused) or cannot be known
+        to have been (unconfirmed): the desks alert the team, like an SLA breach."""
+        numbers = sorted({m.case_number for m in messages if m.case_number})
+        if not numbers:
+            log.warning("a message outside any case was not delivered (%s): %s", status, reason)
+            return
+        cases = await self.writer.read(lambda s: [s.get_case(n) for n in numbers])
+        for case in cases:
+            if case is not None:
+                await self._tell("delivery_failed", case, status, reason)
 
     async def _tell(self, what: str, case: CaseState, *args: Any) -> None:
         """Every desk hears about it; one failing desk never stops the others."""

@@ -15,7 +15,12 @@ class Metrics:
             "heard_messages_in_total": "Customer events accepted, per channel.",
             "heard_messages_out_total": "Messages delivered to customers, per channel.",
             "heard_escalations_total": "Cases handed to a person.",
-            "heard_delivery_failures_total": "Messages that could not be delivered after retries.",
+            "heard_delivery_failures_total": "Messages marked failed: refused by the platform, "
+                                             "the customer blocked the bot, or still not "
+                                             "delivered at HEARD_DELIVERY_MAX_AGE.",
+            "heard_delivery_unconfirmed_total": "Messages whose delivery cannot be known (a "
+                                                "reply under way when Heard stopped); the team "
+                                                "is alerted instead of sending them twice.",
             "heard_delivery_retries_total": "Delivery attempts that will be retried.",
             "heard_webhooks_rejected_total": "Webhook requests refused, per channel and reason.",
             "heard_events_refused_total": "Events in an accepted webhook that could not be "

@@ -60,7 +60,8 @@ class HeardServer:
             from adapters.line import LineChannel
 
             self.line = LineChannel(settings.line_secret, settings.line_token,
-                                    settings.line_api_host)
+                                    settings.line_api_host,
+                                    token_fresh=settings.line_token_seconds)
             self.senders["line"] = self.line
         if settings.telegram_enabled:
             from adapters.telegram import TelegramChannel
@@ -69,9 +70,10 @@ class HeardServer:
                                             settings.telegram_api_url)
             self.senders["telegram"] = self.telegram
         self.delivery = Delivery(self.writer, self.senders, self.metrics, clock=clock,
-                                 idle_wait=delivery_idle)
+                                 idle_wait=delivery_idle, max_age=settings.delivery_max_age)
         self.desk = DeskService(self.writer, lambda: self.dialogs.dialog, clock,
                                 self.delivery.poke)
+        self.delivery.on_problem = self.desk.delivery_failed
         self.hub = ConsoleHub()
         self.desk.desks.append(self.hub)
         self.console = Console(self.writer, self.desk, self.hub, self.dialogs, clock,
@@ -99,6 +101,7 @@ class HeardServer:
         self._watcher: asyncio.Task[None] | None = None
         self._reloading = asyncio.Lock()
         self._outbox_counts: dict[str, int] = {}   # read at each /metrics scrape
+        self._oldest_pending: float | None = None
 
     # ------------------------------------------------------------ the app
 
@@ -115,6 +118,7 @@ class HeardServer:
             *self.console.routes(),
         ])
         self.metrics.gauges["heard_outbox_messages"] = self._outbox_gauge
+        self.metrics.gauges["heard_outbox_oldest_pending_seconds"] = self._oldest_gauge
         app.on_startup.append(self._startup)
         app.on_shutdown.append(self._shutdown)
         app.on_cleanup.append(self._cleanup)
@@ -360,10 +364,17 @@ class HeardServer:
         return web.json_response(body, status=200 if body["status"] == "ok" else 503)
 
     async def metrics_page(self, request: web.Request) -> web.Response:
-        self._outbox_counts = await self.writer.read(lambda s: s.outbox_counts())
+        self._outbox_counts, self._oldest_pending = await self.writer.read(
+            lambda s: (s.outbox_counts(), s.oldest_pending_ts()))
         return web.Response(text=self.metrics.render(), content_type="text/plain",
                             charset="utf-8", headers={"X-Content-Type-Options": "nosniff"})
 
     def _outbox_gauge(self) -> dict[str, float]:
         counts = self._outbox_counts
-        return {status: float(counts.get(status, 0)) for status in ("pending", "sent", "failed")}
+        return {status: float(counts.get(status, 0))
+                for status in ("pending", "sent", "failed", "unconfirmed")}
+
+    def _oldest_gauge(self) -> dict[str, float]:
+        """How long the oldest message still waiting to go out has waited (0: none)."""
+        oldest = self._oldest_pending
+        return {"": max(0.0, self.clock().timestamp() - oldest) if oldest is not None else 0.0}

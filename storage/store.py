@@ -15,7 +15,6 @@ from __future__ import annotations
 import csv
 import json
 import sqlite3
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import fields
@@ -26,12 +25,13 @@ from typing import TYPE_CHECKING, Any, TextIO
 import sqlite_utils
 
 from bot.case import CaseState
+from storage.outbox import OutboxStore, migrate_5
 
 if TYPE_CHECKING:
     from bot.case import Step
     from bot.types import Incoming
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 CASE_FIELDS: tuple[str, ...] = tuple(f.name for f in fields(CaseState))
 
 
@@ -125,10 +125,10 @@ def _migrate_4(db: sqlite_utils.Database) -> None:
     cases.create_index(["commit_due_ts"])
 
 
-MIGRATIONS = {1: _migrate_1, 2: _migrate_2, 3: _migrate_3, 4: _migrate_4}
+MIGRATIONS = {1: _migrate_1, 2: _migrate_2, 3: _migrate_3, 4: _migrate_4, 5: migrate_5}
 
 
-class Store:
+class Store(OutboxStore):
     def __init__(self, conn: sqlite3.Connection) -> None:
         self.conn = conn
         self.db = sqlite_utils.Database(conn)
@@ -356,39 +356,6 @@ class Store:
                              "ORDER BY id", [case_number])
         return [{**row, "data": json.loads(row["data"])} for row in rows]
 
-    # ------------------------------------------------------------ outbox
-
-    def enqueue(self, case_number: str | None, conversation_key: str, channel: str,
-                user_id: str, text: str, buttons: list[dict[str, str]], kind: str,
-                reply_token: str | None, at: datetime) -> int:
-        """A message to send. `retry_key` stays the same across every retry (LINE push)."""
-        cur = self._x(
-            "INSERT INTO outbox (case_number, conversation_key, channel, user_id, text, buttons, "
-            "kind, reply_token, status, attempts, created_at, created_ts, next_try_ts, retry_key) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'pending', 0, ?, ?, 0, ?)",
-            (case_number, conversation_key, channel, user_id, text, _json(buttons), kind,
-             reply_token, at.isoformat(), _ts(at), str(uuid.uuid4())),
-        )
-        return int(cur.lastrowid or 0)
-
-    def due_outbox(self, now_ts: float, limit: int = 500) -> list[dict[str, Any]]:
-        """Pending messages whose next try is due, oldest first, each with `blocked`: the
-        customer blocked the bot."""
-        rows = self.db.query(
-            "SELECT o.*, coalesce(c.blocked, 0) AS blocked FROM outbox o "
-            "LEFT JOIN customers c ON c.key = o.conversation_key "
-            "WHERE o.status = 'pending' AND o.next_try_ts <= ? ORDER BY o.id LIMIT ?",
-            [now_ts, limit])
-        return [{**row, "buttons": json.loads(row["buttons"] or "[]")} for row in rows]
-
-    def defer_outbox(self, outbox_id: int, next_try_ts: float, error: str) -> None:
-        self._x("UPDATE outbox SET next_try_ts = ?, error = ? WHERE id = ?",
-                (next_try_ts, error[:500], outbox_id))
-
-    def outbox_counts(self) -> dict[str, int]:
-        rows = self._x("SELECT status, count(*) FROM outbox GROUP BY status").fetchall()
-        return {str(status): int(n) for status, n in rows}
-
     # ------------------------------------------------------------ inbox
 
     def add_inbox(self, channel: str, event_key: str, conversation_key: str,
@@ -419,28 +386,6 @@ class Store:
             [conversation_key, after_id, limit])
         return [{**row, "buttons": json.loads(row["buttons"]) if row["buttons"] else []}
                 for row in rows]
-
-    def pending_outbox(self, limit: int = 100) -> list[dict[str, Any]]:
-        rows = self.db.query("SELECT * FROM outbox WHERE status = 'pending' ORDER BY id LIMIT ?",
-                             [limit])
-        return [{**row, "buttons": json.loads(row["buttons"] or "[]")} for row in rows]
-
-    def outbox_row(self, outbox_id: int) -> dict[str, Any] | None:
-        rows = list(self.db.query("SELECT * FROM outbox WHERE id = ?", [outbox_id]))
-        return {**rows[0], "buttons": json.loads(rows[0]["buttons"] or "[]")} if rows else None
-
-    def mark_attempt(self, outbox_id: int) -> None:
-        """Counted before the platform call: after a crash, a message with attempts > 0
-        may have reached the customer already, and is retried in a way that can tell."""
-        self._x("UPDATE outbox SET attempts = attempts + 1 WHERE id = ?", (outbox_id,))
-
-    def mark_sent(self, outbox_id: int, at: datetime) -> None:
-        self._x("UPDATE outbox SET status = 'sent', sent_at = ? WHERE id = ?",
-                (at.isoformat(), outbox_id))
-
-    def mark_failed(self, outbox_id: int, error: str, at: datetime) -> None:
-        self._x("UPDATE outbox SET status = 'failed', error = ?, sent_at = ? WHERE id = ?",
-                (error[:500], at.isoformat(), outbox_id))
 
     # ------------------------------------------------------------ follow-ups
 
@@ -501,8 +446,7 @@ class Store:
         self.conn.executemany(
             "INSERT INTO case_events (case_number, kind, data, at) VALUES (?, ?, ?, ?)",
             [(case.number, e.kind, _json(e.data), e.at.isoformat()) for e in step.events])
-        reply_token = incoming.reply_token if incoming is not None else None
-        ids = self._outgoing(step, number, case.conversation_key, reply_token, at)
+        ids = self._outgoing(step, number, case.conversation_key, incoming, at)
         self._sync_followup(case, at)
         return ids
 
@@ -511,13 +455,16 @@ class Store:
         """Replies outside any case (a greeting on follow): kept and sent all the same."""
         if incoming is None:
             return []
-        return self._outgoing(step, None, incoming.conversation_key, incoming.reply_token, at)
+        return self._outgoing(step, None, incoming.conversation_key, incoming, at)
 
     def _outgoing(self, step: Step, number: str | None, conversation_key: str,
-                  reply_token: str | None, at: datetime) -> list[int]:
+                  incoming: Incoming | None, at: datetime) -> list[int]:
         """The step's messages, kept in the transcript and queued in the outbox. Only
-        replies carry the event's reply token; everything else is pushed."""
+        replies carry the event's reply token (and when the event arrived: the token's age
+        counts from then, not from now); everything else is pushed."""
         channel, _, user_id = conversation_key.partition(":")
+        reply_token = incoming.reply_token if incoming is not None else None
+        token_at = incoming.received_at if incoming is not None else None
         ids = []
         for out in step.outgoing:
             buttons = [{"label": b.label, "payload": b.payload} for b in out.buttons]
@@ -525,7 +472,7 @@ class Store:
                              buttons=buttons, kind=out.kind)
             ids.append(self.enqueue(number, conversation_key, channel, user_id, out.text,
                                     buttons, out.kind,
-                                    reply_token if out.kind == "reply" else None, at))
+                                    reply_token if out.kind == "reply" else None, at, token_at))
         return ids
 
     def _sync_followup(self, case: CaseState, at: datetime) -> None:

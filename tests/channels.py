@@ -4,6 +4,7 @@ webhook bodies (from the shared fixtures) signed as the platforms sign them."""
 from __future__ import annotations
 
 import base64
+import contextlib
 import copy
 import hashlib
 import hmac
@@ -88,6 +89,8 @@ class Served:
     async def post_line(self, body: bytes, signature: str | None = None) -> aiohttp.ClientResponse:
         headers = {"Content-Type": "application/json",
                    "X-Line-Signature": sign(body) if signature is None else signature}
+        with contextlib.suppress(ValueError, AttributeError):
+            self.line.issue_tokens(body)    # LINE issues a reply token with each event
         async with self.http.post(f"{self.url}/webhooks/line", data=body, headers=headers) as r:
             await r.read()
             return r
@@ -135,12 +138,13 @@ class Clock:
 @asynccontextmanager
 async def serving(db: Path, *, telegram_polling: bool = False, clock: Clock | None = None,
                   dialog: Path | None = None, **extra: Any) -> AsyncIterator[Served]:
-    line, telegram = LineStub(), TelegramStub()
+    clock = clock or Clock()
+    line, telegram = LineStub(clock=clock), TelegramStub()
     await line.start()
     await telegram.start()
     server = HeardServer(settings_for(db, line, telegram, **extra),
                          DialogHolder(dialog or default_dialog_path()), background=False,
-                         telegram_polling=telegram_polling, clock=clock or Clock())
+                         telegram_polling=telegram_polling, clock=clock)
     runner = web.AppRunner(server.app(), access_log=None)
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)

@@ -1,9 +1,15 @@
 """Local stand-ins for the LINE Messaging API and the Telegram Bot API, on 127.0.0.1.
 
 The real SDKs talk to them (LINE `Configuration(host=...)`, Telegram `Bot(base_url=...)`).
-They record what was sent and answer errors on demand (`fail(...)`), and they behave like
-the platforms where it matters: LINE reply tokens work once, a LINE push retried with the
-same `X-Line-Retry-Key` after it was accepted gets 409.
+They record what was sent and fail on demand, and they behave like the platforms where it
+matters: a LINE reply token works once and only for about a minute after LINE issued it
+(400 "Invalid reply token" otherwise), and a LINE push retried with the same
+`X-Line-Retry-Key` after it was accepted gets 409.
+
+Faults: `fail(endpoint, status, times)` for the next few calls; `outage(status)` for every
+call until `recover()`; the status "timeout" holds the request longer than the client
+waits and then drops it without delivering; `delay` answers every call late (after
+delivering), which leaves a message in flight when the sender dies.
 """
 
 from __future__ import annotations
@@ -11,8 +17,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import time
 from collections import deque
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from aiohttp import web
@@ -21,39 +30,61 @@ LINE_SECRET = "line-channel-secret-for-tests"
 LINE_TOKEN = "line-access-token-for-tests"
 TELEGRAM_TOKEN = "123456:telegram-token-for-tests"
 TELEGRAM_SECRET = "telegram-secret-token-for-tests"
+TIMEOUT = "timeout"
+INVALID_TOKEN = {"message": "Invalid reply token"}
 
 
 @dataclass
 class Failure:
-    status: int
+    status: int | str
     body: dict[str, Any]
     headers: dict[str, str] = field(default_factory=dict)
 
 
 class Stub:
+    endpoints: tuple[str, ...] = ()    # what an outage takes down
+
     def __init__(self) -> None:
         self.failures: dict[str, deque[Failure]] = {}
+        self.outages: dict[str, Failure] = {}
+        self.hang = 30.0          # how long a "timeout" holds a request
         self.runner: web.AppRunner | None = None
         self.url = ""
         self.changed = asyncio.Event()
 
-    def fail(self, endpoint: str, status: int, times: int = 1,
+    def fail(self, endpoint: str, status: int | str, times: int = 1,
              headers: dict[str, str] | None = None, body: dict[str, Any] | None = None) -> None:
-        """The next `times` calls to `endpoint` answer `status`."""
+        """The next `times` calls to `endpoint` answer `status` (or time out: "timeout")."""
         queue = self.failures.setdefault(endpoint, deque())
         for _ in range(times):
             queue.append(Failure(status, body or {"message": f"stub says {status}"},
                                  headers or {}))
 
+    def outage(self, status: int | str, endpoints: Iterable[str] = (),
+               headers: dict[str, str] | None = None) -> None:
+        """Every call to `endpoints` (default: all) fails like this until `recover()`."""
+        for endpoint in endpoints or self.endpoints:
+            self.outages[endpoint] = Failure(status, {"message": f"stub outage: {status}"},
+                                             headers or {})
+
+    def recover(self) -> None:
+        self.outages.clear()
+
     def _failure(self, endpoint: str) -> Failure | None:
         queue = self.failures.get(endpoint)
-        return queue.popleft() if queue else None
+        if queue:
+            return queue.popleft()
+        return self.outages.get(endpoint)
+
+    async def _hang(self) -> None:
+        """A request LINE never acts on: held past the client's timeout, then dropped."""
+        await asyncio.sleep(self.hang)
 
     def app(self) -> web.Application:
         raise NotImplementedError
 
     async def start(self) -> str:
-        self.runner = web.AppRunner(self.app(), access_log=None)
+        self.runner = web.AppRunner(self.app(), access_log=None, shutdown_timeout=0.1)
         await self.runner.setup()
         site = web.TCPSite(self.runner, "127.0.0.1", 0)
         await site.start()
@@ -80,19 +111,53 @@ class Stub:
 
 
 class LineStub(Stub):
-    """POST /v2/bot/message/reply and /v2/bot/message/push, as LINE answers them."""
+    """POST /v2/bot/message/reply and /v2/bot/message/push, as LINE answers them.
 
-    def __init__(self) -> None:
+    A reply token is good once, for `token_ttl` seconds after LINE issued it: the tests
+    tell the stub when it "sent" a webhook (`issue_tokens(body)`), as LINE issues a token
+    with each event it sends. `clock` is the stub's idea of now (a test's virtual clock,
+    or real time)."""
+
+    endpoints = ("reply", "push")
+
+    def __init__(self, token_ttl: float = 60.0,
+                 clock: Callable[[], datetime] | None = None) -> None:
         super().__init__()
+        self.token_ttl = token_ttl
+        self.clock = clock
+        self.delay = 0.0
         self.replies: list[dict[str, Any]] = []
         self.pushes: list[dict[str, Any]] = []
+        self.issued: dict[str, tuple[str, float]] = {}    # token -> (user id, issued at)
         self.used_tokens: set[str] = set()
         self.retry_keys: set[str] = set()
         self.calls: list[tuple[str, dict[str, Any], dict[str, str]]] = []
+        self.received: list[tuple[str, str]] = []         # (user id, text) as delivered
 
     @property
     def texts(self) -> list[str]:
         return [m["text"] for call in self.replies + self.pushes for m in call["messages"]]
+
+    def now(self) -> float:
+        return self.clock().timestamp() if self.clock is not None else time.time()
+
+    def issue_tokens(self, body: bytes) -> None:
+        """LINE sends this webhook body: its reply tokens start their minute now (a
+        redelivered event keeps the token and the minute it had)."""
+        for event in json.loads(body).get("events", []):
+            token, user = event.get("replyToken"), (event.get("source") or {}).get("userId")
+            if token and user:
+                self.issued.setdefault(token, (user, self.now()))
+
+    def token_problem(self, token: str) -> str | None:
+        issued = self.issued.get(token)
+        if issued is None:
+            return "never issued"
+        if token in self.used_tokens:
+            return "used"
+        if self.now() - issued[1] > self.token_ttl:
+            return "expired"
+        return None
 
     def app(self) -> web.Application:
         app = web.Application()
@@ -104,6 +169,13 @@ class LineStub(Stub):
         if request.headers.get("Authorization") != f"Bearer {LINE_TOKEN}":
             raise web.HTTPUnauthorized(text='{"message":"Authentication failed"}')
 
+    async def _failed(self, failure: Failure) -> web.Response:
+        if failure.status == TIMEOUT:
+            await self._hang()
+            return web.json_response({"message": "too late"}, status=504)
+        return web.json_response(failure.body, status=int(failure.status),
+                                 headers=failure.headers)
+
     async def reply(self, request: web.Request) -> web.Response:
         self._auth(request)
         body = await request.json()
@@ -111,13 +183,15 @@ class LineStub(Stub):
         failure = self._failure("reply")
         try:
             if failure:
-                return web.json_response(failure.body, status=failure.status,
-                                         headers=failure.headers)
+                return await self._failed(failure)
             token = body["replyToken"]
-            if token in self.used_tokens:
-                return web.json_response({"message": "Invalid reply token"}, status=400)
+            if self.token_problem(token) is not None:
+                return web.json_response(INVALID_TOKEN, status=400)
             self.used_tokens.add(token)
             self.replies.append(body)
+            self._deliver(self.issued[token][0], body)
+            if self.delay:
+                await asyncio.sleep(self.delay)
             return web.json_response({"sentMessages": [{"id": str(len(self.replies))}]})
         finally:
             self._changed()
@@ -130,21 +204,28 @@ class LineStub(Stub):
         failure = self._failure("push")
         try:
             if failure:
-                return web.json_response(failure.body, status=failure.status,
-                                         headers=failure.headers)
+                return await self._failed(failure)
             if key and key in self.retry_keys:
                 return web.json_response({"message": "The retry key is already accepted"},
                                          status=409)
             if key:
                 self.retry_keys.add(key)
             self.pushes.append(body)
+            self._deliver(body["to"], body)
+            if self.delay:
+                await asyncio.sleep(self.delay)
             return web.json_response({"sentMessages": [{"id": str(len(self.pushes))}]})
         finally:
             self._changed()
 
+    def _deliver(self, user: str, body: dict[str, Any]) -> None:
+        self.received.extend((user, m["text"]) for m in body["messages"])
+
 
 class TelegramStub(Stub):
     """The Bot API methods Heard uses; form-encoded posts, {"ok": true, "result": ...}."""
+
+    endpoints = ("sendMessage",)
 
     def __init__(self) -> None:
         super().__init__()
@@ -178,9 +259,12 @@ class TelegramStub(Stub):
             await asyncio.sleep(0.2)   # long polling: nothing new, wait a little
         failure = self._failure(name)
         try:
+            if failure and failure.status == TIMEOUT:
+                await self._hang()
+                return web.json_response({"ok": False, "error_code": 504}, status=504)
             if failure:
                 return web.json_response({"ok": False, "error_code": failure.status,
-                                          **failure.body}, status=failure.status)
+                                          **failure.body}, status=int(failure.status))
             return web.json_response({"ok": True, "result": self._result(name, data)})
         finally:
             self._changed()

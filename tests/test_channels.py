@@ -12,7 +12,6 @@ import pytest
 
 from storage.store import Store
 from tests.channels import (
-    Served,
     fixture,
     line_body,
     line_event,
@@ -149,76 +148,6 @@ async def test_standby_mode_sends_nothing(tmp_path: Path) -> None:
         assert (await s.post_line(body)).status == 200
         await s.settle()
         assert s.line.calls == []
-
-
-# ---------------------------------------------------------------- LINE: sending
-
-
-async def line_turn(s: Served, n: int, text: str) -> None:
-    await s.post_line(line_body(line_event("text", USER, f"01EV00000000000000000001{n:02d}",
-                                           text=text)))
-    await s.server.dispatcher.drain()
-
-
-async def test_5xx_is_retried_and_a_stale_token_is_pushed_with_one_retry_key(
-        tmp_path: Path) -> None:
-    async with serving(tmp_path / "h.db") as s:
-        s.line.fail("reply", 500)
-        s.line.fail("push", 503)
-        await line_turn(s, 1, "包裹還沒到")
-        await s.server.delivery.send_due()       # reply: 500, retried later
-        assert s.line.replies == []
-        await s.read(lambda st: st.conn.execute("UPDATE outbox SET next_try_ts = 0, created_ts = 0"))
-        await s.server.delivery.send_due()       # token now stale: push -> 503
-        await s.read(lambda st: st.conn.execute("UPDATE outbox SET next_try_ts = 0"))
-        await s.server.delivery.send_due()       # push again, same key -> 200
-        pushes = [headers["X-Line-Retry-Key"] for kind, _, headers in s.line.calls
-                  if kind == "push"]
-        assert len(pushes) == 2 and pushes[0] == pushes[1]
-        assert len(s.line.pushes) == 1 and len(s.line.pushes[0]["messages"]) == 2
-        assert s.server.metrics.value("heard_delivery_retries_total", channel="line") == 2
-
-
-async def test_a_409_on_a_retried_push_counts_as_delivered(tmp_path: Path) -> None:
-    async with serving(tmp_path / "h.db") as s:
-        s.line.fail("reply", 500)
-        await line_turn(s, 2, "包裹還沒到")
-        await s.server.delivery.send_due()
-        rows = await s.read(lambda st: st.due_outbox(1e12))
-        s.line.retry_keys.add(rows[0]["retry_key"])   # LINE accepted an earlier push
-        await s.read(lambda st: st.conn.execute("UPDATE outbox SET next_try_ts = 0, created_ts = 0"))
-        await s.server.delivery.send_due()
-        assert s.line.pushes == []
-        assert await s.read(lambda st: st.outbox_counts()) == {"sent": 2}
-
-
-async def test_429_waits_as_told_and_4xx_fails_visibly(tmp_path: Path) -> None:
-    async with serving(tmp_path / "h.db") as s:
-        s.line.fail("reply", 429, headers={"Retry-After": "120"})
-        await line_turn(s, 3, "包裹還沒到")
-        await s.server.delivery.send_due()
-        row = (await s.read(lambda st: st.pending_outbox()))[0]
-        assert row["next_try_ts"] - row["created_ts"] >= 119
-        await s.read(lambda st: st.conn.execute("UPDATE outbox SET next_try_ts = 0, created_ts = 0"))
-        s.line.fail("push", 400, body={"message": "The request body has 1 error(s)"})
-        await s.server.delivery.send_due()
-        assert await s.read(lambda st: st.outbox_counts()) == {"failed": 2}
-        assert s.server.metrics.value("heard_delivery_failures_total", channel="line") == 2
-        metrics = await (await s.http.get(f"{s.url}/metrics")).text()
-        assert 'heard_delivery_failures_total{channel="line"} 2' in metrics
-        assert 'heard_outbox_messages{status="failed"} 2' in metrics
-
-
-async def test_a_crash_after_a_reply_does_not_send_it_twice(tmp_path: Path) -> None:
-    async with serving(tmp_path / "h.db") as s:
-        await line_turn(s, 4, "包裹還沒到")
-        rows = await s.read(lambda st: st.due_outbox(1e12))
-        # the reply reached LINE, then the process died before marking it sent
-        s.line.used_tokens.add(rows[0]["reply_token"])
-        await s.read(lambda st: [st.mark_attempt(r["id"]) for r in rows])
-        await s.server.delivery.send_due()
-        assert s.line.replies == [] and s.line.pushes == []
-        assert await s.read(lambda st: st.outbox_counts()) == {"sent": 2}
 
 
 # ---------------------------------------------------------------- Telegram
@@ -399,20 +328,3 @@ def test_long_texts_are_split_at_the_limit_without_breaking_a_character() -> Non
     assert all(not p.startswith("\udc00") for p in parts)      # no half emoji
     assert parts[0].endswith("。")                              # cut at a sentence end
     assert split_text("短", 4096) == ["短"]
-
-
-async def test_a_message_that_keeps_failing_is_marked_failed_and_counted(tmp_path: Path) -> None:
-    from bot.delivery import MAX_ATTEMPTS
-
-    async with serving(tmp_path / "h.db") as s:
-        s.line.fail("reply", 500, times=MAX_ATTEMPTS)
-        s.line.fail("push", 500, times=MAX_ATTEMPTS)
-        await line_turn(s, 5, "包裹還沒到")
-        for _ in range(MAX_ATTEMPTS):
-            await s.read(lambda st: st.conn.execute("UPDATE outbox SET next_try_ts = 0"))
-            await s.server.delivery.send_due()
-        assert await s.read(lambda st: st.outbox_counts()) == {"failed": 2}
-        rows = await s.read(lambda st: list(st.db.query("SELECT error, attempts FROM outbox")))
-        assert all("gave up" in r["error"] and r["attempts"] == MAX_ATTEMPTS for r in rows)
-        assert s.server.metrics.value("heard_delivery_failures_total", channel="line") == 2
-        assert s.line.replies == [] and s.line.pushes == []

@@ -141,3 +141,41 @@ def test_export_has_every_record_field(dialog: Dialog) -> None:
     assert set(rows[0]) >= {"number", "stage", "category", "severity", "signals", "account",
                             "summary", "commitment", "due_at", "csat", "outcome"}
     assert rows[0]["category"] == "product"
+
+
+def test_a_conversation_is_due_only_when_its_earliest_message_is(dialog: Dialog) -> None:
+    store = Store.open(":memory:")
+    received = NOW - timedelta(seconds=40)
+    incoming = Incoming(channel="line", user_id="U1", event_id="e1", received_at=received,
+                        text="耳機沒有聲音", reply_token="rt-e1")
+    with store.transaction():
+        handle_incoming(store, dialog, incoming, NOW)    # processed 40 s after it arrived
+    say(store, dialog, "包裹還沒到", user="U2", event="e2")
+    first, second = (r["id"] for r in store.pending_outbox() if r["user_id"] == "U1")
+    assert store.outbox_row(first)["token_ts"] == received.timestamp()   # type: ignore[index]
+    store.defer_outbox(first, NOW.timestamp() + 60, "LINE answered 500")
+    due = store.due_outbox(NOW.timestamp())
+    assert {r["user_id"] for r in due} == {"U2"}         # U1's second waits behind its first
+    assert {r["id"] for r in store.due_outbox(NOW.timestamp() + 60) if r["user_id"] == "U1"} \
+        == {first, second}
+    assert store.due_outbox(NOW.timestamp() + 60, skip={"line:U1", "line:U2"}) == []
+
+
+def test_reply_token_states_follow_the_calls(dialog: Dialog) -> None:
+    store = Store.open(":memory:")
+    say(store, dialog, "包裹還沒到", event="e1")
+    row = store.pending_outbox()[0]["id"]
+
+    def state() -> str | None:
+        return store.outbox_row(row)["reply_state"]   # type: ignore[index]
+
+    store.outbox_trying(row, "reply", True)
+    assert state() == "trying"                          # a crash now leaves it in doubt
+    store.defer_outbox(row, 0, "LINE answered 500")
+    assert state() is None                              # answered: the token is unused
+    store.outbox_trying(row, "reply", True)
+    store.outbox_trying(row, "reply", True)             # tried again after a crash
+    assert state() == "unknown"
+    store.defer_outbox(row, 0, "LINE answered 500")
+    assert state() == "unknown"                         # in doubt stays in doubt
+    assert store.outbox_row(row)["attempts"] == 3       # type: ignore[index]

@@ -92,6 +92,7 @@
     badges.textContent = "";
     [c.severity, (c.category || "-") + (c.situation_name ? "／" + c.situation_name : ""), c.channel, c.stage, ownerText(c.owner)].forEach((t) => badges.appendChild(el("span", t, "badge")));
     if (c.sla_breached) badges.appendChild(el("span", "已逾首次回覆時限", "badge breach"));
+    if ((c.history || []).some((h) => h.kind === "delivery_failed")) badges.appendChild(el("span", "有回覆未送達", "badge breach"));
     $("v-summary").textContent = c.summary || "";
     fill("v-signals", c.signal_hits, (s) => s.name + "（" + s.weight + "）：" + s.words.join("、"));
     $("v-words").textContent = (c.category_words || []).join("、");
@@ -218,6 +219,13 @@
       if (me && (me.role === "supervisor" || me.role === "admin")) {
         beep();
         $("alert").textContent = "逾時未認領：" + data.case.number;
+      }
+    });
+    on("delivery", async (event) => {
+      const data = await refresh(event);
+      if (me && (me.role === "supervisor" || me.role === "admin")) {
+        beep();
+        $("alert").textContent = (data.status === "unconfirmed" ? "回覆可能未送達：" : "回覆未送達：") + data.case.number;
       }
     });
     live();
