@@ -145,7 +145,11 @@ class LineStub(Stub):
         """LINE sends this webhook body: its reply tokens start their minute now (a
         redelivered event keeps the token and the minute it had)."""
         for event in json.loads(body).get("events", []):
-            token, user = event.get("replyToken"), (event.get("source") or {}).get("userId")
+            if not isinstance(event, dict):         # LINE only issues tokens to real events
+                continue
+            source = event.get("source")
+            token = event.get("replyToken")
+            user = source.get("userId") if isinstance(source, dict) else None
             if token and user:
                 self.issued.setdefault(token, (user, self.now()))
 
