@@ -11,6 +11,7 @@ import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import IO
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -22,15 +23,16 @@ def free_port() -> int:
 
 
 @contextmanager
-def heard_serve(env: dict[str, str]) -> Iterator[str]:
-    """Start `heard serve` with these settings (on top of os.environ); yields its URL."""
+def heard_serve(env: dict[str, str], stderr: IO[str] | None = None) -> Iterator[str]:
+    """Start `heard serve` with these settings (on top of os.environ); yields its URL once
+    `/healthz` answers (a first start on a fresh machine trains the text model)."""
     port = free_port()
     full = {**os.environ, "LINE_CHANNEL_SECRET": "", "TELEGRAM_BOT_TOKEN": "", **env,
             "HEARD_PORT": str(port)}
     process = subprocess.Popen([sys.executable, "-m", "bot.cli", "serve"], cwd=ROOT, env=full,
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                               stdout=subprocess.DEVNULL, stderr=stderr or subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}"
-    for _ in range(200):
+    for _ in range(600):
         try:
             with urllib.request.urlopen(f"{url}/healthz", timeout=1):
                 break

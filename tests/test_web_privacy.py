@@ -5,10 +5,6 @@ alone reads nothing: the transcript belongs to the cookie."""
 from __future__ import annotations
 
 import contextlib
-import os
-import subprocess
-import sys
-import time
 import urllib.request
 from http.cookies import SimpleCookie
 from pathlib import Path
@@ -16,7 +12,7 @@ from pathlib import Path
 import aiohttp
 
 from tests.channels import Served, serving
-from tests.processes import ROOT, free_port
+from tests.processes import heard_serve
 from tests.test_console import add_agent, sign_in
 
 
@@ -97,27 +93,13 @@ async def test_the_csrf_token_is_refused_in_a_url(tmp_path: Path) -> None:
 
 
 def test_heard_serve_logs_no_query_strings(tmp_path: Path) -> None:
-    port, log = free_port(), tmp_path / "serve.log"
-    env = {**os.environ, "HEARD_DB": str(tmp_path / "h.db"), "HEARD_PORT": str(port),
-           "LINE_CHANNEL_SECRET": "", "TELEGRAM_BOT_TOKEN": "", "HEARD_LOG_LEVEL": "INFO"}
-    with log.open("w") as err:
-        process = subprocess.Popen([sys.executable, "-m", "bot.cli", "serve"], cwd=ROOT,
-                                   env=env, stdout=subprocess.DEVNULL, stderr=err)
-        url = f"http://127.0.0.1:{port}"
-        try:
-            for _ in range(200):
-                try:
-                    with urllib.request.urlopen(f"{url}/healthz", timeout=1):
-                        break
-                except OSError:
-                    time.sleep(0.05)
-            for path in ("/chat/api/messages?visitor=SECRETVISITOR42&after=0",
-                         "/console/api/events?csrf=SECRETCSRFTOKEN42"):
-                with contextlib.suppress(OSError):   # a 401 is fine: the line matters
-                    urllib.request.urlopen(url + path, timeout=5).read()
-        finally:
-            process.terminate()
-            process.wait(timeout=15)
+    log = tmp_path / "serve.log"
+    env = {"HEARD_DB": str(tmp_path / "h.db"), "HEARD_LOG_LEVEL": "INFO"}
+    with log.open("w") as err, heard_serve(env, stderr=err) as url:
+        for path in ("/chat/api/messages?visitor=SECRETVISITOR42&after=0",
+                     "/console/api/events?csrf=SECRETCSRFTOKEN42"):
+            with contextlib.suppress(OSError):   # a 401 is fine: the line matters
+                urllib.request.urlopen(url + path, timeout=5).read()
     written = log.read_text(encoding="utf-8")
     assert '"GET /chat/api/messages" 200' in written
     assert '"GET /console/api/events" 401' in written
