@@ -25,7 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bot.turns import handle_incoming
 from bot.types import Incoming
-from bot.understanding import model_for
+from bot.understanding import ready
 from dialogs.loader import default_dialog_path, load_dialog
 from storage.writer import Writer
 
@@ -67,7 +67,7 @@ async def conversation(writer: Writer, dialog, user: str, rng: random.Random,
 
 async def main(conversations: int, rounds: int, db: Path) -> None:
     dialog = load_dialog(default_dialog_path())
-    model_for(dialog)          # as `heard serve` does before it listens: trained or read once
+    ready(dialog)              # as `heard serve` does before it listens: model read or trained
     writer = Writer(db)
     await writer.start()
     latencies: list[float] = []

@@ -123,8 +123,10 @@ _CLASSIFIED_MAX = 20000
 def ready(dialog: Dialog) -> None:
     """Load (or train) the dialog's model and the dictionaries reading needs (jieba,
     VADER), so the first customer does not wait for them."""
-    model_for(dialog)
+    model = model_for(dialog)
     understand("您好，我的耳機壞了 my order is late", dialog)
+    for label in model.examples:          # each label's examples indexed for explanations
+        model.nearest_example("", label)
 
 
 def classify(canonical_text: str, dialog: Dialog) -> CategoryDecision:

@@ -132,6 +132,8 @@ class TextModel:
             sizes = np.maximum(np.asarray(rows.sum(axis=1)).ravel(), 1)
             found = self._example_features[label] = (sparse.csc_matrix(rows), sizes)
         matrix, sizes = found
+        if not canonical_text:
+            return None
         get = self.vocabulary.get
         mine = [i for i in map(get, features(canonical_text)) if i is not None]
         if not mine:
