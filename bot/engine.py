@@ -530,13 +530,10 @@ def _after_commitment(case: CaseState, incoming: Incoming, ctx: Context,
             return None
         replies.say(turn, "thanks_reply", case_number=case.number)
         return _finish(turn)
-    chasing = u.act.act == "progress" or "progress" in u.intents
-    if case.stage == "committed" and chasing:
-        _add_signals(turn, u.signals)
-        if not _escalate_if_risky(turn):
-            _chase_progress(turn)
-        return _finish(turn)
-    if u.category is not None or u.act.act == "not_solved" or _mentions_case(case, u):
+    # chasing a promise names the problem too ("說好今天寄，怎麼還沒…"): not a new telling
+    chasing = case.stage == "committed" and (u.act.act == "progress" or "progress" in u.intents)
+    if not chasing and (u.category is not None or u.act.act == "not_solved"
+                        or _mentions_case(case, u)):
         if not _same_problem_again(case, u):
             return None
         _reopen(turn)

@@ -12,13 +12,13 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from bot.case import SignalHit
 from bot.details import Details, extract_details
 from bot.locale import detect_locale
 from bot.normalize import canonical
-from bot.signals import WordList, find_words
+from bot.signals import find_words
 from bot.understanding.cache import model_for, use_folder
 from bot.understanding.decide import (
     ActDecision,
@@ -26,6 +26,7 @@ from bot.understanding.decide import (
     act_of,
     category_of,
     intents_of,
+    lists,
     signals_of,
 )
 from bot.understanding.model import Scores, TextModel
@@ -67,8 +68,17 @@ class Understanding:
         return self.decision.words
 
 
+V = TypeVar("V")
+REMEMBERED = 20000            # readings kept per kind before the memory starts over
 _UNDERSTOOD: dict[tuple[str, str], Understanding] = {}
-_UNDERSTOOD_MAX = 20000
+_CLASSIFIED: dict[tuple[str, str], CategoryDecision] = {}
+
+
+def _remember(memory: dict[tuple[str, str], V], key: tuple[str, str], value: V) -> V:
+    if len(memory) >= REMEMBERED:
+        memory.clear()
+    memory[key] = value
+    return value
 
 
 def understand(text: str, dialog: Dialog) -> Understanding:
@@ -76,12 +86,7 @@ def understand(text: str, dialog: Dialog) -> Understanding:
     answer, so short replies ("對", "ok thanks") are read once and remembered."""
     key = (dialog.digest, text)
     found = _UNDERSTOOD.get(key)
-    if found is None:
-        found = _understand(text, dialog)
-        if len(_UNDERSTOOD) >= _UNDERSTOOD_MAX:
-            _UNDERSTOOD.clear()
-        _UNDERSTOOD[key] = found
-    return found
+    return found if found is not None else _remember(_UNDERSTOOD, key, _understand(text, dialog))
 
 
 def _understand(text: str, dialog: Dialog) -> Understanding:
@@ -93,10 +98,10 @@ def _understand(text: str, dialog: Dialog) -> Understanding:
     model = model_for(dialog)
     scores = model.score(canon)
     locale = detect_locale(clean)
-    products = find_words(_products(dialog), canon)
-    decision = category_of(canon, scores, model, dialog)
-    if len(_CLASSIFIED) < _CLASSIFIED_MAX:
-        _CLASSIFIED[(dialog.digest, canon)] = decision
+    products = find_words(lists(dialog).products, canon)
+    # the account of a one-message telling is this text: `classify` finds it remembered
+    decision = _remember(_CLASSIFIED, (dialog.digest, canon),
+                         category_of(canon, scores, model, dialog))
     return Understanding(
         text=clean, canonical=canon, locale=locale, decision=decision,
         act=act_of(canon, scores, model, dialog),
@@ -106,27 +111,11 @@ def _understand(text: str, dialog: Dialog) -> Understanding:
     )
 
 
-_PRODUCTS: dict[str, WordList] = {}
-
-
-def _products(dialog: Dialog) -> WordList:
-    found = _PRODUCTS.get(dialog.digest)
-    if found is None:
-        found = _PRODUCTS[dialog.digest] = WordList(dialog.products)
-    return found
-
-
-_CLASSIFIED: dict[tuple[str, str], CategoryDecision] = {}
-_CLASSIFIED_MAX = 20000
-
-
 def ready(dialog: Dialog) -> None:
     """Load (or train) the dialog's model and the dictionaries reading needs (jieba,
     VADER), so the first customer does not wait for them."""
-    model = model_for(dialog)
+    model_for(dialog).index_examples()
     understand("您好，我的耳機壞了 my order is late", dialog)
-    for label in model.examples:          # each label's examples indexed for explanations
-        model.nearest_example("", label)
 
 
 def classify(canonical_text: str, dialog: Dialog) -> CategoryDecision:
@@ -137,11 +126,8 @@ def classify(canonical_text: str, dialog: Dialog) -> CategoryDecision:
     found = _CLASSIFIED.get(key)
     if found is None:
         model = model_for(dialog)
-        found = category_of(canonical_text, model.score(canonical_text[:READ_LIMIT]), model,
-                            dialog)
-        if len(_CLASSIFIED) >= _CLASSIFIED_MAX:
-            _CLASSIFIED.clear()
-        _CLASSIFIED[key] = found
+        found = _remember(_CLASSIFIED, key, category_of(
+            canonical_text, model.score(canonical_text[:READ_LIMIT]), model, dialog))
     return found
 
 
@@ -162,7 +148,7 @@ def explain_category(canonical_text: str, decision: CategoryDecision, dialog: Di
         out["features"] = [p.as_dict() for p in model.pushed(scores, "category", category)]
     key = (f"situation:{category}|{decision.situation}" if decision.situation
            else f"category|{category}")
-    nearest = model.nearest_example(canonical_text, key)
+    nearest = model.nearest_example(scores, key)
     if nearest is not None:
         out["nearest_example"] = {"text": nearest[0], "similarity": nearest[1]}
     return out

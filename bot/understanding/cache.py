@@ -48,7 +48,7 @@ def model_for(dialog: Dialog) -> TextModel:
             digest = training_digest(sets)
             found = _by_digest.get(digest) or _read(digest)
             if found is None:
-                found = train(sets)
+                found = train(sets, digest)
                 log.info("trained the text model for %s in %.2f s", dialog.name,
                          found.training_seconds)
                 _write(found)
@@ -93,10 +93,7 @@ def _write(model: TextModel) -> None:
     paths = _paths(model.digest)
     if paths is None:
         return
-    names = [""] * len(model.vocabulary)
-    for name, i in model.vocabulary.items():
-        names[i] = name
-    meta = {"digest": model.digest, "vocabulary": names, "examples": model.examples,
+    meta = {"digest": model.digest, "vocabulary": model.feature_names(), "examples": model.examples,
             "example_texts": model.known.texts,
             "training_seconds": model.training_seconds,
             "heads": [{"name": h.name, "columns": list(h.columns), "start": h.start,

@@ -52,6 +52,7 @@ class _Lists:
     phrases: dict[str, WordList]
     intents: dict[str, WordList]
     whole: dict[str, frozenset[str]]
+    products: WordList
 
 
 _LISTS: dict[str, _Lists] = {}
@@ -67,6 +68,7 @@ def lists(dialog: Dialog) -> _Lists:
                      for n, words in dialog.intents.items()},
             whole={n: frozenset(_STRIP.sub("", w) for w in words)
                    for n, words in dialog.intents.items()},
+            products=WordList(dialog.products),
         )
         _LISTS[dialog.digest] = found
     return found
@@ -74,8 +76,7 @@ def lists(dialog: Dialog) -> _Lists:
 
 def category_of(canonical_text: str, scores: Scores, model: TextModel,
                 dialog: Dialog) -> CategoryDecision:
-    shares = model.probabilities(scores, "category") if "category" in model.heads else {}
-    totals = dict(shares)
+    totals = model.probabilities(scores, "category") if "category" in model.heads else {}
     hits = {cid: find_words(words, canonical_text)
             for cid, words in lists(dialog).keywords.items()}
     hits = {cid: words for cid, words in hits.items() if words}

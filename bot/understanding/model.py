@@ -87,10 +87,14 @@ class TextModel:
         default_factory=dict)
     _name_list: list[str] | None = None
 
-    def score(self, canonical_text: str) -> Scores:
+    def _indices(self, canonical_text: str) -> np.ndarray:
+        """The rows of the message's features that training knew."""
         get = self.vocabulary.get
-        index = np.array([i for i in map(get, features(canonical_text)) if i is not None],
-                         dtype=np.int64)
+        return np.array([i for i in map(get, features(canonical_text)) if i is not None],
+                        dtype=np.int64)
+
+    def score(self, canonical_text: str) -> Scores:
+        index = self._indices(canonical_text)
         if index.size == 0:
             return Scores(index, 0.0, self.bias.astype(np.float64))
         idf = self.idf[index]
@@ -112,7 +116,7 @@ class TextModel:
         if scores.index.size == 0:
             return ()
         contributions = self.weights[scores.index, column].astype(np.float64) * scores.scale
-        names = self._names()
+        names = self.feature_names()
         merged: dict[str, float] = {}    # a word and the same characters read as one
         for i in np.argsort(-contributions)[:top * 2]:
             if contributions[i] > 0:
@@ -121,35 +125,41 @@ class TextModel:
         best = sorted(merged.items(), key=lambda kv: -kv[1])[:top]
         return tuple(Pushed(text, weight) for text, weight in best)
 
-    def nearest_example(self, canonical_text: str, label: str) -> tuple[str, float] | None:
-        """The training example of `label` most like this message (cosine of features)."""
-        texts = self.examples.get(label, ())
-        if not texts:
-            return None
+    def index_examples(self) -> None:
+        """Index every label's examples now (at start-up) rather than at a first turn."""
+        for label in self.examples:
+            self._label_examples(label)
+
+    def _label_examples(self, label: str) -> tuple[sparse.csc_matrix, np.ndarray]:
+        """The label's example rows, by feature column, and each one's feature count."""
         found = self._example_features.get(label)
-        if found is None:   # the label's rows, by column, taken on first use
-            rows = self.known.present[[self.known.row[t] for t in texts]]
+        if found is None:
+            rows = self.known.present[[self.known.row[t] for t in self.examples[label]]]
             sizes = np.maximum(np.asarray(rows.sum(axis=1)).ravel(), 1)
             found = self._example_features[label] = (sparse.csc_matrix(rows), sizes)
-        matrix, sizes = found
-        if not canonical_text:
+        return found
+
+    def nearest_example(self, scores: Scores, label: str) -> tuple[str, float] | None:
+        """The training example of `label` most like the scored message (cosine of their
+        features)."""
+        texts = self.examples.get(label, ())
+        mine = scores.index
+        if not texts or mine.size == 0:
             return None
-        get = self.vocabulary.get
-        mine = [i for i in map(get, features(canonical_text)) if i is not None]
-        if not mine:
-            return None
-        starts, ends, rows = matrix.indptr[mine], matrix.indptr[np.array(mine) + 1], matrix.indices
+        matrix, sizes = self._label_examples(label)
+        starts, ends, rows = matrix.indptr[mine], matrix.indptr[mine + 1], matrix.indices
         hits = [rows[a:b] for a, b in zip(starts.tolist(), ends.tolist(), strict=True) if b > a]
         if not hits:
             return None
         shared = np.bincount(np.concatenate(hits), minlength=len(sizes))
-        similarity = shared / np.sqrt(sizes * len(mine))
+        similarity = shared / np.sqrt(sizes * mine.size)
         best = int(similarity.argmax())
         if similarity[best] <= 0:
             return None
         return texts[best], round(float(similarity[best]), 3)
 
-    def _names(self) -> list[str]:
+    def feature_names(self) -> list[str]:
+        """Every feature, in the order of the weight table's rows."""
         if self._name_list is None:
             names = [""] * len(self.vocabulary)
             for name, i in self.vocabulary.items():

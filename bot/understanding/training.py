@@ -30,7 +30,7 @@ from bot.understanding.features import features
 from bot.understanding.model import Examples, Head, TextModel
 from dialogs.model import TEXT_SIGNALS, Dialog
 
-MODEL_VERSION = 8            # bump when features or training change: old caches retire
+MODEL_VERSION = 9            # bump when features or training change: old caches retire
 OVERLAPPING = frozenset({"insult", "accusation", "anger"})
 C_MULTI = 8.0                # inverse regularisation: categories and situations
 C_ACT = 2.0                  # dialog acts
@@ -39,6 +39,7 @@ SHAPES = ("s:len",)          # features the signal heads do not learn from
 INTERCEPT_SCALING = 1.0
 MAX_ITER = 100
 TOL = 1e-2                   # liblinear stops here: the ranking is settled well before 1e-4
+EXPLAINED = ("category", "situation:")   # heads whose decisions show the nearest example
 TELLINGS = 3                 # the act head learns `other` from one in this many tellings
 
 
@@ -151,11 +152,12 @@ def without(sets: Mapping[str, Labelled], folds: int, fold: int) -> dict[str, La
             for head, data in sets.items()}
 
 
-def train(sets: Mapping[str, Labelled]) -> TextModel:
+def train(sets: Mapping[str, Labelled], digest: str | None = None) -> TextModel:
     """Fit one logistic regression per head and export them into one weight table.
 
     Each class is fitted against the rest (liblinear, one-vs-rest): well under a second a
-    head, where a joint softmax over 90,000 features takes many seconds."""
+    head, where a joint softmax over 90,000 features takes many seconds. `digest` is
+    `training_digest(sets)` when the caller has it already."""
     started = time.perf_counter()
     texts = sorted({e.text for data in sets.values() for e, _ in data})
     row_of = {t: i for i, t in enumerate(texts)}
@@ -165,10 +167,9 @@ def train(sets: Mapping[str, Labelled]) -> TextModel:
         vocabulary[name] = i
     present = _matrix(featured, vocabulary)
     # rare features say more than common ones (smoothed inverse document frequency)
-    document_frequency = np.asarray((present > 0).sum(axis=0)).ravel()
-    everything = present
+    document_frequency = np.asarray(present.sum(axis=0)).ravel()
     idf = np.log((1 + len(texts)) / (1 + document_frequency)) + 1.0
-    everything = _unit_rows(everything @ sparse.diags(idf))
+    everything = _unit_rows(present @ sparse.diags(idf))
     keep = np.array([not f.startswith(SHAPES) for f in vocabulary], dtype=np.float64)
     without_shapes = everything @ sparse.diags(keep)
     heads: dict[str, Head] = {}
@@ -186,13 +187,13 @@ def train(sets: Mapping[str, Labelled]) -> TextModel:
         columns = (head.removeprefix("signal:"),) if binary else tuple(classes)
         heads[head] = Head(head, columns, start, binary)
         start += len(columns)
-        for e, label in data:
-            if not binary or label == "yes":
-                examples.setdefault(head if binary else f"{head}|{label}", []).append(e.text)
+        if head.startswith(EXPLAINED):                # their nearest example
+            for e, label in data:
+                examples.setdefault(f"{head}|{label}", []).append(e.text)
     fitted = [_fit(*job) for job in jobs]
     weights = (np.hstack([coef for coef, _ in fitted]) * idf[:, None]).astype(np.float32)
     bias = np.concatenate([b for _, b in fitted]).astype(np.float32)
-    return TextModel(training_digest(sets), vocabulary, weights, bias, heads,
+    return TextModel(digest or training_digest(sets), vocabulary, weights, bias, heads,
                      idf.astype(np.float32),
                      {k: tuple(dict.fromkeys(v)) for k, v in examples.items()},
                      Examples(tuple(texts), present),
