@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import BinaryIO
 
@@ -280,8 +280,10 @@ def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
     results = {}
     for name in args.files:
         try:
-            with open(name, encoding="utf-8") as handle:
-                kind, rows = read_rows(handle)
+            with open(name, "rb") as handle:
+                kind, rows = read_rows(_utf8_lines(handle))
+            if not rows:
+                raise LabelError("no labelled messages in it")
         except LabelError as exc:
             print(f"error: {name}: {exc}", file=sys.stderr)
             return EXIT_FAIL
@@ -297,6 +299,18 @@ def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
         for line in report(figures, args.misses):
             print(line)
     return EXIT_OK
+
+
+def _utf8_lines(source: BinaryIO) -> Iterator[str]:
+    """A labelled file's lines; one that is not UTF-8 stops the scoring with its number
+    (figures from a partly read file would mislead)."""
+    from bot.classify import numbered_lines
+    from bot.understanding.evaluation import LabelError
+
+    for number, line, error in numbered_lines(source):
+        if error is not None:
+            raise LabelError(f"line {number}: {error}")
+        yield line
 
 
 # ---------------------------------------------------------------- stories

@@ -137,6 +137,10 @@ def test_eval_prints_the_figures_and_the_misses(tmp_path: Path) -> None:
     done = subprocess.run([sys.executable, "-m", "bot.cli", "eval", str(broken)],
                           capture_output=True, text=True, env=env, cwd=ROOT)
     assert done.returncode == 1 and "line 1: escalate must be y or n" in done.stderr
+    broken.write_bytes("退款還沒到\tbilling\tn\n".encode() + b"\xff\xfe\tbilling\tn\n")
+    done = subprocess.run([sys.executable, "-m", "bot.cli", "eval", str(broken)],
+                          capture_output=True, text=True, env=env, cwd=ROOT)
+    assert done.returncode == 1 and "line 2: not UTF-8" in done.stderr
 
 
 def _edited(tmp_path: Path, edit) -> Path:  # type: ignore[no-untyped-def]
