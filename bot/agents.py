@@ -11,6 +11,7 @@ from datetime import datetime, timedelta
 from bot import replies
 from bot.case import CaseEvent, CaseState, Step
 from bot.engine import Context, Turn
+from bot.remedies import remedies_for
 from bot.types import Outgoing
 from dialogs.model import Dialog
 
@@ -147,7 +148,7 @@ def hand_back(case: CaseState, agent: str, ctx: Context, may_override: bool = Fa
         turn.move("committed", "handed_back")
     elif case.summary and case.category:
         turn.move("offering", "handed_back")
-        first, second = ctx.dialog.categories[case.category].remedies[case.severity]
+        first, second = remedies_for(case, ctx.dialog)
         case.offered = [first.id, second.id]
         replies.offer(turn, "offer", first, second, kind="push")
     else:

@@ -28,6 +28,7 @@ from bot.payloads import (
     RETRY,
     YES,
 )
+from bot.remedies import remedies_for
 from bot.restate import restate
 from bot.signals import risk_of, similarity
 from bot.types import Incoming, Outgoing
@@ -437,13 +438,7 @@ def _listening(turn: Turn) -> None:
 
 
 def _remedies(turn: Turn) -> tuple[Remedy, Remedy]:
-    """The situation's remedies where it has its own, else the category's."""
-    case = turn.case
-    category = turn.dialog.categories[case.category or "other"]
-    situation = category.situations.get(case.situation or "")
-    if situation is not None and situation.remedies:
-        return situation.remedies[case.severity]
-    return category.remedies[case.severity]
+    return remedies_for(turn.case, turn.dialog)
 
 
 def _offer(turn: Turn) -> None:
