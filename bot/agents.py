@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 
 from bot import replies
 from bot.case import CaseEvent, CaseState, Step
-from bot.engine import Context, Turn
+from bot.context import Context, Turn
 from bot.remedies import remedies_for
 from bot.types import Outgoing
 from dialogs.model import Dialog

@@ -17,7 +17,7 @@ from bot.types import Button, Outgoing
 from dialogs.model import Dialog, Remedy
 
 if TYPE_CHECKING:
-    from bot.engine import Turn
+    from bot.context import Turn
 
 TOTAL_TEXT_LIMIT = 4000
 

@@ -1,0 +1,73 @@
+"""Handing a case to a person: when, how the team is promised, and what the bot does
+while a person owns the case."""
+
+from __future__ import annotations
+
+from bot import replies
+from bot.case import CaseState, Step
+from bot.context import Context, Turn, finish
+from bot.engine.telling import add_signals, fire, summary
+from bot.hours import response_deadline
+from bot.payloads import HUMAN
+from bot.types import Incoming
+from bot.understanding import Understanding
+
+
+def escalate_if_risky(turn: Turn) -> bool:
+    """Hand the case to a person on safety, an explicit ask, or risk over the threshold."""
+    case, dialog = turn.case, turn.dialog
+    names = {s.name for s in case.active_signals()}
+    reason = None
+    if turn.payload == HUMAN:
+        fire(turn, "human_request", "button")
+        reason = "human_request"
+    elif "safety" in names or (case.category == "safety" and case.handled == 0):
+        reason = "safety"
+    elif case.risk >= dialog.risk_threshold:
+        reason = "human_request" if "human_request" in names else "risk"
+    if reason is None:
+        return False
+    hand_off(turn, reason)
+    return True
+
+
+def hand_off(turn: Turn, reason: str) -> None:
+    case, dialog = turn.case, turn.dialog
+    if reason == "safety":
+        case.severity = "urgent"
+    promise = to_team(turn)
+    if case.account and not case.summary:
+        case.summary = summary(turn)
+    turn.event("escalated", reason=reason, risk=case.risk, severity=case.severity,
+               signals=[s.as_dict() for s in case.signals],
+               due=case.first_response_due.isoformat())
+    turn.move("handoff", reason)
+    key = {"safety": "handoff_safety", "human_request": "handoff_requested"}.get(reason, "handoff")
+    replies.say(turn, key, summary=case.summary or summary(turn), case_number=case.number,
+                first_response=promise, team=replies.team_name(dialog, case.locale))
+
+
+def to_team(turn: Turn) -> str:
+    """The case goes to the team's queue: the first-response clock (business hours
+    counted) starts now. Returns what to promise the customer."""
+    case, dialog, now = turn.case, turn.dialog, turn.ctx.now
+    deadline, opening = response_deadline(dialog, case.severity, now)
+    case.first_response_due = deadline
+    case.owner = "team"
+    case.handoff_at = now
+    case.claimed_at = None
+    case.sla_breached = False
+    case.followup_at = None
+    case.awaiting = None
+    return replies.response_promise(dialog, case.severity, case.locale, opening)
+
+
+def in_handoff(case: CaseState, incoming: Incoming, ctx: Context,
+                u: Understanding | None) -> Step:
+    """A person owns the case: record everything, say nothing (by construction)."""
+    turn = Turn(case, ctx, u, incoming.payload)
+    if u is not None and not u.is_empty:
+        add_signals(turn, u.signals)
+    step_ = finish(turn)
+    step_.outgoing.clear()
+    return step_
