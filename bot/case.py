@@ -48,6 +48,7 @@ class CaseState:
     risk: float = 0.0
     signals: list[SignalHit] = field(default_factory=list)   # every signal fired in this case
     account: list[str] = field(default_factory=list)         # the customer's telling, message by message
+    telling_from: int = 0                                    # account[telling_from:]: as corrected
     summary: str | None = None                               # the restated problem
     details: dict[str, list[str]] = field(default_factory=dict)  # order_numbers, dates, amounts, products
     prompts: int = 0                                         # short questions asked while listening
@@ -73,6 +74,11 @@ class CaseState:
     sla_breached: bool = False
     fulfilled_at: datetime | None = None                     # the commitment was kept
     overdue_reminded: bool = False                           # the owner was told it is overdue
+    handoff_ack_at: datetime | None = None                   # last "passed on, we'll reply" in handoff
+
+    def telling(self) -> list[str]:
+        """The customer's telling as it stands: what a correction replaced is left out."""
+        return self.account[self.telling_from:]
 
     def active_signals(self) -> list[SignalHit]:
         """Signals fired since a person last handed the case back (these count for risk)."""
@@ -110,7 +116,7 @@ class CaseState:
 
 _DATETIME_FIELDS = {
     "received_at", "updated_at", "first_response_due", "due_at", "followup_at", "closed_at",
-    "handoff_at", "claimed_at", "fulfilled_at",
+    "handoff_at", "claimed_at", "fulfilled_at", "handoff_ack_at",
 }
 
 

@@ -35,6 +35,7 @@ class Turn:
     u: Understanding | None
     payload: str | None
     step: Step = field(init=False)
+    noted: bool = field(init=False, default=False)   # the message added to the telling
 
     def __post_init__(self) -> None:
         self.step = Step(case=self.case)

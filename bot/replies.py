@@ -70,22 +70,28 @@ def format_time(dialog: Dialog, moment: datetime, locale: str) -> str:
                        hour=f"{local.hour:02d}", minute=f"{local.minute:02d}")
 
 
-def restatement(turn: Turn) -> None:
-    """Empathise specifically, restate, ask "did I get that right?" (yes / not quite)."""
+def restatement(turn: Turn, lead: str = "", offer_person: bool = False) -> None:
+    """Empathise specifically, restate, ask "did I get that right?" (yes / not quite).
+    `lead` acknowledges what the customer just added; after misunderstandings a person is
+    offered too."""
     case, dialog, locale = turn.case, turn.dialog, turn.case.locale
-    told = " ".join(case.account)
+    text = " ".join(case.telling())
     category = case.category or "other"
-    text = dialog.text(
+    text = lead + dialog.text(
         "restate", locale,
-        empathy=empathy_line(category, canonical(told), locale, dialog, case.situation),
+        empathy="" if lead else empathy_line(category, canonical(text), locale, dialog,
+                                             case.situation),
         summary=case.summary or "",
         feeling=feeling(category, case.signals, locale, dialog, case.situation),
-    )
+    ).lstrip()
     wants_order = dialog.categories[category].wants_order_number
     if wants_order and not case.details.get("order_numbers"):
         text += dialog.text("ask_order", locale)
-    buttons = (button(dialog, "yes", locale, YES), button(dialog, "not_quite", locale, NO))
-    _send(turn, _clip(text), buttons)
+    buttons = [button(dialog, "yes", locale, YES), button(dialog, "not_quite", locale, NO)]
+    if offer_person:
+        text += dialog.text("restate_person", locale)
+        buttons.append(button(dialog, "human", locale, HUMAN))
+    _send(turn, _clip(text), tuple(buttons))
 
 
 def remedy_buttons(turn: Turn, first: Remedy, second: Remedy) -> tuple[Button, ...]:
@@ -129,6 +135,24 @@ def progress(turn: Turn) -> None:
     case, dialog = turn.case, turn.dialog
     due = format_time(dialog, case.due_at, case.locale) if case.due_at else "-"
     say(turn, "progress", case_number=case.number, commitment=case.commitment or "", due=due)
+
+
+def noted(turn: Turn) -> None:
+    """New facts for a case with a commitment: recorded, and where things stand."""
+    case, dialog = turn.case, turn.dialog
+    due = format_time(dialog, case.due_at, case.locale) if case.due_at else "-"
+    say(turn, "noted", case_number=case.number, commitment=case.commitment or "", due=due)
+
+
+def waiting(turn: Turn) -> None:
+    """In handoff: the customer's message is passed on; when a person will answer."""
+    case, dialog = turn.case, turn.dialog
+    team = team_name(dialog, case.locale)
+    if case.owner == "team":
+        say(turn, "handoff_waiting", case_number=case.number, team=team,
+            due=format_time(dialog, case.first_response_due, case.locale))
+    else:
+        say(turn, "handoff_waiting_claimed", case_number=case.number, team=team)
 
 
 def followup(turn: Turn) -> None:

@@ -1,27 +1,190 @@
 """The restatement: the customer's problem told back in the bot's voice.
 
-The customer's own words are kept (the item, what went wrong, when, amounts, order
-numbers), put in the case's script, fillers dropped, phrases polished and pronouns
-turned ("我" -> "您", "你們" -> "我們"; "I" -> "you", "your" -> "our") using the dialog
-file's lists, and cut at a clause boundary to the dialog's length.
+A telling is cut into clauses. Each clause is read by the text model: venting (outbursts,
+insults, threats, accusations without a fact, greetings) is never echoed, and an
+accusation is restated as the customer's experience ("讓您懷疑不是正品"). The factual
+clauses are kept once each (a story told twice is restated once), in the case's script,
+fillers dropped, phrases polished and pronouns turned ("我" -> "您", "你們的口紅" ->
+"您收到的口紅"; "I" -> "you", "from you" -> "from us"). Order numbers are taken out of the
+clauses and named once at the end. English clauses keep their capitals.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from bot.case import SignalHit
 from bot.details import Details
-from bot.normalize import to_simplified, to_traditional
+from bot.normalize import canonical, to_simplified, to_traditional
+from bot.signals import bigrams
+from bot.understanding import Understanding, understand, venting
 from dialogs.model import Dialog
 
 _TAG = re.compile(r"<[^<>]{0,200}>")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]+")
-_SHOUT = re.compile(r"[!！?？。.~～…]{2,}|[!！]")
+# clause ends: Chinese and ASCII punctuation, a comma not inside a number, line breaks
+_CLAUSES = re.compile(r"[，。；！？!?;、\n~～…]+|,(?!\d)|\.(?!\d)(?:\s+|$)")
 _SPACES = re.compile(r"[ \t]{2,}")
-_CLAUSE = "，,。.;；、!?！？"
+_CONTENT = re.compile(r"[^\W\d_]{2,}|[\u3400-\u9fff]{2}")
+_EMPTY_BRACKETS = re.compile(r"[(（\[]\s*[)）\]]")
+_GENERIC_ORDER = re.compile(r"#\s?[A-Za-z]{0,4}\d{5,20}\b")
+_CLAUSE_END = "，,。.;；、!?！？"
+PLAINLY_VENTING = 0.8
+TELLS = 0.6                                     # category share of a clause that tells the complaint
+VENTING = 0.6                                   # the venting head's share that drops a clause
+SHORT_ANSWERS = frozenset({"yes", "no", "thanks", "greeting"})
+# the start of a correction's clause: "是湯灑了" restates as "湯灑了"
+_CORRECTION_LEAD = re.compile(r"^(?:其實是|其实是|而是|應該是|应该是|是)(?=..)")
+NEVER_ECHOED = frozenset({"insult", "threat", "human_request"})
+SAID_BEFORE = 0.75                              # clause similarity that counts as told already
+# English clause openings that are not names: lower-cased inside a sentence
+_LOWER_STARTS = frozenset((
+    "a", "an", "the", "my", "your", "our", "his", "her", "their", "its", "it", "it's", "this",
+    "that", "these", "those", "there", "they", "we", "you", "he", "she", "i", "after", "and",
+    "but", "so", "then", "when", "while", "also", "just", "now", "today", "yesterday",
+    "tonight", "last", "since", "still", "even",
+))
 _PAIRS: dict[tuple[str, str, str], tuple[re.Pattern[str], dict[str, str]] | None] = {}
+_YOURS: dict[tuple[str, str], re.Pattern[str] | None] = {}
+
+
+@dataclass(frozen=True, slots=True)
+class Telling:
+    """What of a telling is restated: its factual clauses, and whether it accused us."""
+
+    clauses: tuple[str, ...]
+    accused: bool
+
+
+def told(account: Sequence[str], dialog: Dialog, details: Details) -> Telling:
+    """The factual clauses of the customer's messages, each once, in order."""
+    kept: list[str] = []
+    seen: list[frozenset[str] | set[str]] = []
+    accused = False
+    for message in account:
+        text = _CONTROL.sub(" ", _TAG.sub(" ", message))
+        for raw in _CLAUSES.split(text):
+            raw = raw.strip()
+            if not raw:
+                continue
+            clause = _without_orders(raw, dialog, details)
+            if not _CONTENT.search(clause):
+                continue
+            read = understand(raw, dialog)
+            if read.act.act in SHORT_ANSWERS and len(read.canonical) <= 8:
+                continue                            # "不對", "對啊", "no," inside a telling
+            names = {s.name for s in read.signals}
+            if names & NEVER_ECHOED or "accusation" in names or _venting(raw, read, dialog):
+                accused = accused or "accusation" in names
+                continue
+            clause = _CORRECTION_LEAD.sub("", clause) or clause
+            pairs = bigrams(canonical(clause))
+            if any(_said_before(pairs, s) for s in seen):
+                continue
+            seen.append(pairs)
+            kept.append(clause)
+    return Telling(tuple(kept), accused)
+
+
+def _said_before(pairs: frozenset[str] | set[str], earlier: frozenset[str] | set[str]) -> bool:
+    """Most of one clause's character pairs are in the other: the same thing told again."""
+    if not pairs or not earlier:
+        return False
+    return len(pairs & earlier) / min(len(pairs), len(earlier)) >= SAID_BEFORE
+
+
+def _venting(raw: str, read: Understanding, dialog: Dialog) -> bool:
+    """Venting by the model's reading; a clause that clearly tells the complaint on its
+    own ("店員態度很差") is kept unless it is plainly venting."""
+    score = venting(raw, dialog)
+    if score >= PLAINLY_VENTING:
+        return True
+    return score >= VENTING and (read.category is None or read.category_score < TELLS)
+
+
+def _without_orders(clause: str, dialog: Dialog, details: Details) -> str:
+    """The clause with its order numbers taken out (they are named once, at the end)."""
+    out = re.sub(dialog.order_number_pattern, " ", clause, flags=re.IGNORECASE)
+    out = _GENERIC_ORDER.sub(" ", out)
+    for number in details.order_numbers:
+        out = re.sub(re.escape(number), " ", out, flags=re.IGNORECASE)
+    out = _EMPTY_BRACKETS.sub(" ", out)
+    out = _SPACES.sub(" ", out).strip(" ，,。.:：#")
+    return out.removeprefix("的").strip()
+
+
+def restate(account: Sequence[str], locale: str, dialog: Dialog, details: Details,
+            situation: str | None = None, category: str | None = None) -> str:
+    """The customer's telling in the bot's voice, without the closing punctuation."""
+    telling = told(account, dialog, details)
+    english = locale == "en"
+    parts = [_voiced(c, locale, dialog) for c in telling.clauses]
+    parts = [p for p in parts if p]
+    items = [_in_script(p, locale) for p in details.products]
+    if parts and items and not any(i in p for p in parts for i in items):
+        # a correction that does not name the item ("不是沒到，是到了但刷頭斷了")
+        parts[0] = dialog.text("restate_item", locale, item=items[0]) + parts[0]
+    text = ("; " if english else "，").join(parts)
+    if not text:
+        text = _topic(dialog, locale, category, situation)
+    if telling.accused:
+        text += ("; " if english else "，") + _doubt(dialog, locale, situation)
+    if details.order_numbers:
+        text += dialog.text("restate_order", locale, order=", ".join(details.order_numbers))
+    return _clip(text, dialog.restatement.max_chars)
+
+
+def _voiced(clause: str, locale: str, dialog: Dialog) -> str:
+    rules = dialog.restatement
+    text = _in_script(clause, locale)
+    fillers = rules.fillers.get(locale, ())
+    if fillers:
+        text = _swap(text, _pairs_pattern(dialog, "fillers", locale, [(f, "") for f in fillers]))
+    text = _swap(text, _pairs_pattern(dialog, "rewrites", locale, rules.rewrites.get(locale, ())))
+    yours = _yours_pattern(dialog, locale)
+    if yours is not None:
+        text = yours.sub(dialog.text("restate_yours", locale), text)
+    text = _swap(text, _pairs_pattern(dialog, "pronouns", locale, rules.pronouns.get(locale, ())))
+    text = _SPACES.sub(" ", text).strip(" ，,。.;；")
+    if locale == "en" and text:
+        first = text.split(" ", 1)[0]
+        if first.lower() in _LOWER_STARTS and first != "I":
+            text = text[0].lower() + text[1:]
+    return text
+
+
+def _yours_pattern(dialog: Dialog, locale: str) -> re.Pattern[str] | None:
+    """"你們的 / 你們賣的 + a product": the item the customer received, not "our" item
+    (the bot would otherwise agree that "our lipstick is fake")."""
+    key = (dialog.digest, locale)
+    if key not in _YOURS:
+        words = {_in_script(p, locale) for p in dialog.products}
+        if locale == "en" or not words:
+            _YOURS[key] = None
+        else:
+            items = "|".join(re.escape(w) for w in sorted(words, key=len, reverse=True))
+            _YOURS[key] = re.compile(
+                rf"(?:你們|你们|妳們|妳们)家?(?:賣|卖|寄來|寄来|寄|出|給|给)?的(?=(?:{items}))")
+    return _YOURS[key]
+
+
+def _topic(dialog: Dialog, locale: str, category: str | None, situation: str | None) -> str:
+    """Nothing factual was said (only venting): name the problem by its situation."""
+    found = dialog.categories.get(category or "")
+    if found is None:
+        return dialog.text("restate_unclear", locale)
+    known = found.situations.get(situation or "")
+    name = (known.name if known is not None else found.name).get(locale)
+    return dialog.text("restate_topic", locale, topic=name)
+
+
+def _doubt(dialog: Dialog, locale: str, situation: str | None) -> str:
+    """An accusation restated as the customer's experience: the situation's own words
+    where the dialog has them ("restate_doubt_suspected_fake"), else the general ones."""
+    key = f"restate_doubt_{situation}"
+    return dialog.text(key if situation and key in dialog.texts else "restate_doubt", locale)
 
 
 def _pairs_pattern(dialog: Dialog, kind: str, locale: str,
@@ -55,37 +218,10 @@ def _in_script(text: str, locale: str) -> str:
     return text
 
 
-def restate(account: Sequence[str], locale: str, dialog: Dialog, details: Details) -> str:
-    """The customer's telling in the bot's voice, without the closing punctuation."""
-    rules = dialog.restatement
-    english = locale == "en"
-    parts = []
-    for raw in account:
-        part = _TAG.sub(" ", raw)
-        part = _CONTROL.sub(" ", part)
-        part = _SHOUT.sub(", " if english else "，", part)
-        part = _SPACES.sub(" ", part).strip(" ，,。.")
-        if part:
-            parts.append(part)
-    text = ("; " if english else "，").join(parts)
-    text = _in_script(text, locale)
-    fillers = rules.fillers.get(locale, ())
-    if fillers:
-        text = _swap(text, _pairs_pattern(dialog, "fillers", locale, [(f, "") for f in fillers]))
-    text = _swap(text, _pairs_pattern(dialog, "rewrites", locale, rules.rewrites.get(locale, ())))
-    text = _swap(text, _pairs_pattern(dialog, "pronouns", locale, rules.pronouns.get(locale, ())))
-    text = _SPACES.sub(" ", text).strip(" ，,。.;；")
-    if not english:
-        text = text.replace("，，", "，")
-    if english and len(text) > 1 and text[0].isupper() and not text[1].isupper():
-        text = text[0].lower() + text[1:]
-    return _clip(text, rules.max_chars)
-
-
 def _clip(text: str, limit: int) -> str:
     if len(text) <= limit:
         return text
-    cut = max(text.rfind(c, 0, limit) for c in _CLAUSE)
+    cut = max(text.rfind(c, 0, limit) for c in _CLAUSE_END)
     if cut >= limit // 2:
         return text[:cut] + "…"
     return text[: limit - 1] + "…"

@@ -26,6 +26,7 @@ from dialogs.model import (
     CATEGORY_IDS,
     INTENT_NAMES,
     LOCALES,
+    OPTIONAL_TEXT_PREFIXES,
     SEVERITIES,
     SIGNAL_NAMES,
     TEXT_KEYS,
@@ -351,8 +352,8 @@ class _Reader:
         acts = self.each(top.get("acts"), "acts", ACT_NAMES, lambda v, p, _n: self.examples(v, p))
         categories = self.each(top.get("categories"), "categories", CATEGORY_IDS, self.category)
         rules = self.understanding(top.get("understanding"), "understanding")
-        texts = self.each(top.get("texts"), "texts", tuple(TEXT_KEYS),
-                          lambda v, p, n: self.localized(v, p, placeholders=TEXT_KEYS[n]))
+        texts = self.each(top.get("texts"), "texts", self.text_names(top.get("texts")),
+                          lambda v, p, n: self.localized(v, p, placeholders=_placeholders(n)))
         buttons = self.each(top.get("buttons"), "buttons", BUTTON_KEYS,
                             lambda v, p, _n: self.localized(v, p, limit=LABEL_LIMIT))
         restatement = self.restatement(top.get("restatement"), "restatement")
@@ -398,6 +399,12 @@ class _Reader:
             act_confidence=self.number(found.get("act_confidence", defaults.act_confidence),
                                        f"{path}.act_confidence", 0.0, 1.0),
         )
+
+    def text_names(self, value: Any) -> tuple[str, ...]:
+        """Every required text, plus the optional situation texts the file declares."""
+        extra = [k for k in value if isinstance(k, str) and k.startswith(tuple(OPTIONAL_TEXT_PREFIXES))
+                 and k not in TEXT_KEYS] if isinstance(value, dict) else []
+        return (*TEXT_KEYS, *extra)
 
     def each(self, value: Any, path: str, names: tuple[str, ...],
              read: Callable[[Any, str, str], Any]) -> dict[str, Any]:
@@ -618,7 +625,7 @@ class _Reader:
 
     def restatement(self, value: Any, path: str) -> Restatement:
         found = self.mapping(value, path) or {}
-        self.keys(found, path, ("max_chars", "pronouns", "rewrites", "fillers"))
+        self.keys(found, path, ("max_chars", "pronouns", "rewrites", "fillers", "venting", "facts"))
         fillers: dict[str, tuple[str, ...]] = {}
         raw_fillers = found.get("fillers") or {}
         if isinstance(raw_fillers, dict):
@@ -634,7 +641,16 @@ class _Reader:
             pronouns=self.pairs(found.get("pronouns"), f"{path}.pronouns"),
             rewrites=self.pairs(found.get("rewrites"), f"{path}.rewrites"),
             fillers=fillers,
+            venting=self.examples(found.get("venting"), f"{path}.venting", required=False),
+            facts=self.examples(found.get("facts"), f"{path}.facts", required=False),
         )
+
+
+def _placeholders(name: str) -> frozenset[str]:
+    for prefix, general in OPTIONAL_TEXT_PREFIXES.items():
+        if name.startswith(prefix) and name not in TEXT_KEYS:
+            return TEXT_KEYS[general]
+    return TEXT_KEYS[name]
 
 
 class DialogHolder:

@@ -73,10 +73,31 @@ TEXT_KEYS: Mapping[str, frozenset[str]] = {
     # confirming: {empathy} is the category's empathy line; {summary} the restated
     # problem in the bot's voice; {feeling} the named feeling.
     "restate": frozenset({"empathy", "summary", "feeling"}),
+    # inside {summary}: the order number(s), named once at the end of the restatement.
+    "restate_order": frozenset({"order"}),
+    # inside {summary}: the item, when the telling as corrected no longer names it.
+    "restate_item": frozenset({"item"}),
+    # inside {summary}: "你們的/你們賣的 + product" becomes the item the customer received.
+    "restate_yours": frozenset(),
+    # {summary} when the customer said nothing factual (only venting): the problem named.
+    "restate_topic": frozenset({"topic"}),
+    # {summary} when nothing factual was said and no category is known.
+    "restate_unclear": frozenset(),
+    # inside {summary}: an accusation restated as the customer's experience. A dialog may
+    # add `restate_doubt_<situation>` for a situation's own words.
+    "restate_doubt": frozenset(),
     # appended to `restate` when no order number was given and the category wants one.
     "ask_order": frozenset(),
     # confirming -> listening after "not quite".
     "not_quite": frozenset(),
+    # a correction we could not tell from what was understood: ask what differs.
+    "not_quite_which": frozenset(),
+    # before a new restatement: an order number just given, a correction, an addition.
+    "noted_order": frozenset({"order"}),
+    "noted_correction": frozenset(),
+    "noted_more": frozenset(),
+    # appended to a restatement after misunderstandings: a person is offered too.
+    "restate_person": frozenset(),
     # after the second "not quite": offer a person (buttons human / try_again).
     "offer_person": frozenset(),
     # offering: the two remedies; {remedy_1}/{remedy_2} are the remedies' offer texts.
@@ -91,8 +112,19 @@ TEXT_KEYS: Mapping[str, frozenset[str]] = {
     "committed_no_followup": frozenset({"commitment", "due", "case_number"}),
     # committed: the customer asked where things stand.
     "progress": frozenset({"case_number", "commitment", "due"}),
-    # committed/closed: thanks or small talk.
+    # committed/closed: thanks.
     "thanks_reply": frozenset({"case_number"}),
+    # committed: "ok", "好的", a greeting.
+    "ok_reply": frozenset({"case_number"}),
+    # committed: new facts were added to the record; where things stand.
+    "noted": frozenset({"case_number", "commitment", "due"}),
+    # committed: the customer chased after the due time passed: a person takes over.
+    "handoff_overdue": frozenset({"summary", "first_response", "case_number", "team"}),
+    # handoff: the customer wrote while waiting for a person (at most every 30 minutes);
+    # {due} is when the team promised to answer by.
+    "handoff_waiting": frozenset({"case_number", "team", "due"}),
+    # handoff, a person already took the case.
+    "handoff_waiting_claimed": frozenset({"case_number", "team"}),
     # handoff: restates, {team} contacts them within {first_response} (outside business
     # hours {first_response} is the `when_back` text: when the team is back).
     "handoff": frozenset({"summary", "first_response", "case_number", "team"}),
@@ -129,6 +161,10 @@ TEXT_KEYS: Mapping[str, frozenset[str]] = {
     # strftime-style is not used: {month} {day} {hour} {minute} {weekday}
     "datetime": frozenset({"month", "day", "hour", "minute"}),
 }
+
+# Optional texts: a key with one of these prefixes, then a situation id, replaces the
+# general text for that situation ("restate_doubt_suspected_fake").
+OPTIONAL_TEXT_PREFIXES: Mapping[str, str] = {"restate_doubt_": "restate_doubt"}
 
 # Button labels (each at most 20 characters: LINE's quick-reply limit).
 BUTTON_KEYS: tuple[str, ...] = (
@@ -235,6 +271,10 @@ class Restatement:
     pronouns: Mapping[str, tuple[tuple[str, str], ...]]
     rewrites: Mapping[str, tuple[tuple[str, str], ...]]
     fillers: Mapping[str, tuple[str, ...]]   # words dropped: 啦, 欸, 齁, um
+    # Example clauses that are venting (outbursts, insults, threats, greetings: never
+    # restated) and facts (what happened: restated); a model learns the difference.
+    venting: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    facts: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
 
 
 WEEKDAYS: tuple[str, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")

@@ -26,12 +26,17 @@ def test_the_first_reply_carries_the_case_number_and_the_response_time(dialog: D
 
 @pytest.mark.parametrize(("kind", "value"), INPUTS)
 def test_a_case_with_a_person_gets_nothing_automatic(dialog: Dialog, kind: str, value: str) -> None:
+    """Whatever the customer sends, the bot only says it passed the message on (no menu,
+    no question, no buttons), and not again within half an hour."""
     chat = Chat(dialog)
     assert chat.send("我要找真人").case.stage == "handoff"
     step = chat.send(value if kind == "text" else "", value if kind == "payload" else None)
-    assert step.outgoing == [] and step.case.stage == "handoff"
+    assert step.case.stage == "handoff"
+    assert [(o.text[:9], o.buttons) for o in step.outgoing] == [("收到，已經轉告負責", ())]
+    again = chat.send("還要等多久？")
+    assert again.outgoing == [] and again.case.stage == "handoff"
     inbound = [m for m in chat.store.messages(step.case.number) if m["direction"] == "in"]
-    assert len(inbound) == 2
+    assert len(inbound) == 3
 
 
 def test_threats_inside_a_handoff_are_still_recorded(dialog: Dialog) -> None:

@@ -81,7 +81,9 @@ def test_the_bot_says_nothing_while_a_person_has_the_case(
     assert case is not None and case.stage == "handoff"
     chat.act("claim")
     step = chat.send(text, payload)
-    assert step.outgoing == [] and step.case is not None and step.case.stage == "handoff"
+    assert step.case is not None and step.case.stage == "handoff"
+    # at most the short "passed on to the person looking after it", never a menu
+    assert all(not o.buttons and "轉告" in o.text for o in step.outgoing)
     assert all(not s.outgoing for s in chat.later(timedelta(days=2)))
 
 

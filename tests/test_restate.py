@@ -24,6 +24,26 @@ def test_pronouns_turn_in_english(dialog: Dialog) -> None:
     assert said == "you were charged twice for your order and our app says you're wrong"
 
 
+def test_a_story_told_twice_is_restated_once(dialog: Dialog) -> None:
+    said = restate(["我買的熱水壺底部一直漏水", "熱水壺底部一直漏水啦，訂單 A1234567"], "zh-TW",
+                   dialog, Details(order_numbers=("A1234567",)))
+    assert said.count("漏水") == 1 and said.count("A1234567") == 1
+
+
+def test_outbursts_threats_and_greetings_are_not_echoed(dialog: Dialog) -> None:
+    said = restate(["哈囉，我訂的烤箱門關不起來，太扯了吧，再不處理我就去消保官檢舉"], "zh-TW",
+                   dialog, Details())
+    assert "烤箱" in said and "門" in said
+    for echo in ("哈囉", "太扯", "消保官", "檢舉"):
+        assert echo not in said
+
+
+def test_english_keeps_its_capitals_and_turns_object_pronouns(dialog: Dialog) -> None:
+    said = restate(["The Philips kettle I got from you leaks. Absolutely pathetic."], "en",
+                   dialog, Details())
+    assert "Philips" in said and "from us" in said and "pathetic" not in said
+
+
 def test_the_case_script_wins(dialog: Dialog) -> None:
     assert restate(["我买的吹风机坏了"], "zh-CN", dialog, Details()) == "您购买的吹风机坏了"
     assert restate(["我买的吹风机坏了"], "zh-TW", dialog, Details()) == "您購買的吹風機壞了"
@@ -36,7 +56,10 @@ def test_markup_control_characters_and_shouting_are_cleaned(dialog: Dialog) -> N
 
 
 def test_long_tellings_are_cut_at_a_clause(dialog: Dialog) -> None:
-    said = restate(["我的包裹還沒到，" * 60], "zh-TW", dialog, Details())
+    items = ["吹風機", "電視", "冰箱", "洗衣機", "咖啡機", "烤箱", "耳機", "鍵盤", "滑鼠", "檯燈",
+             "電風扇", "沙發", "床墊", "外套", "行李箱", "保溫杯", "果汁機", "吸塵器", "手機殼", "平板"]
+    said = restate(["，".join(f"{item}第{n}天就壞了" for n, item in enumerate(items, 1))],
+                   "zh-TW", dialog, Details())
     assert len(said) <= dialog.restatement.max_chars
     assert said.endswith("…") and not said.endswith("，…")
 

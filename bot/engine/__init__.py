@@ -41,6 +41,8 @@ def step(case: CaseState | None, incoming: Incoming, ctx: Context) -> Step:
             return after
         case = None
     if case is None:
+        if u is not None and _only_greeting(u):
+            return _greet(None, incoming, ctx, u)
         return _open_case(incoming, ctx, u, payload)
     turn = Turn(case, ctx, u, payload)
     note_customer(turn)
@@ -49,13 +51,20 @@ def step(case: CaseState | None, incoming: Incoming, ctx: Context) -> Step:
     return finish(turn)
 
 
-def _greet(case: CaseState | None, incoming: Incoming, ctx: Context) -> Step:
-    """A follow or /start: a greeting, no case opened. An open case just continues."""
+def _greet(case: CaseState | None, incoming: Incoming, ctx: Context,
+           u: Understanding | None = None) -> Step:
+    """A follow, /start or "hi": a greeting, no case opened (no case number until there is
+    a complaint). An open case just continues."""
     if case is not None and case.stage in ("listening", "confirming", "offering", "handoff"):
         return Step(case=case)
-    locale = _locale_for(None, incoming, ctx.dialog)
+    locale = _locale_for(u, incoming, ctx.dialog)
     text = ctx.dialog.text("greeting", locale)
     return Step(case=None, outgoing=[Outgoing(text=text)])
+
+
+def _only_greeting(u: Understanding) -> bool:
+    return (u.act.act == "greeting" and u.category is None and not u.signals
+            and not u.details.order_numbers)
 
 
 def due(case: CaseState, ctx: Context, *, followup: bool = True) -> Step:

@@ -8,7 +8,7 @@ from bot.case import CaseState, Step
 from bot.context import Context, Turn, finish
 from bot.details import Details
 from bot.engine.confirming import confirm
-from bot.engine.escalation import escalate_if_risky, to_team
+from bot.engine.escalation import escalate_if_risky, hand_off, to_team
 from bot.engine.telling import add_signals, fire
 from bot.payloads import FOLLOWUP_PREFIX, HUMAN, RATE_PREFIX
 from bot.types import Incoming
@@ -30,7 +30,7 @@ def after_commitment(case: CaseState, incoming: Incoming, ctx: Context,
         replies.say(turn, "thanks_reply", case_number=case.number)
         return finish(turn)
     # chasing a promise names the problem too ("說好今天寄，怎麼還沒…"): not a new telling
-    chasing = case.stage == "committed" and (u.act.act == "progress" or "progress" in u.intents)
+    chasing = case.stage == "committed" and _chasing(case, u)
     if not chasing and (u.category is not None or u.act.act == "not_solved"
                         or _mentions_case(case, u)):
         if not _same_problem_again(case, u):
@@ -48,8 +48,37 @@ def after_commitment(case: CaseState, incoming: Incoming, ctx: Context,
     if chasing:
         _chase_progress(turn)
     else:
-        replies.say(turn, "thanks_reply", case_number=case.number)
+        _answer(turn, u)
     return finish(turn)
+
+
+def _chasing(case: CaseState, u: Understanding) -> bool:
+    """Asking where the promise stands: the act, the intent words, or a question about the
+    same matter ("你們說今天會寄，怎麼還沒看到追蹤號碼？")."""
+    if u.act.act == "progress" or "progress" in u.intents:
+        return True
+    asks = any(mark in u.text for mark in QUESTION_MARKS)
+    return (asks and u.act.act not in ("thanks", "yes", "greeting", "human")
+            and u.category in (None, case.category))
+
+
+QUESTION_MARKS = ("?", "？", "嗎", "吗", "呢")
+
+
+def _answer(turn: Turn, u: Understanding) -> None:
+    """Everything else said to a committed case, each act its own answer."""
+    case = turn.case
+    act = u.act.act
+    if act == "thanks":
+        replies.say(turn, "thanks_reply", case_number=case.number)
+    elif act in ("yes", "greeting") and not u.details.order_numbers:
+        replies.say(turn, "ok_reply", case_number=case.number)
+    else:
+        # new facts ("訂單編號是…", "我明天不在家") go into the record, acknowledged
+        case.account.append(u.text)
+        case.details = Details.from_dict(case.details).merged(u.details).as_dict()
+        turn.event("added", text=u.text[:500])
+        replies.noted(turn)
 
 
 def _same_problem_again(case: CaseState, u: Understanding) -> bool:
@@ -89,11 +118,18 @@ def _reopen(turn: Turn) -> None:
 
 
 def _chase_progress(turn: Turn) -> None:
-    case = turn.case
+    """The commitment and its due time; a person steps in when the due time has passed or
+    on the customer's third chase."""
+    case, now = turn.case, turn.ctx.now
     case.progress_asks += 1
     needed = int(turn.dialog.signals["progress_chasing"].params.get("count", 3))
-    if case.progress_asks >= needed:
-        fire(turn, "progress_chasing", f"asked {case.progress_asks} times")
+    late = case.due_at is not None and case.due_at <= now and case.fulfilled_at is None
+    if late or case.progress_asks >= needed:
+        why = "past due" if late else f"asked {case.progress_asks} times"
+        fire(turn, "progress_chasing", why)
+        if late:
+            hand_off(turn, "overdue")
+            return
         if escalate_if_risky(turn):
             return
     replies.progress(turn)

@@ -1,28 +1,30 @@
 """Listening until the problem can be told, restating it, and reading "did I get that
-right?" answers (yes, no, corrections)."""
+right?" answers: yes, no, a correction that replaces what was understood, and an addition
+that adds to it."""
 
 from __future__ import annotations
 
 from bot import replies
 from bot.context import Turn
+from bot.details import Details
 from bot.engine.offering import offer
-from bot.engine.telling import classify_case, fallback, is_only_answer, reclassify, summary
-from bot.normalize import canonical
+from bot.engine.telling import classify_case, fallback, reclassify, summary, told
 from bot.payloads import NO, RETRY, YES
-from bot.understanding import classify
+from bot.understanding import Understanding, classify
 
 MAX_LISTENING_PROMPTS = 2   # short questions while the story is unclear
-MAX_MISSES = 2              # "not quite" answers before a person is offered
+MAX_MISSES = 2              # misunderstandings before a person is offered
+REPLACING = frozenset({"no", "correction"})    # "不對，是…": the telling is told anew
 
 
 def listen(turn: Turn) -> None:
     """Keep listening until the category can be told; ask one short question at a time."""
     case, u = turn.case, turn.u
     if turn.payload == RETRY:
-        case.account.clear()
+        case.telling_from = len(case.account)
         replies.say(turn, "ask_more")
         return
-    if not case.account:
+    if not case.telling():
         if u is None or u.is_empty:
             replies.say(turn, "empty" if u is not None else "non_text")
             return
@@ -30,8 +32,8 @@ def listen(turn: Turn) -> None:
             case.prompts += 1
             replies.say(turn, "greeting")
             return
-    told = canonical(" ".join(case.account))
-    decision = classify(told, turn.dialog)
+    text = told(case)
+    decision = classify(text, turn.dialog)
     if decision.category is None or decision.by == "fallback":
         if case.prompts < MAX_LISTENING_PROMPTS:
             case.prompts += 1
@@ -39,43 +41,90 @@ def listen(turn: Turn) -> None:
             turn.event("prompted", count=case.prompts)
             return
         decision = fallback(turn, decision)
-    classify_case(turn, decision, told)
+    classify_case(turn, decision, text)
     confirm(turn)
 
 
 def listening(turn: Turn) -> None:
+    """After "not quite" the next message tells the problem anew."""
     if turn.case.misses and turn.u is not None and not turn.u.is_empty:
         reclassify(turn)
-        if turn.case.category is None:
-            told = canonical(" ".join(turn.case.account))
-            classify_case(turn, fallback(turn, classify(told, turn.dialog)), told)
-        confirm(turn)
+        _restate_again(turn, turn.case.summary or "")
         return
     listen(turn)
 
 
-def confirm(turn: Turn) -> None:
+def confirm(turn: Turn, lead: str = "") -> None:
     """Restate the problem specifically and ask whether we got it right."""
     case = turn.case
     case.summary = summary(turn)
     turn.move("confirming", "restated")
-    replies.restatement(turn)
+    replies.restatement(turn, lead, offer_person=case.misses >= MAX_MISSES)
 
 
 def confirming(turn: Turn) -> None:
     case, u = turn.case, turn.u
     act = u.act.act if u else None
-    if turn.payload == YES or (turn.payload is None and act == "yes"):
+    says_more = turn.noted
+    if turn.payload == YES or (turn.payload is None and act == "yes" and not says_more):
         offer(turn)
-    elif turn.payload == NO or (turn.payload is None and act == "no"):
+    elif turn.payload == NO or (turn.payload is None and act in REPLACING and not says_more):
+        _not_quite(turn)
+    elif u is not None and says_more:
+        _corrected(turn, u, replacing=act in REPLACING)
+    else:
+        replies.restatement(turn, offer_person=case.misses >= MAX_MISSES)
+
+
+def _not_quite(turn: Turn) -> None:
+    """A bare "no": the next message tells it anew (what was said stays in the record)."""
+    case = turn.case
+    case.misses += 1
+    case.telling_from = len(case.account)
+    turn.move("listening", "not_quite")
+    if case.misses >= MAX_MISSES:
+        replies.say(turn, "offer_person", buttons=replies.person_buttons(turn))
+    else:
+        replies.say(turn, "not_quite")
+
+
+def _corrected(turn: Turn, u: Understanding, replacing: bool) -> None:
+    """"不對，是湯灑了一半" replaces what was understood; "還有，盒子也破了" adds to it. The
+    category and situation follow the corrected telling; new facts are acknowledged first."""
+    case = turn.case
+    before = case.summary or ""
+    if replacing:
         case.misses += 1
-        turn.move("listening", "not_quite")
+        case.telling_from = len(case.account) - 1      # the correction was just noted
+        turn.event("corrected", text=u.text[:500])
+    else:
+        turn.event("added", text=u.text[:500])
+    reclassify(turn)
+    _restate_again(turn, before, replacing)
+
+
+def _restate_again(turn: Turn, before: str, replacing: bool = True) -> None:
+    """Restate the corrected telling. Never the very restatement just refused: if the
+    correction changed nothing we can tell, ask what differs instead."""
+    case = turn.case
+    lead = _acknowledged(turn, replacing)
+    if summary(turn) == before and replacing:
+        turn.move("listening", "unchanged")
         if case.misses >= MAX_MISSES:
             replies.say(turn, "offer_person", buttons=replies.person_buttons(turn))
         else:
-            replies.say(turn, "not_quite")
-    elif u is not None and not u.is_empty and not is_only_answer(u):
-        reclassify(turn)
-        confirm(turn)
-    else:
-        replies.restatement(turn)
+            replies.say(turn, "not_quite_which")
+        return
+    confirm(turn, lead)
+
+
+def _acknowledged(turn: Turn, replacing: bool) -> str:
+    """What the customer just added, acknowledged before anything else."""
+    u, dialog, locale = turn.u, turn.dialog, turn.case.locale
+    if u is None:
+        return ""
+    known = Details.from_dict(turn.case.details).order_numbers
+    new_orders = [n for n in known if n.lower() in u.text.lower()]
+    if new_orders and len(u.canonical) <= 40:
+        return dialog.text("noted_order", locale, order=", ".join(new_orders))
+    return dialog.text("noted_correction" if replacing else "noted_more", locale)

@@ -3,6 +3,8 @@ while a person owns the case."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from bot import replies
 from bot.case import CaseState, Step
 from bot.context import Context, Turn, finish
@@ -42,7 +44,8 @@ def hand_off(turn: Turn, reason: str) -> None:
                signals=[s.as_dict() for s in case.signals],
                due=case.first_response_due.isoformat())
     turn.move("handoff", reason)
-    key = {"safety": "handoff_safety", "human_request": "handoff_requested"}.get(reason, "handoff")
+    key = {"safety": "handoff_safety", "human_request": "handoff_requested",
+           "overdue": "handoff_overdue"}.get(reason, "handoff")
     replies.say(turn, key, summary=case.summary or summary(turn), case_number=case.number,
                 first_response=promise, team=replies.team_name(dialog, case.locale))
 
@@ -59,15 +62,22 @@ def to_team(turn: Turn) -> str:
     case.sla_breached = False
     case.followup_at = None
     case.awaiting = None
+    case.handoff_ack_at = None
     return replies.response_promise(dialog, case.severity, case.locale, opening)
 
 
+ACK_EVERY = timedelta(minutes=30)     # in handoff: at most one "passed on" per half hour
+
+
 def in_handoff(case: CaseState, incoming: Incoming, ctx: Context,
-                u: Understanding | None) -> Step:
-    """A person owns the case: record everything, say nothing (by construction)."""
+               u: Understanding | None) -> Step:
+    """A person owns the case: everything is recorded and the bot says nothing about the
+    complaint itself. A message from the customer gets one short "passed on" with the
+    promised time, at most once every half hour, so nobody writes into silence."""
     turn = Turn(case, ctx, u, incoming.payload)
     if u is not None and not u.is_empty:
         add_signals(turn, u.signals)
-    step_ = finish(turn)
-    step_.outgoing.clear()
-    return step_
+    if case.handoff_ack_at is None or ctx.now - case.handoff_ack_at >= ACK_EVERY:
+        case.handoff_ack_at = ctx.now
+        replies.waiting(turn)
+    return finish(turn)

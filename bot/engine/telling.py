@@ -3,6 +3,7 @@ the category the telling belongs to."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from datetime import timedelta
 
@@ -20,12 +21,33 @@ def note_customer(turn: Turn) -> None:
     u, case = turn.u, turn.case
     if u is None or u.is_empty:
         return
-    if case.stage in ("listening", "confirming") and not is_only_answer(u):
-        _check_said_again(turn, u)
-        case.account.append(u.text)
-        merged = Details.from_dict(case.details).merged(u.details)
-        case.details = merged.as_dict()
+    if case.stage in ("listening", "confirming"):
+        known = Details.from_dict(case.details)
+        given = _order_given(turn, u, known)
+        if given or not is_only_answer(u):
+            _check_said_again(turn, u)
+            case.account.append(u.text)
+            merged = known.merged(u.details).merged(Details(order_numbers=given))
+            case.details = merged.as_dict()
+            turn.noted = True
     add_signals(turn, u.signals)
+
+
+_BARE_CODE = re.compile(r"(?<![\w-])([A-Za-z]{0,4}\d[A-Za-z0-9-]{4,23})(?![\w-])")
+
+
+def _order_given(turn: Turn, u: Understanding, known: Details) -> tuple[str, ...]:
+    """Asked for the order number, a customer often sends just the code ("TW2026112201"):
+    in a short message with no number found otherwise, a code with five digits or more is
+    the order number (phone numbers are not)."""
+    if known.order_numbers or len(u.text) > 40 or u.details.phones:
+        return ()
+    wanted = turn.dialog.categories.get(turn.case.category or "")
+    if turn.case.stage != "confirming" or wanted is None or not wanted.wants_order_number:
+        return ()
+    codes = [m.group(1).upper() for m in _BARE_CODE.finditer(u.text)
+             if sum(c.isdigit() for c in m.group(1)) >= 5]
+    return tuple(codes[:1])
 
 
 def _check_said_again(turn: Turn, u: Understanding) -> None:
@@ -112,11 +134,21 @@ def classify_case(turn: Turn, decision: CategoryDecision, told: str) -> None:
     case.first_response_due = case.received_at + turn.dialog.grades[case.severity].first_response
 
 
+def told(case: CaseState) -> str:
+    """The telling as one canonical text, for classifying."""
+    return canonical(" ".join(case.telling()))
+
+
 def reclassify(turn: Turn) -> None:
-    told = canonical(" ".join(turn.case.account))
-    decision = classify(told, turn.dialog)
-    if decision.category is not None and (decision.by != "fallback" or turn.case.category is None):
-        classify_case(turn, decision, told)
+    """Classify the telling again (it grew or was corrected); an unsure model keeps what
+    was decided, and a case with no category yet gets the fallback."""
+    text = told(turn.case)
+    decision = classify(text, turn.dialog)
+    if decision.category is None or decision.by == "fallback":
+        if turn.case.category is not None:
+            return
+        decision = fallback(turn, decision)
+    classify_case(turn, decision, text)
 
 
 def fallback(turn: Turn, decision: CategoryDecision) -> CategoryDecision:
@@ -127,4 +159,5 @@ def fallback(turn: Turn, decision: CategoryDecision) -> CategoryDecision:
 
 def summary(turn: Turn) -> str:
     case = turn.case
-    return restate(case.account, case.locale, turn.dialog, Details.from_dict(case.details))
+    return restate(case.telling(), case.locale, turn.dialog, Details.from_dict(case.details),
+                   case.situation, case.category)

@@ -111,6 +111,19 @@ def _understand(text: str, dialog: Dialog) -> Understanding:
     )
 
 
+def venting(clause: str, dialog: Dialog) -> float:
+    """How sure the model is that a clause is venting (an outburst, insult, threat,
+    greeting: nothing to restate) rather than a fact. 0 when the dialog teaches no such
+    difference; 1 for a clause with no words at all."""
+    u = understand(clause, dialog)
+    if u.is_empty or u.scores is None:
+        return 1.0
+    model = model_for(dialog)
+    if "clause:venting" not in model.heads:
+        return 0.0
+    return model.probabilities(u.scores, "clause:venting")["venting"]
+
+
 def ready(dialog: Dialog) -> None:
     """Load (or train) the dialog's model and the dictionaries reading needs (jieba,
     VADER), so the first customer does not wait for them."""

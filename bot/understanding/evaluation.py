@@ -158,6 +158,9 @@ def holdout(dialog: Dialog, folds: int = 5, fold: int = 0) -> Figures:
             elif head == "act":
                 got = act_of(canon, scores, model, dialog).act
                 figures.add(example.locale, "act_accuracy", got == label)
+            elif head == "clause:venting":
+                p = model.probabilities(scores, head)["venting"]
+                figures.add(example.locale, "venting_accuracy", (p >= 0.5) == (label == "yes"))
             else:
                 name = head.removeprefix("signal:")
                 p = model.probabilities(scores, head)[name]

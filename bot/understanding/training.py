@@ -10,6 +10,8 @@ What each head learns from:
 - `signal:<name>`: the signal's examples (plus, for `safety`, the safety category's)
   against everything else (`ordinary:` complaints above all), except signals that
   overlap (insult, accusation, anger).
+- `clause:venting`: the restatement's venting clauses (and greeting and thanks replies)
+  against its factual clauses: which clauses of a telling are restated.
 """
 
 from __future__ import annotations
@@ -30,7 +32,7 @@ from bot.understanding.features import features
 from bot.understanding.model import Examples, Head, TextModel
 from dialogs.model import TEXT_SIGNALS, Dialog
 
-MODEL_VERSION = 9            # bump when features or training change: old caches retire
+MODEL_VERSION = 10           # bump when features or training change: old caches retire
 OVERLAPPING = frozenset({"insult", "accusation", "anger"})
 C_MULTI = 8.0                # inverse regularisation: categories and situations
 C_ACT = 2.0                  # dialog acts
@@ -39,6 +41,7 @@ SHAPES = ("s:len",)          # features the signal heads do not learn from
 INTERCEPT_SCALING = 1.0
 MAX_ITER = 100
 TOL = 1e-2                   # liblinear stops here: the ranking is settled well before 1e-4
+BINARY = ("signal:", "clause:")       # heads with one yes/no column
 EXPLAINED = ("category", "situation:")   # heads whose decisions show the nearest example
 TELLINGS = 3                 # the act head learns `other` from one in this many tellings
 
@@ -124,8 +127,18 @@ def signal_data(dialog: Dialog, name: str) -> Labelled:
             + [(e, "no") for e in negatives if e.text not in seen])
 
 
+def clause_data(dialog: Dialog) -> Labelled:
+    """Venting clauses (and greetings, thanks) `yes`; factual clauses `no`."""
+    rules = dialog.restatement
+    positives = list(_each(rules.venting))
+    for act in ("greeting", "thanks"):
+        positives += _each(dialog.acts.get(act, {}))
+    return [(e, "yes") for e in positives] + [(e, "no") for e in _each(rules.facts)]
+
+
 def training_sets(dialog: Dialog) -> dict[str, Labelled]:
-    sets = {"category": category_data(dialog), "act": act_data(dialog)}
+    sets = {"category": category_data(dialog), "act": act_data(dialog),
+            "clause:venting": clause_data(dialog)}
     for category in dialog.categories:
         sets[f"situation:{category}"] = situation_data(dialog, category)
     for name in TEXT_SIGNALS:
@@ -177,14 +190,14 @@ def train(sets: Mapping[str, Labelled], digest: str | None = None) -> TextModel:
     examples: dict[str, list[str]] = {}
     start = 0
     for head, data in sorted(sets.items()):
-        binary = head.startswith("signal:")
+        binary = head.startswith(BINARY)
         source = without_shapes if binary else everything
         matrix = source[[row_of[e.text] for e, _ in data]]
         labels = np.array([label for _, label in data])
         classes = ["yes"] if binary else sorted(set(labels.tolist()))
         c = C_BINARY if binary else C_ACT if head == "act" else C_MULTI
         jobs += [(matrix, labels == label, c) for label in classes]
-        columns = (head.removeprefix("signal:"),) if binary else tuple(classes)
+        columns = (head.split(":", 1)[1],) if binary else tuple(classes)
         heads[head] = Head(head, columns, start, binary)
         start += len(columns)
         if head.startswith(EXPLAINED):                # their nearest example
