@@ -7,10 +7,15 @@ at 11/24 09:00"). Grades listed in `team.around_the_clock` are answered at any h
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from dialogs.model import Dialog
+from dialogs.model import Dialog, Team
+
+
+def works_on(team: Team, day: date) -> bool:
+    """A working day: one of the team's days and not a holiday."""
+    return day.weekday() in team.days and day not in team.holidays
 
 
 def is_open(dialog: Dialog, moment: datetime) -> bool:
@@ -18,8 +23,7 @@ def is_open(dialog: Dialog, moment: datetime) -> bool:
     if team is None:
         return True
     local = moment.astimezone(ZoneInfo(dialog.timezone))
-    return (local.weekday() in team.days and local.date() not in team.holidays
-            and team.opens <= local.time() < team.closes)
+    return works_on(team, local.date()) and team.opens <= local.time() < team.closes
 
 
 def next_opening(dialog: Dialog, moment: datetime) -> datetime:
@@ -31,7 +35,7 @@ def next_opening(dialog: Dialog, moment: datetime) -> datetime:
     local = moment.astimezone(tz)
     for days in range(0, 15):
         day = (local + timedelta(days=days)).date()
-        if day.weekday() not in team.days or day in team.holidays:
+        if not works_on(team, day):
             continue
         opening = datetime.combine(day, team.opens, tzinfo=tz)
         if opening >= local:

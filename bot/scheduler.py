@@ -1,4 +1,5 @@
-"""Timers kept in the store: follow-up callbacks that came due are sent (each once)."""
+"""Timers kept in the store: follow-up callbacks that came due are sent (each once), never
+before `bot.when.contact_time` (quiet hours, days off and holidays: see `turns.run_due`)."""
 
 from __future__ import annotations
 

@@ -12,8 +12,8 @@ from datetime import datetime, timedelta
 
 from bot import engine
 from bot.case import CaseState, Step
-from bot.hours import quiet_until
 from bot.types import Incoming
+from bot.when import contact_time
 from dialogs.model import Dialog
 from storage.store import Store
 
@@ -62,7 +62,7 @@ def run_due(store: Store, dialog: Dialog, now: datetime) -> list[TurnResult]:
             store.mark_followup(row["id"], "cancelled", now)
             continue
         later = _not_now(store, dialog, case, now)
-        if later is not None:                   # quiet hours or the contact cap
+        if later is not None:                   # quiet hours, a day off or the contact cap
             case.followup_at = later
             store.save_case(case)
             store.move_followup(row["id"], later)
@@ -83,18 +83,19 @@ def run_due(store: Store, dialog: Dialog, now: datetime) -> list[TurnResult]:
 
 
 def _not_now(store: Store, dialog: Dialog, case: CaseState, now: datetime) -> datetime | None:
-    """When a follow-up due now must wait: the end of quiet hours, or when the customer's
-    contact cap frees up. None: send now."""
+    """When a follow-up due now must wait: `contact_time` (after the quiet hours, on a day
+    the team works: what the customer was told), or when the customer's contact cap frees
+    up. None: send now."""
     rules = dialog.followups
-    morning = quiet_until(dialog, now)
-    if morning is not None:
-        return morning
+    send_at = contact_time(dialog, now)
+    if send_at > now:
+        return send_at
     if case.awaiting == "followup" and case.followups_sent >= rules.tries:
         return None                             # closing as "no answer" contacts nobody
     window = timedelta(days=rules.per_days)
     sent = store.contacts_since(case.conversation_key, now - window)
     if len(sent) >= rules.max_contacts:
-        return sent[-rules.max_contacts] + window
+        return contact_time(dialog, sent[-rules.max_contacts] + window)
     return None
 
 
