@@ -219,3 +219,17 @@ def test_the_embed_button_follows_the_browser_language(server: str, browser: Bro
         page.get_by_role("button", name="在线客服").click()
         frame = page.frame_locator("iframe[title='在线客服']")
         expect(frame.locator("#send")).to_have_text("发送")
+
+
+def test_the_notices_speak_the_frame_language(server: str, browser: Browser) -> None:
+    with browsing(browser, "zh-TW") as page:
+        page.goto(f"{server}/?lang=zh-CN")
+        page.context.set_offline(True)                # the next poll fails
+        expect(page.locator("#status")).to_have_text("网络连接已断开，正在重新连接…", timeout=10_000)
+        page.context.set_offline(False)
+        expect(page.locator("#status")).to_have_text("", timeout=10_000)
+        page.route("**/chat/api/messages", lambda route: route.abort()
+                   if route.request.method == "POST" else route.continue_())
+        say(page, "我的鼠标坏了")
+        expect(page.locator("#status")).to_have_text("消息没有发出去，请重试。")
+        expect(page.locator("#text")).to_have_value("我的鼠标坏了")   # kept to send again
