@@ -6,7 +6,8 @@ the console, the store or a log) reads nothing: only the cookie does, and the id
 travels in a URL. A reload continues the same conversation. Messages are kept in the store
 like every channel's; the page reads the transcript, so "sending" to the web channel is
 marking the message delivered. Everything a visitor typed is rendered with `textContent` by
-the page: it is never HTML.
+the page: it is never HTML. The page speaks the visitor's language (zh-TW, zh-CN or en) and
+sends it with each message; the engine uses it when the text itself does not tell.
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ COOKIE_DAYS = 90
 SECRET = re.compile(r"^[A-Za-z0-9_-]{40,64}$")
 MESSAGE_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 MAX_TEXT = 5000
+LANGUAGES = {code.lower(): code for code in ("zh-TW", "zh-CN", "en")}   # the page's languages
 SECURITY_HEADERS = {
     "Content-Security-Policy": "default-src 'self'; img-src 'self' data:; "
                                "frame-ancestors *; base-uri 'none'; form-action 'none'",
@@ -99,12 +101,10 @@ def routes(writer: Writer, accept: Accept, settle: Settle,
         message_id = data.get("id") or uuid.uuid4().hex
         if not isinstance(message_id, str) or not MESSAGE_ID.match(message_id):
             raise web.HTTPBadRequest(text="id must be 1-64 letters, digits, - or _")
-        language = data.get("language")
-        language = language[:16] or None if isinstance(language, str) else None
         incoming = cleaned(Incoming(
             channel=CHANNEL, user_id=visitor, event_id=f"{visitor}:{message_id}",
             received_at=clock(), text=text, payload=payload or None,
-            profile=Profile(language_code=language)))
+            profile=Profile(language_code=language_hint(data.get("language")))))
         await accept([incoming])
         await settle(incoming.conversation_key)
         after = _int(data.get("after"))
@@ -138,6 +138,12 @@ def _file(name: str) -> web.StreamResponse:
     response.headers.update(SECURITY_HEADERS)
     response.headers["Cache-Control"] = "no-cache"
     return response
+
+
+def language_hint(value: Any) -> str | None:
+    """The page's language as the customer's language hint: one of the page's languages
+    (any letter case), else no hint. Anything else is ignored, never an error."""
+    return LANGUAGES.get(value.lower()) if isinstance(value, str) else None
 
 
 def visitor_id(secret: str) -> str:

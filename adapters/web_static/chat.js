@@ -1,14 +1,33 @@
 // Heard web chat. Everything from the server is rendered with textContent: never as HTML.
 // Who the visitor is lives in an HttpOnly cookie the server sets: this script never sees it,
-// and no id travels in a URL.
+// and no id travels in a URL. The frame's words come from frame_strings.js (HeardFrame), in
+// the language `?lang=` names, else the browser's; that language goes with every message as
+// the customer's language hint.
 (() => {
   "use strict";
   const POLL_MS = 3000;
   const $ = (id) => document.getElementById(id);
   const log = $("log"), form = $("form"), input = $("text"), send = $("send"), status = $("status");
+  const browserLanguages = navigator.languages && navigator.languages.length
+    ? navigator.languages : [navigator.language];
+  const locale = HeardFrame.choose(new URLSearchParams(location.search).get("lang"), browserLanguages);
+  const words = HeardFrame.words(locale);
   let lastId = 0;
   let busy = false;
   const labels = new Map();   // payload -> label, to show which button was pressed
+
+  function translateFrame() {
+    document.documentElement.lang = locale;
+    document.title = words.title;
+    document.querySelectorAll("[data-words]").forEach((el) => { el.textContent = words[el.dataset.words]; });
+    ["title", "placeholder", "aria-label"].forEach((attribute) => {
+      document.querySelectorAll(`[data-words-${attribute}]`).forEach((el) => {
+        el.setAttribute(attribute, words[el.getAttribute(`data-words-${attribute}`)]);
+      });
+    });
+  }
+
+  function notice(text) { status.textContent = text; }
 
   function disableOldButtons() {
     log.querySelectorAll(".buttons button").forEach((b) => { b.disabled = true; });
@@ -50,23 +69,23 @@
 
   function apply(state) {
     (state.messages || []).forEach(render);
-    $("case").textContent = state.case ? "案件編號 " + state.case.number : "";
+    $("case").textContent = state.case ? words.caseNumber.replace("{number}", () => state.case.number) : "";
   }
 
   async function post(body) {
     if (busy) return;
-    busy = true; send.disabled = true; status.textContent = "";
+    busy = true; send.disabled = true; notice("");
     const id = (crypto.randomUUID ? crypto.randomUUID() : String(Date.now())).replace(/[^A-Za-z0-9_-]/g, "");
     try {
       const response = await fetch("/chat/api/messages", {
         method: "POST", headers: { "Content-Type": "application/json" }, credentials: "same-origin",
-        body: JSON.stringify(Object.assign({ id, after: lastId, language: navigator.language }, body)),
+        body: JSON.stringify(Object.assign({ id, after: lastId, language: locale }, body)),
       });
       if (!response.ok) throw new Error(await response.text());
       apply(await response.json());
       return true;
     } catch (error) {
-      status.textContent = "訊息沒有送出，請再試一次。";
+      notice(words.notSent);
       return false;
     } finally {
       busy = false; send.disabled = false;
@@ -78,7 +97,10 @@
     try {
       const response = await fetch("/chat/api/messages?after=" + lastId, { credentials: "same-origin" });
       if (response.ok) apply(await response.json());
-    } catch (error) { /* offline for a moment: the next poll catches up */ }
+      if (status.textContent === words.offline) notice("");
+    } catch (error) {   // offline for a moment: say so; the next poll catches up
+      notice(words.offline);
+    }
   }
 
   form.addEventListener("submit", async (event) => {
@@ -96,13 +118,17 @@
   $("restart").addEventListener("click", async () => {
     busy = true;
     try {
-      await fetch("/chat/api/restart", { method: "POST", headers: { "Content-Type": "application/json" },
-                                         credentials: "same-origin", body: "{}" });
+      const response = await fetch("/chat/api/restart", {
+        method: "POST", headers: { "Content-Type": "application/json" }, credentials: "same-origin", body: "{}" });
+      if (!response.ok) throw new Error(await response.text());
       lastId = 0; labels.clear();
-      log.textContent = ""; $("case").textContent = "";
+      log.textContent = ""; $("case").textContent = ""; notice("");
+    } catch (error) {
+      notice(words.restartFailed);
     } finally { busy = false; }
   });
 
+  translateFrame();
   poll();
   setInterval(poll, POLL_MS);
 })();
