@@ -6,7 +6,7 @@ written here. Times are shown in the dialog's time zone.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
@@ -14,6 +14,7 @@ from bot.normalize import canonical
 from bot.payloads import FOLLOWUP_PREFIX, HUMAN, NO, RATE_PREFIX, REMEDY_PREFIX, RETRY, YES
 from bot.restate import empathy_line, feeling
 from bot.types import Button, Outgoing
+from bot.when import deadline_text, time_text
 from dialogs.model import Dialog, Remedy
 
 if TYPE_CHECKING:
@@ -36,35 +37,23 @@ def button(dialog: Dialog, key: str, locale: str, payload: str) -> Button:
     return Button(dialog.buttons[key].get(locale), payload)
 
 
-def duration(dialog: Dialog, severity: str, locale: str) -> str:
-    """The grade's first-response target in words: "1 小時", "2 days"."""
-    return format_duration(dialog, dialog.grades[severity].first_response, locale)
+def by(turn: Turn, moment: datetime) -> str:
+    """A deadline as a person says it: "明天（11/25，週三）下班前", "by Wednesday 25 Nov, end of
+    day"."""
+    return deadline_text(turn.dialog, moment, turn.ctx.now, turn.case.locale)
 
 
-def response_promise(dialog: Dialog, severity: str, locale: str, opening: datetime | None) -> str:
-    """What to promise on handoff: the target, or, outside business hours, the target
-    counted from when the team is back."""
-    span = duration(dialog, severity, locale)
-    if opening is None:
-        return span
-    return dialog.text("when_back", locale, time=format_time(dialog, opening, locale),
-                       duration=span)
+def around(turn: Turn, moment: datetime) -> str:
+    """A moment we will be in touch: "11/27（週五）上午 9 點左右"."""
+    return time_text(turn.dialog, moment, turn.ctx.now, turn.case.locale)
 
 
 def team_name(dialog: Dialog, locale: str) -> str:
     return dialog.team.name.get(locale) if dialog.team else ""
 
 
-def format_duration(dialog: Dialog, span: timedelta, locale: str) -> str:
-    minutes = int(span.total_seconds() // 60)
-    if minutes % (24 * 60) == 0 and minutes >= 48 * 60:
-        return dialog.text("duration_days", locale, n=minutes // (24 * 60))
-    if minutes % 60 == 0:
-        return dialog.text("duration_hours", locale, n=minutes // 60)
-    return dialog.text("duration_minutes", locale, n=minutes)
-
-
 def format_time(dialog: Dialog, moment: datetime, locale: str) -> str:
+    """A date and time for staff (console, exports): exact, in the dialog's time zone."""
     local = moment.astimezone(ZoneInfo(dialog.timezone))
     return dialog.text("datetime", locale, month=local.month, day=local.day,
                        hour=f"{local.hour:02d}", minute=f"{local.minute:02d}")
@@ -120,37 +109,37 @@ def rating_buttons() -> tuple[Button, ...]:
 
 
 def committed(turn: Turn) -> None:
-    case, dialog = turn.case, turn.dialog
+    case = turn.case
     assert case.due_at is not None
-    due = format_time(dialog, case.due_at, case.locale)
+    due = by(turn, case.due_at)
     if case.followup_at is None:
         say(turn, "committed_no_followup", commitment=case.commitment or "", due=due,
             case_number=case.number)
         return
     say(turn, "committed", commitment=case.commitment or "", due=due,
-        followup=format_time(dialog, case.followup_at, case.locale), case_number=case.number)
+        followup=around(turn, case.followup_at), case_number=case.number)
 
 
 def progress(turn: Turn) -> None:
-    case, dialog = turn.case, turn.dialog
-    due = format_time(dialog, case.due_at, case.locale) if case.due_at else "-"
+    case = turn.case
+    due = by(turn, case.due_at) if case.due_at else "-"
     say(turn, "progress", case_number=case.number, commitment=case.commitment or "", due=due)
 
 
 def noted(turn: Turn) -> None:
     """New facts for a case with a commitment: recorded, and where things stand."""
-    case, dialog = turn.case, turn.dialog
-    due = format_time(dialog, case.due_at, case.locale) if case.due_at else "-"
+    case = turn.case
+    due = by(turn, case.due_at) if case.due_at else "-"
     say(turn, "noted", case_number=case.number, commitment=case.commitment or "", due=due)
 
 
 def waiting(turn: Turn) -> None:
     """In handoff: the customer's message is passed on; when a person will answer."""
-    case, dialog = turn.case, turn.dialog
-    team = team_name(dialog, case.locale)
+    case = turn.case
+    team = team_name(turn.dialog, case.locale)
     if case.owner == "team":
         say(turn, "handoff_waiting", case_number=case.number, team=team,
-            due=format_time(dialog, case.first_response_due, case.locale))
+            due=by(turn, case.first_response_due))
     else:
         say(turn, "handoff_waiting_claimed", case_number=case.number, team=team)
 

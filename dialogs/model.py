@@ -126,14 +126,12 @@ TEXT_KEYS: Mapping[str, frozenset[str]] = {
     # handoff, a person already took the case.
     "handoff_waiting_claimed": frozenset({"case_number", "team"}),
     # handoff: restates, {team} contacts them within {first_response} (outside business
-    # hours {first_response} is the `when_back` text: when the team is back).
+    # hours counted from when the team is back): a deadline, "明天（11/25，週三）中午 12 點前").
     "handoff": frozenset({"summary", "first_response", "case_number", "team"}),
     # handoff for safety cases (always urgent).
     "handoff_safety": frozenset({"summary", "first_response", "case_number", "team"}),
     # handoff because the customer asked for a person.
     "handoff_requested": frozenset({"first_response", "case_number", "team"}),
-    # outside business hours: "{duration} of our opening at {time}".
-    "when_back": frozenset({"time", "duration"}),
     # nobody took the case within its first-response target: said once, honestly.
     "still_handling": frozenset({"case_number", "team"}),
     # a person resolved the case; {followup} is when we check back.
@@ -154,10 +152,6 @@ TEXT_KEYS: Mapping[str, frozenset[str]] = {
     "remark_thanks": frozenset(),
     # follow-up answered "partly" / "not solved": a person takes over.
     "followup_not_solved": frozenset({"first_response", "case_number", "team"}),
-    # how durations and times are written, e.g. "{n} 小時" / "{n} hours".
-    "duration_minutes": frozenset({"n"}),
-    "duration_hours": frozenset({"n"}),
-    "duration_days": frozenset({"n"}),
     # strftime-style is not used: {month} {day} {hour} {minute} {weekday}
     "datetime": frozenset({"month", "day", "hour", "minute"}),
 }

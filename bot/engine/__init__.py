@@ -19,6 +19,7 @@ from bot.engine.confirming import confirming, listen, listening
 from bot.engine.escalation import escalate_if_risky, in_handoff
 from bot.engine.offering import offering, sampled
 from bot.engine.telling import check_repeat_of_earlier, classify_case, note_customer, severity
+from bot.hours import response_deadline
 from bot.payloads import FOLLOW
 from bot.types import Incoming, Outgoing
 from bot.understanding import Understanding, understand
@@ -119,8 +120,8 @@ def _open_case(incoming: Incoming, ctx: Context, u: Understanding | None,
     check_repeat_of_earlier(turn)
     case.severity = severity(turn)
     case.first_response_due = now + dialog.grades[case.severity].first_response
-    replies.say(turn, "ack", case_number=case.number,
-                first_response=replies.duration(dialog, case.severity, locale))
+    deadline, _ = response_deadline(dialog, case.severity, now)
+    replies.say(turn, "ack", case_number=case.number, first_response=replies.by(turn, deadline))
     if not escalate_if_risky(turn):
         listen(turn)
     return finish(turn)

@@ -54,7 +54,7 @@ def to_team(turn: Turn) -> str:
     """The case goes to the team's queue: the first-response clock (business hours
     counted) starts now. Returns what to promise the customer."""
     case, dialog, now = turn.case, turn.dialog, turn.ctx.now
-    deadline, opening = response_deadline(dialog, case.severity, now)
+    deadline, _ = response_deadline(dialog, case.severity, now)
     case.first_response_due = deadline
     case.owner = "team"
     case.handoff_at = now
@@ -63,7 +63,7 @@ def to_team(turn: Turn) -> str:
     case.followup_at = None
     case.awaiting = None
     case.handoff_ack_at = None
-    return replies.response_promise(dialog, case.severity, case.locale, opening)
+    return replies.by(turn, deadline)
 
 
 ACK_EVERY = timedelta(minutes=30)     # in handoff: at most one "passed on" per half hour

@@ -11,6 +11,7 @@ from bot.engine.escalation import hand_off
 from bot.engine.telling import fire
 from bot.payloads import REMEDY_PREFIX
 from bot.remedies import remedies_for
+from bot.when import contact_time, promise_due
 from dialogs.model import Remedy
 
 
@@ -67,9 +68,11 @@ def commit(turn: Turn, remedy: Remedy) -> None:
     case, dialog, now = turn.case, turn.dialog, turn.ctx.now
     case.remedy_id = remedy.id
     case.commitment = remedy.commitment.get(case.locale)
-    case.due_at = now + remedy.due
+    case.due_at = promise_due(dialog, now, remedy.due)        # inside business hours
     grade = dialog.grades[case.severity]
-    case.followup_at = case.due_at + grade.followup_after if sampled(case, grade.followup_sample) else None
+    # the follow-up time the text names is the one the scheduler will really use
+    case.followup_at = (contact_time(dialog, case.due_at + grade.followup_after)
+                        if sampled(case, grade.followup_sample) else None)
     turn.event("committed", remedy=remedy.id, due_at=case.due_at.isoformat(),
                compensation=remedy.compensation,
                followup_at=case.followup_at.isoformat() if case.followup_at else None)
