@@ -141,11 +141,11 @@ def hand_back(case: CaseState, agent: str, ctx: Context, then: str | None = None
     refused = hand_back_refusal(case, then, ctx.now)
     if refused:
         raise ActionError(refused)
+    turn.event("handed_back", agent=agent, then=then)
     if then == "close":
         _close(turn, agent)
     else:
         _back_to_bot(case)
-        turn.event("handed_back", agent=agent, then=then)
         _THEN[then](turn)
     return _done(turn)
 

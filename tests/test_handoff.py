@@ -189,6 +189,8 @@ def test_hand_back_to_close_is_resolve(dialog: Dialog) -> None:
     assert len(chat.store.pending_followups(case.number)) == 1
     (told,) = pushed_since(chat, before)
     assert "客服專員已經處理完案件" in str(told["text"]) and case.number in str(told["text"])
+    handed = [e["data"] for e in chat.store.events(case.number) if e["kind"] == "handed_back"]
+    assert handed == [{"agent": "amy", "then": "close"}]
     assert "resolved" in [e["kind"] for e in chat.store.events(case.number)]
 
 
