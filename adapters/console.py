@@ -276,7 +276,8 @@ class Console:
         found = await self.writer.read(read)
         if found is None:
             raise _json_error(404, f"no case {number}")
-        return _json(detail(found, dialog, agent["display_name"] or agent["username"]))
+        return _json(detail(found, dialog, agent["display_name"] or agent["username"],
+                            self.clock()))
 
     # ------------------------------------------------------------ acting
 
@@ -293,6 +294,8 @@ class Console:
             args = _action_args(action, data)
             case = await self.desk.act(number, agent["username"], action, role=agent["role"],
                                        **args)
+        except agents.ChoiceError as exc:
+            raise _json_error(400, str(exc)) from exc
         except agents.ActionError as exc:
             raise _json_error(409, str(exc)) from exc
         except (ValueError, TypeError) as exc:
@@ -388,7 +391,8 @@ async def _events(queue: asyncio.Queue[dict[str, Any]]) -> AsyncIterator[dict[st
             yield {"type": "ping"}
 
 
-def detail(found: dict[str, Any], dialog: Dialog, agent_name: str) -> dict[str, Any]:
+def detail(found: dict[str, Any], dialog: Dialog, agent_name: str,
+           now: datetime) -> dict[str, Any]:
     case: CaseState = found["case"]
     category = dialog.categories.get(case.category or "other")
     offered = []
@@ -421,6 +425,7 @@ def detail(found: dict[str, Any], dialog: Dialog, agent_name: str) -> dict[str, 
                      for m in found["messages"]],
         "notes": notes, "history": history, "earlier": found["earlier"],
         "canned": agents.canned_replies(case, agent_name, dialog),
+        "hand_back": agents.hand_back_choices(case, now),
     }
 
 
@@ -431,6 +436,8 @@ def _action_args(action: str, data: dict[str, Any]) -> dict[str, Any]:
         return {"text": str(data.get("text", ""))}
     if action == "transfer":
         return {"to_agent": str(data.get("to", ""))}
+    if action == "hand_back":
+        return {"then": str(data["then"]) if data.get("then") else None}
     if action == "commit":
         due = datetime.fromisoformat(str(data.get("due_at", "")))
         if due.tzinfo is None:

@@ -6,8 +6,10 @@ through its own queue and worker: a slow or disconnected Discord never holds up 
 customer's turn. In a case's thread:
 
     !claim            take the case          !resolve     done; the bot checks back later
-    !handback         give it to the bot     !note TEXT   an internal note
+    !handback CHOICE  give it to the bot     !note TEXT   an internal note
     !transfer NAME    give it to a colleague anything else is sent to the customer
+
+`!handback` alone lists the choices (close, confirm, offer, listen) and which fit the case.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ import asyncio
 import logging
 from typing import Any, Protocol
 
-from bot.agents import ActionError
+from bot.agents import ActionError, hand_back_choices
 from bot.case import CaseState
 from bot.desk import DeskService
 from storage.writer import Writer
@@ -28,6 +30,12 @@ THREAD_NAME_LIMIT = 100
 MESSAGE_LIMIT = 2000
 COMMANDS = {"!claim": "claim", "!resolve": "resolve", "!handback": "hand_back",
             "!note": "note", "!transfer": "transfer", "!fulfilled": "fulfil"}
+HAND_BACK_WORDS = {
+    "close": "結案並排定回訪 close & follow up: the customer is told when we check back",
+    "confirm": "確認承諾 confirm the remedy: one message with what was promised and by when",
+    "offer": "再提供方案 offer remedies again: the customer picks one of the two",
+    "listen": "等客人回覆 just listen: no message; the bot waits for the customer",
+}
 
 
 class Gateway(Protocol):
@@ -70,7 +78,7 @@ class DiscordDesk:
 
     async def case_changed(self, case: CaseState, what: str, agent: str | None) -> None:
         words = {"claim": "認領了 claimed", "resolve": "處理完成 resolved",
-                 "hand_back": "交回機器人 handed back to the bot",
+                 "hand_back": f"交回機器人 handed back to the bot ({case.stage})",
                  "transfer": f"轉交給 transferred to {case.owner[6:]}",
                  "reply": None, "note": None, "commit": "設定了承諾 set the commitment"}
         said = words.get(what)
@@ -152,10 +160,26 @@ class DiscordDesk:
             args = {"text": rest}
         elif action == "transfer":
             args = {"to_agent": rest.strip()}
+        elif action == "hand_back":
+            if not rest.strip():
+                await self._hand_back_choices(number)
+                return
+            args = {"then": rest.strip().lower()}
         try:
             await self.service.act(number, author, action, **args)
         except ActionError as exc:
             self._jobs.put_nowait(("post", (number, f"⚠️ {exc}")))
+
+    async def _hand_back_choices(self, number: str) -> None:
+        """A bare `!handback`: what the bot can do next, and which choices fit this case."""
+        case = await self.writer.read(lambda s: s.get_case(number))
+        if case is None:
+            return
+        lines = ["交回機器人後要做什麼？ What should the bot do next?"]
+        for then, why in hand_back_choices(case, self.service.clock()).items():
+            lines.append(f"`!handback {then}` {HAND_BACK_WORDS[then]}"
+                         + (f" — 不適用 not now: {why}" if why else ""))
+        self._jobs.put_nowait(("post", (number, "\n".join(lines))))
 
 
 class DiscordGateway:

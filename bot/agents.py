@@ -1,6 +1,7 @@
 """What a person does with a handed-off case: claim, reply, note, commit, resolve, hand
-back to the bot, transfer. Pure functions like the engine: a case and an action in, a
-`Step` (new state, messages for the customer, case events) out; the store keeps it.
+back to the bot (the person picks what the bot does next), transfer. Pure functions like
+the engine: a case and an action in, a `Step` (new state, messages for the customer, case
+events) out; the store keeps it.
 """
 
 from __future__ import annotations
@@ -116,44 +117,124 @@ def resolve(case: CaseState, agent: str, ctx: Context, may_override: bool = Fals
     """The person has dealt with it: the bot checks back with the customer later."""
     _needs_person(case)
     turn = _owned(case, agent, ctx, "resolve", may_override)
-    dialog = ctx.dialog
-    grade = dialog.grades[case.severity]
-    base = case.due_at if case.due_at and case.due_at > ctx.now else ctx.now
-    case.followup_at = base + grade.followup_after
-    case.handled = len(case.signals)
-    case.risk = 0.0
-    case.owner = "bot"
-    case.awaiting = None
+    _close(turn, agent)
+    return _done(turn)
+
+
+# What a person may pick when handing a case back, in the order people see them.
+HAND_BACK_CHOICES = ("close", "confirm", "offer", "listen")
+
+
+class ChoiceError(ActionError):
+    """A hand-back without a valid choice of what happens next (a bad request)."""
+
+
+def hand_back(case: CaseState, agent: str, ctx: Context, then: str | None = None,
+              may_override: bool = False) -> Step:
+    """Back to the bot, which does what the person picked (`then`): `close` (as resolve),
+    `confirm` the promise, `offer` the two remedies again, or `listen` in silence."""
+    if then not in HAND_BACK_CHOICES:
+        raise ChoiceError(f"choose what happens next: {', '.join(HAND_BACK_CHOICES)}"
+                          + (f" (not {then!r})" if then else ""))
+    _needs_person(case)
+    turn = _owned(case, agent, ctx, "hand_back", may_override)
+    refused = hand_back_refusal(case, then, ctx.now)
+    if refused:
+        raise ActionError(refused)
+    turn.event("handed_back", agent=agent, then=then)
+    if then == "close":
+        _close(turn, agent)
+    else:
+        _back_to_bot(case)
+        _THEN[then](turn)
+    return _done(turn)
+
+
+def hand_back_refusal(case: CaseState, then: str, now: datetime) -> str | None:
+    """Why this choice does not fit the case now (None: it does)."""
+    if then == "confirm":
+        if not (case.commitment and case.due_at):
+            return (f"case {case.number} has no commitment to confirm; set one with commit, "
+                    "or choose offer or listen")
+        if case.fulfilled_at is not None:
+            return f"case {case.number}'s commitment was already kept; choose close"
+        if case.due_at <= now:
+            return (f"case {case.number}'s promised time has passed; set a new one with "
+                    "commit, or choose close")
+    if then == "offer" and not (case.category and case.summary):
+        return (f"case {case.number} has no restated problem yet, so there are no remedies "
+                "to offer; choose listen")
+    return None
+
+
+def hand_back_choices(case: CaseState, now: datetime) -> dict[str, str | None]:
+    """Every hand-back choice with why it does not fit this case (None: it does)."""
+    return {then: hand_back_refusal(case, then, now) for then in HAND_BACK_CHOICES}
+
+
+def _close(turn: Turn, agent: str) -> None:
+    """Resolved by a person: committed, a follow-up planned, the customer told when."""
+    case, dialog = turn.case, turn.dialog
+    _back_to_bot(case)
+    _plan_followup(case, turn.ctx)
+    assert case.followup_at is not None
     turn.event("resolved", agent=agent, followup_at=case.followup_at.isoformat())
     turn.move("committed", "resolved_by_agent")
     replies.say(turn, "agent_resolved", kind="push", case_number=case.number,
                 team=replies.team_name(dialog, case.locale),
                 followup=replies.format_time(dialog, case.followup_at, case.locale))
-    return _done(turn)
 
 
-def hand_back(case: CaseState, agent: str, ctx: Context, may_override: bool = False) -> Step:
-    """Back to the bot, at the stage that fits what is known: committed with a promise,
-    offering when the problem was restated, listening otherwise."""
-    _needs_person(case)
-    turn = _owned(case, agent, ctx, "hand_back", may_override)
+def _confirm(turn: Turn) -> None:
+    """One message: what was promised, by when, and when we check back."""
+    case, dialog = turn.case, turn.dialog
+    assert case.due_at is not None
+    _plan_followup(case, turn.ctx)
+    assert case.followup_at is not None
+    turn.move("committed", "handed_back")
+    replies.say(turn, "handback_confirm", kind="push", commitment=case.commitment or "",
+                due=replies.format_time(dialog, case.due_at, case.locale),
+                followup=replies.format_time(dialog, case.followup_at, case.locale),
+                case_number=case.number)
+
+
+def _offer(turn: Turn) -> None:
+    case = turn.case
+    first, second = remedies_for(case, turn.dialog)
+    case.offered = [first.id, second.id]
+    turn.move("offering", "handed_back")
+    replies.offer(turn, "handback_offer", first, second, kind="push")
+
+
+def _listen(turn: Turn) -> None:
+    """Nothing is said: the customer's next message is the bot's again."""
+    case = turn.case
+    if case.commitment and case.due_at:
+        _plan_followup(case, turn.ctx)
+        turn.move("committed", "handed_back")
+    elif case.summary:
+        turn.move("confirming", "handed_back")
+    else:
+        turn.move("listening", "handed_back")
+
+
+_THEN = {"confirm": _confirm, "offer": _offer, "listen": _listen}
+
+
+def _back_to_bot(case: CaseState) -> None:
+    """The bot owns the case again; what the person dealt with no longer counts against it
+    (risk, signals so far, "not quite", refusals, progress questions)."""
     case.handled = len(case.signals)
     case.risk = 0.0
     case.owner = "bot"
+    case.awaiting = None
     case.misses = case.rejections = case.progress_asks = 0
-    turn.event("handed_back", agent=agent)
-    if case.commitment and case.due_at:
-        grade = ctx.dialog.grades[case.severity]
-        case.followup_at = max(case.due_at, ctx.now) + grade.followup_after
-        turn.move("committed", "handed_back")
-    elif case.summary and case.category:
-        turn.move("offering", "handed_back")
-        first, second = remedies_for(case, ctx.dialog)
-        case.offered = [first.id, second.id]
-        replies.offer(turn, "offer", first, second, kind="push")
-    else:
-        turn.move("listening", "handed_back")
-    return _done(turn)
+
+
+def _plan_followup(case: CaseState, ctx: Context) -> None:
+    """Check back a grade's follow-up delay after the promise is due (or from now)."""
+    base = case.due_at if case.due_at and case.due_at > ctx.now else ctx.now
+    case.followup_at = base + ctx.dialog.grades[case.severity].followup_after
 
 
 def transfer(case: CaseState, agent: str, to_agent: str, ctx: Context,
@@ -199,5 +280,6 @@ def _minutes(span: timedelta) -> int:
     return max(0, int(span.total_seconds() // 60))
 
 
-__all__ = ["ActionError", "CaseEvent", "canned_replies", "claim", "commit", "fulfil",
-           "hand_back", "note", "owner_of", "reply", "resolve", "transfer"]
+__all__ = ["HAND_BACK_CHOICES", "ActionError", "CaseEvent", "ChoiceError", "canned_replies",
+           "claim", "commit", "fulfil", "hand_back", "hand_back_choices", "hand_back_refusal",
+           "note", "owner_of", "reply", "resolve", "transfer"]

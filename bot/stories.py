@@ -20,6 +20,7 @@ from zoneinfo import ZoneInfo
 import yaml
 
 from bot import turns
+from bot.agents import HAND_BACK_CHOICES
 from bot.case import CaseState
 from bot.types import Incoming, Outgoing, Profile
 from dialogs.loader import read_yaml
@@ -28,7 +29,8 @@ from storage.store import Store
 
 TURN_KEYS = ("say", "press", "after", "restart", "agent")
 # What a person can do in a story (`agent: claim`, `agent: {reply: 文字}`,
-# `agent: {commit: 今天寄出, due: 2h}`).
+# `agent: {commit: 今天寄出, due: 2h}`, `agent: {hand_back: offer}`; a bare `hand_back`
+# is `{hand_back: listen}`).
 AGENT_ACTIONS = ("claim", "resolve", "hand_back", "fulfil", "reply", "note", "commit")
 EXPECT_KEYS = (
     "stage", "outcome", "followups", "category", "severity", "locale", "escalated", "signals", "remedies",
@@ -165,6 +167,9 @@ def _check_agent(where: str, value: Any) -> None:
             parse_duration(value.get("due", ""))
         except (ValueError, AttributeError) as exc:
             raise StoryError(f"{where}.due: {exc}") from exc
+    if action == "hand_back" and isinstance(value, dict) and (
+            value["hand_back"] not in HAND_BACK_CHOICES):
+        raise StoryError(f"{where}.hand_back: one of {', '.join(HAND_BACK_CHOICES)}")
 
 
 class StoryRun:
@@ -254,6 +259,8 @@ class StoryRun:
         elif action == "commit":
             args = {"commitment": str(value["commit"]),
                     "due_at": self.now + parse_duration(value["due"])}
+        elif action == "hand_back":
+            args = {"then": value["hand_back"] if isinstance(value, dict) else "listen"}
         ctx = Context(dialog=self.dialog, now=self.now,
                       new_case_number=lambda: self.store.next_case_number(self.now.year))
         try:

@@ -136,6 +136,11 @@ TEXT_KEYS: Mapping[str, frozenset[str]] = {
     "still_handling": frozenset({"case_number", "team"}),
     # a person resolved the case; {followup} is when we check back.
     "agent_resolved": frozenset({"case_number", "team", "followup"}),
+    # a person handed the case back to confirm what was promised ({due}) and when we
+    # check back ({followup}).
+    "handback_confirm": frozenset({"commitment", "due", "followup", "case_number"}),
+    # a person handed the case back to offer the two remedies again (after they spoke).
+    "handback_offer": frozenset({"remedy_1", "remedy_2"}),
     # the case reopened: the same problem came back after a remedy was chosen.
     "reopen": frozenset({"case_number"}),
     # something that is not text (sticker, image): acknowledged, kept in the record.

@@ -11,6 +11,7 @@ import time
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -131,6 +132,64 @@ def test_an_escalated_line_case_from_live_arrival_to_resolution(
     ben.select_option("#status", "recent")
     expect(ben.locator(".cases li").first).to_contain_text("機器人")
     assert ben.evaluate("window.__pwned") is None
+
+
+def pushed_to(line: StubThread, user: str, text: str) -> dict[str, Any]:
+    """The first LINE message pushed to `user` that contains `text` (waits up to 10 s)."""
+    deadline = time.time() + 10
+    while time.time() < deadline:
+        for push in list(line.stub.pushes):
+            for message in push["messages"]:
+                if push.get("to") == user and text in message["text"]:
+                    return dict(message)
+        time.sleep(0.1)
+    raise AssertionError(f"nothing with {text!r} was pushed to {user}")
+
+
+def test_handing_back_the_agent_picks_what_the_bot_does_next(
+        desk: tuple[str, StubThread, Path], browser: Browser) -> None:
+    url, line, _ = desk
+    user = "Ubrowser000000000000000000000003"
+    amy = agent_page(browser, url, "amy")
+    line_message(url, user, "01BROWSER0000000000000003", "我買的耳機有雜音，我要找主管處理")
+    card = amy.locator(".cases li", has_text="耳機")
+    card.click()
+    expect(amy.locator("#v-number")).not_to_be_empty()
+    amy.click("#a-claim")
+    expect(amy.locator("#v-badges")).to_contain_text("由 amy 處理")
+    amy.fill("#a-text", "您好，我是 Amy，雜音的問題我們一定處理，您看看想換新還是退款。")
+    amy.click("#a-reply")
+    expect(amy.locator("#v-messages li.agent")).to_contain_text("換新還是退款")
+
+    choices = amy.locator("#a-handback-choices")
+    expect(choices).to_be_hidden()
+    amy.click("#a-handback")                              # a choice, never a direct hand-back
+    expect(choices).to_be_visible()
+    expect(amy.locator("#v-badges")).to_contain_text("handoff")
+    expect(choices.locator("[data-then=confirm]")).to_be_disabled()    # nothing promised yet
+    assert "commitment" in (choices.locator("[data-then=confirm]").get_attribute("title") or "")
+    for enabled in ("close", "offer", "listen"):
+        expect(choices.locator(f"[data-then={enabled}]")).to_be_enabled()
+    amy.click("#a-handback-cancel")
+    expect(choices).to_be_hidden()
+    number = amy.locator("#v-number").inner_text()
+    status, error = amy.evaluate("""async (number) => {
+        const csrf = document.querySelector('meta[name="csrf"]').content;
+        const r = await fetch("/console/api/cases/" + number + "/hand_back", {method: "POST",
+            headers: {"X-CSRF-Token": csrf, "Content-Type": "application/json"}, body: "{}"});
+        return [r.status, (await r.json()).error];
+    }""", number)
+    assert status == 400 and "close, confirm, offer, listen" in error   # no choice, no hand-back
+
+    amy.click("#a-handback")
+    choices.locator("[data-then=offer]").click()
+    expect(choices).to_be_hidden()
+    expect(amy.locator("#v-badges")).to_contain_text("offering")
+    offer = pushed_to(line, user, "如果您想換個處理方式")
+    datas = [i["action"]["data"] for i in offer["quickReply"]["items"]]
+    assert len(datas) == 3 and datas[0].startswith("remedy:") and datas[2] == "human"
+    expect(amy.locator("#v-messages li.bot").last).to_contain_text("如果您想換個處理方式")
+    expect(amy.locator("#a-handback")).to_be_disabled()   # the bot has the case again
 
 
 def test_admins_see_the_dashboard_and_the_dialog_status(

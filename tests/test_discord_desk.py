@@ -88,3 +88,42 @@ async def test_a_stuck_discord_never_holds_up_the_customer(tmp_path: Path) -> No
         await asyncio.wait_for(say(s, 4, "我的包裹也還沒到"), timeout=5)
         assert len(s.line.replies) == 1          # the handoff message went out at once
         await desk.stop()
+
+
+async def test_handback_asks_what_the_bot_does_next_then_does_it(tmp_path: Path) -> None:
+    async with serving(tmp_path / "h.db") as s:
+        desk, gateway = await with_desk(s)
+        await say(s, 5, "我買的耳機有雜音，我要找主管處理")
+        await desk.idle()
+        (thread, posts), = gateway.threads.items()
+        await desk.on_message(thread, "amy", False, "!claim")
+        await desk.on_message(thread, "amy", False, "您好，我是 Amy，雜音的問題我來處理。")
+        await s.settle()
+        pushed = len(s.line.pushes)
+
+        await desk.on_message(thread, "amy", False, "!handback")     # no choice: the choices
+        await desk.idle()
+        menu = posts[-1]
+        for then in ("close", "confirm", "offer", "listen"):
+            assert f"!handback {then}" in menu
+        confirm = next(line for line in menu.splitlines() if "!handback confirm" in line)
+        assert "no commitment" in confirm                          # nothing promised yet
+        await desk.on_message(thread, "amy", False, "!handback later")
+        await desk.idle()
+        assert "close, confirm, offer, listen" in posts[-1]
+        await desk.on_message(thread, "amy", False, "!handback confirm")
+        await desk.idle()
+        assert "no commitment to confirm" in posts[-1]
+        await s.settle()
+        case = (await s.read(lambda st: st.list_cases()))[0]
+        assert case.stage == "handoff" and len(s.line.pushes) == pushed   # nothing happened
+
+        await desk.on_message(thread, "amy", False, "!handback offer")
+        await desk.idle()
+        await s.settle()
+        case = (await s.read(lambda st: st.list_cases()))[0]
+        assert case.stage == "offering" and "handed back" in posts[-1]
+        (message,) = s.line.pushes[-1]["messages"]
+        assert "如果您想換個處理方式" in message["text"]
+        assert [i["action"]["data"] for i in message["quickReply"]["items"]][2] == "human"
+        await desk.stop()

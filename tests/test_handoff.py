@@ -10,6 +10,7 @@ import pytest
 from bot import agents
 from bot.case import CaseState, Step
 from bot.engine import Context
+from bot.remedies import remedies_for
 from bot.turns import handle_incoming, run_due
 from bot.types import Incoming
 from dialogs.model import Dialog
@@ -158,15 +159,111 @@ def test_claim_reply_note_commit_and_resolve(dialog: Dialog) -> None:
     assert step.case is not None and step.case.stage == "committed" and step.outgoing
 
 
-def test_hand_back_picks_up_at_the_right_stage(dialog: Dialog) -> None:
+def claimed_after_restating(dialog: Dialog) -> Chat:
+    """A restated problem (headphones crackle) the customer asked a person about."""
     chat = Chat(dialog)
     chat.send("我買的耳機有雜音")
     chat.send("", "human")
-    case = chat.act("hand_back")
+    chat.act("claim")
+    chat.act("reply", text="您好，我是 Amy，耳機的雜音我來幫您處理。")
+    return chat
+
+
+def pushed_since(chat: Chat, before: int) -> list[dict[str, object]]:
+    return [row for row in chat.outbox()[before:] if row["kind"] != "agent"]
+
+
+def test_hand_back_needs_a_choice(dialog: Dialog) -> None:
+    chat = claimed_after_restating(dialog)
+    for then in (None, "menu"):
+        with pytest.raises(agents.ChoiceError, match="close, confirm, offer, listen"):
+            chat.act("hand_back", then=then)
+    case = chat.store.latest_case("line:U1")
+    assert case is not None and case.stage == "handoff" and case.owner == "agent:amy"
+
+
+def test_hand_back_to_close_is_resolve(dialog: Dialog) -> None:
+    chat = claimed_after_restating(dialog)
+    before = len(chat.outbox())
+    case = chat.act("hand_back", then="close")
+    assert case.stage == "committed" and case.owner == "bot" and case.risk == 0
+    assert case.followup_at == chat.now + dialog.grades[case.severity].followup_after
+    assert len(chat.store.pending_followups(case.number)) == 1
+    (told,) = pushed_since(chat, before)
+    assert "客服專員已經處理完案件" in str(told["text"]) and case.number in str(told["text"])
+    handed = [e["data"] for e in chat.store.events(case.number) if e["kind"] == "handed_back"]
+    assert handed == [{"agent": "amy", "then": "close"}]
+    assert "resolved" in [e["kind"] for e in chat.store.events(case.number)]
+
+
+def test_hand_back_to_confirm_says_what_was_promised_and_by_when(dialog: Dialog) -> None:
+    chat = claimed_after_restating(dialog)
+    due = chat.now + timedelta(days=1)
+    chat.act("commit", commitment="明天寄出新的耳機", due_at=due)
+    before = len(chat.outbox())
+    case = chat.act("hand_back", then="confirm")
+    assert case.stage == "committed" and case.owner == "bot" and case.risk == 0
+    assert case.followup_at == due + dialog.grades[case.severity].followup_after
+    assert len(chat.store.pending_followups(case.number)) == 1
+    (told,) = pushed_since(chat, before)
+    text = str(told["text"])
+    assert "明天寄出新的耳機" in text and "11/24" in text and not told["buttons"]
+    # the customer asking later gets the bot's progress answer, not a person's silence
+    step = chat.send("進度呢？")
+    assert step.case is not None and step.case.stage == "committed" and step.outgoing
+
+
+def test_confirm_is_refused_without_a_commitment_or_once_it_is_late(dialog: Dialog) -> None:
+    chat = claimed_after_restating(dialog)
+    with pytest.raises(agents.ActionError, match="no commitment to confirm"):
+        chat.act("hand_back", then="confirm")
+    chat.act("commit", commitment="兩小時內回電", due_at=chat.now + timedelta(hours=2))
+    chat.now += timedelta(hours=3)
+    with pytest.raises(agents.ActionError, match="promised time has passed"):
+        chat.act("hand_back", then="confirm")
+    case = chat.store.latest_case("line:U1")
+    assert case is not None and case.stage == "handoff"
+
+
+def test_hand_back_to_offer_the_remedies_again(dialog: Dialog) -> None:
+    chat = claimed_after_restating(dialog)
+    before = len(chat.outbox())
+    case = chat.act("hand_back", then="offer")
     assert case.stage == "offering" and case.owner == "bot" and case.risk == 0
-    assert any(b.payload.startswith("remedy:") for b in chat.last.outgoing[0].buttons)
+    (told,) = pushed_since(chat, before)
+    assert str(told["text"]).startswith("如果您想換個處理方式")
+    pressed = [b["payload"] for b in told["buttons"]]  # type: ignore[attr-defined]
+    first, second = remedies_for(case, dialog)
+    assert pressed == [f"remedy:{first.id}", f"remedy:{second.id}", "human"]
     step = chat.send("第一個")
     assert step.case is not None and step.case.stage == "committed"
+    assert step.case.remedy_id == first.id
+
+
+def test_offer_is_refused_before_the_problem_was_restated(dialog: Dialog) -> None:
+    chat = Chat(dialog)
+    chat.send("", "human")                      # a person asked for before saying anything
+    chat.act("claim")
+    with pytest.raises(agents.ActionError, match="no restated problem"):
+        chat.act("hand_back", then="offer")
+    case = chat.act("hand_back", then="listen")
+    assert case.stage == "listening" and chat.last.outgoing == []
+
+
+@pytest.mark.parametrize(("commit", "stage"), [(False, "confirming"), (True, "committed")])
+def test_hand_back_to_listen_says_nothing(dialog: Dialog, commit: bool, stage: str) -> None:
+    chat = claimed_after_restating(dialog)
+    chat.send("我要告你們！！！")                 # a threat the person has now dealt with
+    if commit:
+        chat.act("commit", commitment="明天寄出新的耳機", due_at=chat.now + timedelta(days=1))
+    before = len(chat.outbox())
+    case = chat.act("hand_back", then="listen")
+    assert case.stage == stage and case.owner == "bot" and case.risk == 0
+    assert chat.last.outgoing == [] and pushed_since(chat, before) == []
+    assert case.misses == case.rejections == case.progress_asks == 0
+    assert case.handled == len(case.signals)
+    step = chat.send("好，謝謝你們")
+    assert step.case is not None and step.case.stage != "handoff" and step.outgoing
 
 
 def test_transfer_to_another_agent(dialog: Dialog) -> None:

@@ -20,7 +20,7 @@ ACTIONS: list[tuple[str, dict[str, Any]]] = [
     ("commit", {"commitment": "明天換新", "due_at": DUE}),
     ("transfer", {"to": "ben"}),
     ("resolve", {}),
-    ("hand_back", {}),
+    ("hand_back", {"then": "listen"}),
 ]
 
 

@@ -5,6 +5,7 @@
   const $ = (id) => document.getElementById(id);
   const TITLE = "Heard 客服台";
   let current = null;       // the case number on screen
+  let shown = null;         // the case whose actions are on screen (current, once loaded)
   let me = null;
   let waiting = 0;
 
@@ -124,7 +125,25 @@
     ["a-reply", "a-resolve", "a-handback", "a-transfer"].forEach((id) => {
       $(id).disabled = c.stage !== "handoff" || !(mine || c.owner === "team");
     });
+    handBackChoices(c, $("a-handback").disabled || shown !== number);
+    shown = number;
     document.querySelectorAll(".cases li").forEach((li) => li.classList.toggle("selected", li.dataset.number === number));
+  }
+
+  // The hand-back choices: a choice that does not fit this case is disabled, with the
+  // server's reason as its tooltip. A live refresh of the same case keeps the panel open.
+  function handBackChoices(c, close) {
+    if (close) showChoices(false);
+    document.querySelectorAll("#a-handback-choices [data-then]").forEach((b) => {
+      const why = (c.hand_back || {})[b.dataset.then];
+      b.disabled = Boolean(why);
+      b.title = why || b.dataset.hint;
+    });
+  }
+
+  function showChoices(open) {
+    $("a-handback-choices").hidden = !open;
+    $("a-handback").setAttribute("aria-expanded", String(open));
   }
 
   function fill(id, items, text) {
@@ -247,7 +266,13 @@
     act("commit", { commitment: $("a-commitment").value, due_at: due });
   });
   $("a-resolve").addEventListener("click", () => act("resolve"));
-  $("a-handback").addEventListener("click", () => act("hand_back"));
+  $("a-handback").addEventListener("click", () => showChoices($("a-handback-choices").hidden));
+  $("a-handback-cancel").addEventListener("click", () => showChoices(false));
+  document.querySelectorAll("#a-handback-choices [data-then]").forEach((b) => {
+    b.addEventListener("click", async () => {
+      if (await act("hand_back", { then: b.dataset.then })) showChoices(false);
+    });
+  });
   $("a-transfer").addEventListener("click", () => act("transfer", { to: $("a-transfer-to").value }));
   ["status", "severity", "channel"].forEach((id) => $(id).addEventListener("change", loadQueue));
 
