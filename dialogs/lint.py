@@ -57,6 +57,8 @@ _TO_TRADITIONAL = opencc.OpenCC("s2tw.json")
 _HAN = re.compile(r"[\u3400-\u9fff]")
 # Words used in Taiwan that OpenCC's phrase table (or its word splitting) flags anyway.
 TAIWAN_OK = ("聯繫", "存入", "打開", "保存", "了解")
+# Characters Taiwan writes every day that OpenCC folds to another form (台 -> 臺).
+TAIWAN_OK_CHARS = frozenset("台")
 
 
 # zh: 或/或是/或者/還是 between two clauses; en: "or" between two clauses.
@@ -99,20 +101,20 @@ def lint(path: str | Path) -> list[Problem]:
 
 
 def _products_of(dialog: Dialog, locale: str) -> dict[str, str]:
-    """Canonical product -> canonical measure word, for the locale's script."""
+    """Canonical product -> its measure word, as written for the locale."""
     if not locale.startswith("zh"):
         return {}
     out = {}
     for product in dialog.products:
         measure = dialog.measure_word(product, locale)
         if measure:
-            out[product] = canonical(measure)
+            out[product] = measure
     return out
 
 
 def check_text(text: str, locale: str, measures: Mapping[str, str] | None = None) -> list[str]:
     """Every mistake in one text the bot says. `measures` maps canonical products to
-    their canonical measure words (`Dialog.measure_word`)."""
+    their measure words (`Dialog.measure_word`)."""
     reasons = []
     canon = canonical(text)
     for clock in _CLOCK.findall(text):
@@ -140,10 +142,7 @@ def hedged(text: str, locale: str) -> list[str]:
     list of words ("冒煙、起火或觸電", "smoking, catching fire or shocking you") is fine."""
     reasons = []
     for sentence in _SENTENCE.split(text):
-        if locale.startswith("zh"):
-            pairs = _zh_sides(sentence)
-        else:
-            pairs = _en_sides(sentence)
+        pairs = _zh_sides(sentence) if locale.startswith("zh") else _en_sides(sentence)
         for left, right in pairs:
             reasons.append(f"an empathy line that hedges between two situations: "
                            f"{left.strip()!r} or {right.strip()!r} (say one thing)")
@@ -197,7 +196,7 @@ def wrong_measures(canon: str, measures: Mapping[str, str]) -> list[str]:
                 continue
             head = before[:len(before) - len(between)]
             if len(head) >= 2 and head[-2] in _NUMBER and head[-1] in _MEASURES:
-                if head[-1] != measures[product]:
+                if head[-1] != canonical(measures[product]):
                     reasons.append(f"measure word {head[-1]!r} does not fit {product!r} "
                                    f"(use {measures[product]!r}, or {{measure}})")
                 break
@@ -209,7 +208,7 @@ def _taiwan_wording(text: str) -> list[str]:
     reasons = []
     traditional = to_traditional(text)
     odd = sorted({c for c in set(text) if _HAN.match(c) and to_traditional(c) != c
-                   and to_simplified(c) == c})
+                   and to_simplified(c) == c and c not in TAIWAN_OK_CHARS})
     if odd:
         reasons.append(f"zh-TW text with Simplified characters: {''.join(odd)}")
     simplified = to_simplified(traditional)
