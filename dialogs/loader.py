@@ -27,11 +27,13 @@ from dialogs.model import (
     INTENT_NAMES,
     LOCALES,
     OPTIONAL_TEXT_PREFIXES,
+    REMEDY_PLACEHOLDERS,
     SEVERITIES,
     SIGNAL_NAMES,
     TEXT_KEYS,
     TEXT_SIGNALS,
     WEEKDAYS,
+    ZH_ONLY_PLACEHOLDERS,
     Category,
     Dialog,
     Empathy,
@@ -49,7 +51,7 @@ from dialogs.safe_yaml import UnsafeYaml, load_limited
 
 LABEL_LIMIT = 20     # LINE quick-reply labels
 TOP_KEYS = ("version", "name", "default_locale", "locales", "timezone", "risk_threshold",
-            "order_number_pattern", "understanding", "products", "grades", "categories",
+            "order_number_pattern", "understanding", "products", "colours", "grades", "categories",
             "signals", "intents", "acts", "ordinary", "restatement", "texts", "buttons", "team", "followups")
 CANNED_PLACEHOLDERS = frozenset({"case_number", "customer_name", "summary", "commitment", "due",
                                  "agent", "team"})
@@ -359,6 +361,7 @@ class _Reader:
         restatement = self.restatement(top.get("restatement"), "restatement")
         team = self.team(top.get("team"), "team")
         followups = self.followups(top.get("followups"), "followups")
+        products, measures = self.products(top.get("products"), "products")
         if self.problems:
             return None
         return Dialog(
@@ -367,10 +370,47 @@ class _Reader:
             risk_threshold=self.number(top.get("risk_threshold"), "risk_threshold", 0.1),
             order_number_pattern=pattern, grades=grades, categories=categories,
             signals=signals, intents=intents, restatement=restatement, texts=texts,
-            buttons=buttons, products=self.words(top.get("products"), "products"), team=team,
+            buttons=buttons, products=products, measure_words=measures,
+            colours=self.words(top.get("colours"), "colours"), team=team,
             followups=followups, acts=acts, understanding=rules, locales=self.locales,
             ordinary=self.examples(top.get("ordinary"), "ordinary", required=False),
         )
+
+    def products(self, value: Any, path: str
+                 ) -> tuple[tuple[str, ...], dict[str, dict[str, str]]]:
+        """Product words per locale: a plain list, or (Chinese) a mapping from measure word
+        to products (`台: [加濕器, 除濕機]`). Returns the canonical words of all locales and,
+        per locale, canonical product -> measure word."""
+        if value is None:
+            return (), {}
+        found = self.mapping(value, path)
+        if found is None:
+            return (), {}
+        self.keys(found, path, LOCALES)
+        plain: dict[str, Any] = {}
+        measures: dict[str, dict[str, str]] = {}
+        for locale, items in found.items():
+            if not isinstance(items, dict):
+                plain[locale] = items
+                continue
+            where = f"{path}.{locale}"
+            if not str(locale).startswith("zh"):
+                self.bad(where, "measure words are for Chinese: write a plain list of products")
+            words: list[Any] = []
+            for measure, group in items.items():
+                if not isinstance(measure, str) or not measure.strip() or len(measure) > 2:
+                    self.bad(f"{where}.{measure}", "a measure word is one or two characters")
+                    continue
+                if not isinstance(group, list) or not group:
+                    self.bad(f"{where}.{measure}", "must be a list of products")
+                    continue
+                words += group
+                for item in group:
+                    if isinstance(item, str | int) and str(item).strip():
+                        measures.setdefault(locale, {}).setdefault(
+                            canonical(str(item)).strip(), measure)
+            plain[locale] = words
+        return self.words(plain, path), measures
 
     def declared_locales(self, value: Any) -> tuple[str, ...]:
         if value is None:
@@ -507,7 +547,8 @@ class _Reader:
                 self.bad(where, "situation ids use lower-case letters, digits and _")
                 continue
             item = self.mapping(raw, where) or {}
-            self.keys(item, where, ("name", "examples", "empathy", "feeling", "remedies"))
+            self.keys(item, where, ("name", "examples", "empathy", "feeling", "advice",
+                                    "remedies"))
             out[sid] = Situation(
                 id=sid, name=self.localized(item.get("name"), f"{where}.name"),
                 examples=self.examples(item.get("examples"), f"{where}.examples"),
@@ -517,6 +558,8 @@ class _Reader:
                 if "feeling" in item else None,
                 remedies=self.each(item["remedies"], f"{where}.remedies", SEVERITIES,
                                    self.remedy_pair) if "remedies" in item else None,
+                advice=self.localized(item["advice"], f"{where}.advice",
+                                      placeholders=frozenset()) if "advice" in item else None,
             )
         return out
 
@@ -540,11 +583,17 @@ class _Reader:
         if isinstance(compensation, bool) or not isinstance(compensation, int) or compensation < 0:
             self.bad(f"{path}.compensation", "must be a whole NT$ amount, 0 or more")
             compensation = 0
+        texts = {key: self.localized(found.get(key), f"{path}.{key}",
+                                     limit=LABEL_LIMIT if key == "label" else None,
+                                     placeholders=REMEDY_PLACEHOLDERS)
+                 for key in ("label", "offer", "commitment")}
+        for key, text in texts.items():
+            for name in sorted(ZH_ONLY_PLACEHOLDERS):
+                if "{" + name + "}" in text.values.get("en", ""):
+                    self.bad(f"{path}.{key}.en", f"placeholder {{{name}}} is for Chinese "
+                             "texts only (English has no measure words)")
         return Remedy(
-            id=rid, label=self.localized(found.get("label"), f"{path}.label", limit=LABEL_LIMIT),
-            offer=self.localized(found.get("offer"), f"{path}.offer", placeholders=frozenset()),
-            commitment=self.localized(found.get("commitment"), f"{path}.commitment",
-                                      placeholders=frozenset()),
+            id=rid, label=texts["label"], offer=texts["offer"], commitment=texts["commitment"],
             due=self.duration(found.get("due"), f"{path}.due"), compensation=compensation,
             words=self.words(found.get("words"), f"{path}.words"),
         )

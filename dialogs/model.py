@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from datetime import date, time, timedelta
 from typing import Any
 
+from bot.normalize import canonical, to_simplified, to_traditional
+
 LOCALES: tuple[str, ...] = ("zh-TW", "zh-CN", "en")
 # Ordered from most to least severe; index 0 is the most severe.
 SEVERITIES: tuple[str, ...] = ("urgent", "high", "standard", "minor")
@@ -41,6 +43,7 @@ ACT_NAMES: tuple[str, ...] = (
     "resolved",     # follow-up: 解決了
     "partly",       # follow-up: 只解決一半
     "not_solved",   # follow-up: 還是壞的
+    "addition",     # adding a fact or another problem: 還有… / 另外… / also, plus…
     "other",        # anything else (a telling, a question)
 )
 # Word lists used to read the customer's answers (canonical words, all locales merged).
@@ -157,6 +160,15 @@ TEXT_KEYS: Mapping[str, frozenset[str]] = {
     "remark_thanks": frozenset(),
     # follow-up answered "partly" / "not solved": a person takes over.
     "followup_not_solved": frozenset({"first_response", "case_number", "team"}),
+    # what remedy placeholders become when the customer did not say (or did say) it:
+    # {item} unknown; {size}/{colour} known ({value}: "M 號") or not; {difference}.
+    "item_unknown": frozenset(),
+    "size_known": frozenset({"value"}),
+    "size_unknown": frozenset(),
+    "colour_known": frozenset({"value"}),
+    "colour_unknown": frozenset(),
+    "difference_known": frozenset({"amount"}),
+    "difference_unknown": frozenset(),
     # strftime-style is not used: {month} {day} {hour} {minute} {weekday}
     "datetime": frozenset({"month", "day", "hour", "minute"}),
 }
@@ -164,6 +176,13 @@ TEXT_KEYS: Mapping[str, frozenset[str]] = {
 # Optional texts: a key with one of these prefixes, then a situation id, replaces the
 # general text for that situation ("restate_doubt_suspected_fake").
 OPTIONAL_TEXT_PREFIXES: Mapping[str, str] = {"restate_doubt_": "restate_doubt"}
+# Placeholders a remedy's label, offer and commitment may use; the engine fills them from
+# what the customer said (the product named, its measure word, the size or colour they
+# ordered, the price difference, the order number), else from the `*_unknown` texts.
+REMEDY_PLACEHOLDERS: frozenset[str] = frozenset(
+    {"item", "measure", "size", "colour", "difference", "order"})
+# Measure words exist in Chinese only: {measure} in an English text is refused.
+ZH_ONLY_PLACEHOLDERS: frozenset[str] = frozenset({"measure"})
 
 # Button labels (each at most 20 characters: LINE's quick-reply limit).
 BUTTON_KEYS: tuple[str, ...] = (
@@ -225,6 +244,7 @@ class Situation:
     empathy: Localized | None = None
     feeling: Localized | None = None
     remedies: Mapping[str, tuple[Remedy, Remedy]] | None = None
+    advice: Localized | None = None   # what to do right now, said first in a safety handoff
 
 
 @dataclass(frozen=True, slots=True)
@@ -321,6 +341,9 @@ class Dialog:
     texts: Mapping[str, Localized]
     buttons: Mapping[str, Localized]
     products: tuple[str, ...] = ()    # canonical product words ("加溼器", "kettle")
+    # locale -> canonical product word -> its measure word as written for that locale
+    measure_words: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+    colours: tuple[str, ...] = ()     # canonical colour words ("黑色", "black")
     team: Team | None = None
     followups: FollowupRules = field(default_factory=FollowupRules)
     acts: Mapping[str, Examples] = field(default_factory=dict)
@@ -330,3 +353,20 @@ class Dialog:
 
     def text(self, key: str, locale: str, **values: object) -> str:
         return self.texts[key].get(locale).format(**values)
+
+    def measure_word(self, product: str, locale: str) -> str | None:
+        """The measure word for a product in a Chinese locale ("台" for 加濕器, "支" for
+        口紅), in that locale's script; None for English or a product without one. The
+        product may be written in either script; a word only the other Chinese locale
+        lists is looked up there."""
+        if not locale.startswith("zh"):
+            return None
+        word = canonical(product).strip()
+        own = self.measure_words.get(locale, {})
+        if word in own:
+            return own[word]
+        for other, words in self.measure_words.items():
+            if other.startswith("zh") and word in words:
+                found = words[word]
+                return to_simplified(found) if locale == "zh-CN" else to_traditional(found)
+        return None

@@ -159,3 +159,113 @@ async def test_heard_reload_rejects_a_broken_edit_and_takes_a_good_one(tmp_path:
         code, out = await reload(s.url)
         assert code == 0 and "reloaded" in out
         assert s.server.dialogs.dialog.risk_threshold == 1.5
+
+
+# ---------------------------------------------------------------- measure words, details
+
+def test_products_keep_their_measure_words_in_either_script() -> None:
+    dialog = load_dialog(default_dialog_path())
+    assert dialog.measure_word("加濕器", "zh-TW") == "台"
+    assert dialog.measure_word("加湿器", "zh-TW") == "台"      # Simplified spelling, zh-TW reply
+    assert dialog.measure_word("口紅", "zh-CN") == "支"
+    assert dialog.measure_word("手机", "zh-CN") == "部"
+    assert dialog.measure_word("雞排", "zh-TW") == "份"
+    assert dialog.measure_word("kettle", "en") is None
+    assert dialog.measure_word("不是商品", "zh-TW") is None
+    assert "加溼器" in dialog.products and "kettle" in dialog.products   # flat, canonical
+    assert "黑色" in dialog.colours and "black" in dialog.colours
+
+
+@pytest.mark.parametrize(("where", "value", "path", "reason"), [
+    ("categories.product.remedies.minor.0.offer.zh-TW", "換一件{thing}給您",
+     "categories.product.remedies.minor[0].offer.zh-TW", "unknown placeholder {thing}"),
+    ("categories.product.remedies.minor.0.offer.en", "a new {measure} for you",
+     "categories.product.remedies.minor[0].offer.en", "for Chinese texts only"),
+    ("products.zh-TW", {"台": "加濕器"}, "products.zh-TW.台", "must be a list of products"),
+    ("products.en", {"pair": ["shoes"]}, "products.en", "measure words are for Chinese"),
+    ("categories.safety.situations.injury.advice", {"zh-TW": "x", "zh-CN": "x"},
+     "categories.safety.situations.injury.advice.en", "missing"),
+])
+def test_details_mistakes_are_reported_with_their_path(tmp_path: Path, where: str, value: Any,
+                                                      path: str, reason: str) -> None:
+    edited = copy_with(tmp_path, lambda d: _set(d, where, value))
+    found = problems_of(edited)
+    assert any(p.startswith(f"{edited}:{path}") and reason in p for p in found), found
+
+
+def test_remedy_texts_may_use_the_detail_placeholders(tmp_path: Path) -> None:
+    def edit(d: dict[str, Any]) -> None:
+        d["categories"]["billing"]["remedies"]["minor"][0]["offer"]["en"] = (
+            "{difference} back for order {order}: the {item} in {size}, {colour}")
+    assert load_dialog(copy_with(tmp_path, edit)).categories["billing"].remedies["minor"][0]
+
+
+def _lint_of(tmp_path: Path, edit: Callable[[dict[str, Any]], None]) -> list[str]:
+    return [str(p) for p in lint(copy_with(tmp_path, edit))]
+
+
+def test_lint_catches_an_empathy_line_that_hedges_between_two_situations(tmp_path: Path) -> None:
+    def edit(d: dict[str, Any]) -> None:
+        d["categories"]["logistics"]["empathy"][-1]["text"] = {
+            "zh-TW": "東西遲遲沒到，或收到的不是您要的，真的很讓人心急。",
+            "zh-CN": "东西迟迟没到，或是收到的不是您要的，真的很让人心急。",
+            "en": "Waiting for something that doesn't come, or getting the wrong thing, is stressful."}
+        d["categories"]["billing"]["situations"]["price_drop"]["empathy"]["en"] = (
+            "Paying more than you should have or being charged twice is upsetting.")
+    found = _lint_of(tmp_path, edit)
+    for locale in ("zh-TW", "zh-CN", "en"):
+        assert any(f"logistics.empathy[2].text.{locale}: an empathy line that hedges" in p
+                   for p in found), found
+    assert any("price_drop.empathy.en: an empathy line that hedges" in p for p in found)
+
+
+def test_lists_of_words_joined_by_or_are_not_hedging() -> None:
+    from dialogs.lint import hedged
+    assert hedged("遇到冒煙、起火或觸電這種狀況一定嚇壞了。", "zh-TW") == []
+    assert hedged("明明不想再付費卻還是被扣款，真的很無奈。", "zh-TW") == []
+    assert hedged("Something smoking, catching fire or shocking you is frightening.", "en") == []
+
+
+def test_lint_catches_a_measure_word_that_does_not_fit_the_product(tmp_path: Path) -> None:
+    def edit(d: dict[str, Any]) -> None:
+        remedy = d["categories"]["product"]["remedies"]["minor"][0]
+        remedy["offer"]["zh-TW"] = "今天換一件全新的加濕器給您"
+        remedy["commitment"]["zh-CN"] = "我们今天寄出一个新的口红"
+    found = _lint_of(tmp_path, edit)
+    assert any("remedies.minor[0].offer.zh-TW: measure word '件'" in p and "'台'" in p
+               for p in found), found
+    assert any("remedies.minor[0].commitment.zh-CN: measure word '個'" in p for p in found)
+
+
+def test_the_right_measure_word_passes() -> None:
+    measures = {"加溼器": "台", "手機": "支", "手機殼": "個"}
+    assert check_text("今天換一台全新的加濕器給您，再送一個手機殼", "zh-TW", measures) == []
+    assert check_text("今天換一件全新的加濕器給您", "zh-TW", measures) != []
+
+
+def test_lint_catches_clock_times_written_into_texts(tmp_path: Path) -> None:
+    def edit(d: dict[str, Any]) -> None:
+        d["texts"]["ack"]["zh-TW"] = "已收到，案件編號 {case_number}，我們 09:00 前回覆您。"
+        d["texts"]["ack"]["en"] = "Got it, case {case_number}; we reply by 3:30 pm."
+    found = _lint_of(tmp_path, edit)
+    assert any("texts.ack.zh-TW: a clock time" in p and "09:00" in p for p in found), found
+    assert any("texts.ack.en: a clock time" in p and "3:30" in p for p in found), found
+
+
+def test_lint_wants_advice_for_every_urgent_situation(tmp_path: Path) -> None:
+    found = _lint_of(tmp_path, lambda d: d["categories"]["safety"]["situations"]["injury"]
+                     .pop("advice"))
+    assert any("categories.safety.situations.injury: an urgent situation without `advice:`"
+               in p for p in found), found
+
+
+def test_the_shipped_dialog_speaks_as_an_online_shop() -> None:
+    dialog = load_dialog(default_dialog_path())
+    for category in dialog.categories.values():
+        for pair in category.remedies.values():
+            for remedy in pair:
+                for text in (remedy.offer, remedy.commitment):
+                    assert "門市" not in text.get("zh-TW") and "店長" not in text.get("zh-TW")
+    visit = dialog.categories["service"].situations["store_visit"]
+    assert visit.remedies and all(len(v) >= 60 for v in visit.examples.values())
+    assert all(len(v) >= 60 for v in dialog.acts["addition"].values())
