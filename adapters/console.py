@@ -30,6 +30,7 @@ from adapters.guard import LoginLimiter, Network, account_key, client_address
 from bot import accounts, agents
 from bot.case import CaseState
 from bot.desk import DeskService
+from bot.remedies import fill
 from bot.replies import format_time
 from bot.reports import build_report, period
 from dialogs.loader import DialogHolder
@@ -398,9 +399,10 @@ def detail(found: dict[str, Any], dialog: Dialog, agent_name: str,
     offered = []
     if category is not None and case.severity in category.remedies:
         for remedy in category.remedies[case.severity]:
-            offered.append({"id": remedy.id, "label": remedy.label.get(case.locale),
-                            "offer": remedy.offer.get(case.locale),
-                            "commitment": remedy.commitment.get(case.locale),
+            offered.append({"id": remedy.id,
+                            "label": fill(remedy.label.get(case.locale), case, dialog),
+                            "offer": fill(remedy.offer.get(case.locale), case, dialog),
+                            "commitment": fill(remedy.commitment.get(case.locale), case, dialog),
                             "chosen": remedy.id == case.remedy_id})
     notes = [{"agent": e["data"].get("agent"), "text": e["data"].get("text"), "at": e["at"]}
              for e in found["events"] if e["kind"] == "note"]

@@ -1,8 +1,13 @@
-"""Which two remedies a case is offered: its situation's own, else its category's."""
+"""Which two remedies a case is offered (its situation's own, else its category's), and
+their texts filled in with what the customer said."""
 
 from __future__ import annotations
 
+import re
+
 from bot.case import CaseState
+from bot.details import Details
+from bot.normalize import canonical, to_simplified, to_traditional
 from dialogs.model import Dialog, Remedy
 
 
@@ -14,3 +19,96 @@ def remedies_for(case: CaseState, dialog: Dialog) -> tuple[Remedy, Remedy]:
     if situation is not None and situation.remedies:
         return situation.remedies[case.severity]
     return category.remedies[case.severity]
+
+
+# sizes as customers write them: M, XL, 2XL, 24.5 號, 38 碼, size 8, US 9
+_SIZE = re.compile(
+    r"(?<![A-Za-z0-9])((?:[2-5]?X{0,3}[SLM]|XXS|XS|F)(?![A-Za-z0-9])"
+    r"|\d{1,2}(?:\.5)?\s?(?:號|号|碼|码|吋|寸))"
+    r"|\b(?:size|us|uk|eu)\s?(\d{1,2}(?:\.5)?)\b",
+    re.IGNORECASE)
+# the size the customer wanted is the one named after 訂/買/要/ordered
+_WANTED = re.compile(r"(?:訂|订|買|买|選|选|要|下單|下单|ordered|bought|wanted|picked|chose)"
+                     r"[^，。,.!?！？]{0,6}$", re.IGNORECASE)
+_NUMBER = re.compile(r"\d[\d,]*(?:\.\d+)?")
+
+
+def fill(text: str, case: CaseState, dialog: Dialog) -> str:
+    """A remedy text with what the customer said filled in: the item and its measure
+    word, the size or colour they ordered, the price difference, the order number; the
+    dialog's `*_unknown` words where they did not say."""
+    if "{" not in text:
+        return text
+    locale = case.locale
+    details = Details.from_dict(case.details)
+    told = " ".join(case.telling())
+    product = details.products[0] if details.products else None
+    item = _in_script(product, locale) if product else dialog.text("item_unknown", locale)
+    measure = (dialog.measure_word(product, locale) if product else None) or (
+        "個" if locale == "zh-TW" else "个" if locale == "zh-CN" else "")
+    size = _wanted(_SIZE, told)
+    colour = _wanted_word(dialog.colours, told)
+    difference = _difference(details.amounts)
+    values = {
+        "item": item, "measure": measure,
+        "size": dialog.text("size_known", locale, value=size) if size
+        else dialog.text("size_unknown", locale),
+        "colour": dialog.text("colour_known", locale, value=_in_script(colour, locale))
+        if colour else dialog.text("colour_unknown", locale),
+        "difference": dialog.text("difference_known", locale, amount=difference)
+        if difference else dialog.text("difference_unknown", locale),
+        "order": ", ".join(details.order_numbers),
+    }
+    return text.format(**values)
+
+
+def _wanted(pattern: re.Pattern[str], told: str) -> str | None:
+    """Of the sizes named, the one after "ordered"/"訂的"; else the first."""
+    found = [(m.start(), (m.group(1) or m.group(2) or "").strip().upper())
+             for m in pattern.finditer(told)]
+    found = [(at, size) for at, size in found if size]
+    if not found:
+        return None
+    for at, size in found:
+        if _WANTED.search(told[max(0, at - 12):at]):
+            return _plain_size(size)
+    return _plain_size(found[0][1])
+
+
+def _plain_size(size: str) -> str:
+    return re.sub(r"\s?(?:號|号|碼|码)$", "", size)
+
+
+def _wanted_word(words: tuple[str, ...], told: str) -> str | None:
+    text = canonical(told)
+    found = sorted((text.find(w), w) for w in words if w and w in text)
+    if not found:
+        return None
+    for at, word in found:
+        if _WANTED.search(text[max(0, at - 12):at]):
+            return word
+    return found[0][1]
+
+
+def _difference(amounts: tuple[str, ...]) -> str | None:
+    """Two prices named (paid and now): the difference, as a plain number."""
+    values = []
+    for amount in amounts:
+        match = _NUMBER.search(amount)
+        if match:
+            try:
+                values.append(float(match.group(0).replace(",", "")))
+            except ValueError:
+                continue
+    if len(values) < 2 or max(values) == min(values):
+        return None
+    gap = max(values) - min(values)
+    return f"{gap:,.0f}" if gap == int(gap) else f"{gap:,.2f}"
+
+
+def _in_script(text: str, locale: str) -> str:
+    if locale == "zh-TW":
+        return to_traditional(text)
+    if locale == "zh-CN":
+        return to_simplified(text)
+    return text

@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 
 from bot.normalize import canonical
 from bot.payloads import FOLLOWUP_PREFIX, HUMAN, NO, RATE_PREFIX, REMEDY_PREFIX, RETRY, YES
+from bot.remedies import fill
 from bot.restate import empathy_line, feeling
 from bot.types import Button, Outgoing
 from bot.when import deadline_text, time_text
@@ -21,6 +22,7 @@ if TYPE_CHECKING:
     from bot.context import Turn
 
 TOTAL_TEXT_LIMIT = 4000
+LABEL_LIMIT = 20          # LINE quick-reply labels
 
 
 def say(turn: Turn, key: str, buttons: tuple[Button, ...] = (), kind: str = "reply",
@@ -86,8 +88,10 @@ def restatement(turn: Turn, lead: str = "", offer_person: bool = False) -> None:
 def remedy_buttons(turn: Turn, first: Remedy, second: Remedy) -> tuple[Button, ...]:
     locale = turn.case.locale
     return (
-        Button(first.label.get(locale), REMEDY_PREFIX + first.id),
-        Button(second.label.get(locale), REMEDY_PREFIX + second.id),
+        Button(fill(first.label.get(locale), turn.case, turn.dialog)[:LABEL_LIMIT],
+               REMEDY_PREFIX + first.id),
+        Button(fill(second.label.get(locale), turn.case, turn.dialog)[:LABEL_LIMIT],
+               REMEDY_PREFIX + second.id),
         button(turn.dialog, "human", locale, HUMAN),
     )
 
@@ -95,7 +99,8 @@ def remedy_buttons(turn: Turn, first: Remedy, second: Remedy) -> tuple[Button, .
 def offer(turn: Turn, key: str, first: Remedy, second: Remedy, kind: str = "reply") -> None:
     locale = turn.case.locale
     say(turn, key, buttons=remedy_buttons(turn, first, second), kind=kind,
-        remedy_1=first.offer.get(locale), remedy_2=second.offer.get(locale))
+        remedy_1=fill(first.offer.get(locale), turn.case, turn.dialog),
+        remedy_2=fill(second.offer.get(locale), turn.case, turn.dialog))
 
 
 def person_buttons(turn: Turn) -> tuple[Button, ...]:

@@ -122,8 +122,9 @@ def restate(account: Sequence[str], locale: str, dialog: Dialog, details: Detail
     english = locale == "en"
     parts = [_voiced(c, locale, dialog) for c in telling.clauses]
     parts = [p for p in parts if p]
+    told_canon = canonical(" ".join(telling.clauses))
     items = [_in_script(p, locale) for p in details.products]
-    if parts and items and not any(i in p for p in parts for i in items):
+    if parts and items and not any(canonical(p) in told_canon for p in details.products):
         # a correction that does not name the item ("不是沒到，是到了但刷頭斷了")
         parts[0] = dialog.text("restate_item", locale, item=items[0]) + parts[0]
     text = ("; " if english else "，").join(parts)

@@ -132,7 +132,10 @@ TEXT_KEYS: Mapping[str, frozenset[str]] = {
     # hours counted from when the team is back): a deadline, "明天（11/25，週三）中午 12 點前").
     "handoff": frozenset({"summary", "first_response", "case_number", "team"}),
     # handoff for safety cases (always urgent).
-    "handoff_safety": frozenset({"summary", "first_response", "case_number", "team"}),
+    # {advice} comes first: the situation's `advice` (stop using it, unplug it, see a
+    # doctor), else `safety_advice`.
+    "handoff_safety": frozenset({"summary", "first_response", "case_number", "team", "advice"}),
+    "safety_advice": frozenset(),
     # handoff because the customer asked for a person.
     "handoff_requested": frozenset({"first_response", "case_number", "team"}),
     # nobody took the case within its first-response target: said once, honestly.

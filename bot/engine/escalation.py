@@ -47,7 +47,18 @@ def hand_off(turn: Turn, reason: str) -> None:
     key = {"safety": "handoff_safety", "human_request": "handoff_requested",
            "overdue": "handoff_overdue"}.get(reason, "handoff")
     replies.say(turn, key, summary=case.summary or summary(turn), case_number=case.number,
-                first_response=promise, team=replies.team_name(dialog, case.locale))
+                first_response=promise, team=replies.team_name(dialog, case.locale),
+                advice=_advice(turn))
+
+
+def _advice(turn: Turn) -> str:
+    """What to do right now in a safety case: the situation's advice, else the general."""
+    case, dialog = turn.case, turn.dialog
+    category = dialog.categories.get(case.category or "")
+    situation = category.situations.get(case.situation or "") if category else None
+    if situation is not None and situation.advice is not None:
+        return situation.advice.get(case.locale)
+    return dialog.text("safety_advice", case.locale)
 
 
 def to_team(turn: Turn) -> str:

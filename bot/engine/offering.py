@@ -10,7 +10,7 @@ from bot.context import Turn
 from bot.engine.escalation import hand_off
 from bot.engine.telling import fire
 from bot.payloads import REMEDY_PREFIX
-from bot.remedies import remedies_for
+from bot.remedies import fill, remedies_for
 from bot.when import contact_time, promise_due
 from dialogs.model import Remedy
 
@@ -67,7 +67,7 @@ def _chosen_remedy(turn: Turn) -> Remedy | None:
 def commit(turn: Turn, remedy: Remedy) -> None:
     case, dialog, now = turn.case, turn.dialog, turn.ctx.now
     case.remedy_id = remedy.id
-    case.commitment = remedy.commitment.get(case.locale)
+    case.commitment = fill(remedy.commitment.get(case.locale), case, dialog)
     case.due_at = promise_due(dialog, now, remedy.due)        # inside business hours
     grade = dialog.grades[case.severity]
     # the follow-up time the text names is the one the scheduler will really use
