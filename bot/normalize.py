@@ -40,3 +40,12 @@ def to_simplified(text: str) -> str:
 
 def to_traditional(text: str) -> str:
     return str(_TO_TRADITIONAL.convert(text))
+
+
+def in_script(text: str, locale: str) -> str:
+    """Text in a locale's script: Traditional for zh-TW, Simplified for zh-CN, else as is."""
+    if locale == "zh-TW":
+        return to_traditional(text)
+    if locale == "zh-CN":
+        return to_simplified(text)
+    return text

@@ -7,7 +7,7 @@ import re
 
 from bot.case import CaseState
 from bot.details import Details
-from bot.normalize import canonical, to_simplified, to_traditional
+from bot.normalize import canonical, in_script
 from dialogs.model import Dialog, Remedy
 
 
@@ -43,7 +43,7 @@ def fill(text: str, case: CaseState, dialog: Dialog) -> str:
     details = Details.from_dict(case.details)
     told = " ".join(case.telling())
     product = details.products[0] if details.products else None
-    item = _in_script(product, locale) if product else dialog.text("item_unknown", locale)
+    item = in_script(product, locale) if product else dialog.text("item_unknown", locale)
     measure = (dialog.measure_word(product, locale) if product else None) or (
         "個" if locale == "zh-TW" else "个" if locale == "zh-CN" else "")
     size = _wanted(_SIZE, told)
@@ -53,7 +53,7 @@ def fill(text: str, case: CaseState, dialog: Dialog) -> str:
         "item": item, "measure": measure,
         "size": dialog.text("size_known", locale, value=size) if size
         else dialog.text("size_unknown", locale),
-        "colour": dialog.text("colour_known", locale, value=_in_script(colour, locale))
+        "colour": dialog.text("colour_known", locale, value=in_script(colour, locale))
         if colour else dialog.text("colour_unknown", locale),
         "difference": dialog.text("difference_known", locale, amount=difference)
         if difference else dialog.text("difference_unknown", locale),
@@ -105,10 +105,3 @@ def _difference(amounts: tuple[str, ...]) -> str | None:
     gap = max(values) - min(values)
     return f"{gap:,.0f}" if gap == int(gap) else f"{gap:,.2f}"
 
-
-def _in_script(text: str, locale: str) -> str:
-    if locale == "zh-TW":
-        return to_traditional(text)
-    if locale == "zh-CN":
-        return to_simplified(text)
-    return text

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 from bot.case import SignalHit
 from bot.details import Details
-from bot.normalize import canonical, to_simplified, to_traditional
+from bot.normalize import canonical, in_script
 from bot.signals import bigrams
 from bot.understanding import Understanding, understand, venting
 from dialogs.model import Dialog
@@ -123,7 +123,7 @@ def restate(account: Sequence[str], locale: str, dialog: Dialog, details: Detail
     parts = [_voiced(c, locale, dialog) for c in telling.clauses]
     parts = [p for p in parts if p]
     told_canon = canonical(" ".join(telling.clauses))
-    items = [_in_script(p, locale) for p in details.products]
+    items = [in_script(p, locale) for p in details.products]
     if parts and items and not any(canonical(p) in told_canon for p in details.products):
         # a correction that does not name the item ("不是沒到，是到了但刷頭斷了")
         parts[0] = dialog.text("restate_item", locale, item=items[0]) + parts[0]
@@ -139,7 +139,7 @@ def restate(account: Sequence[str], locale: str, dialog: Dialog, details: Detail
 
 def _voiced(clause: str, locale: str, dialog: Dialog) -> str:
     rules = dialog.restatement
-    text = _in_script(clause, locale)
+    text = in_script(clause, locale)
     fillers = rules.fillers.get(locale, ())
     if fillers:
         text = _swap(text, _pairs_pattern(dialog, "fillers", locale, [(f, "") for f in fillers]))
@@ -161,7 +161,7 @@ def _yours_pattern(dialog: Dialog, locale: str) -> re.Pattern[str] | None:
     (the bot would otherwise agree that "our lipstick is fake")."""
     key = (dialog.digest, locale)
     if key not in _YOURS:
-        words = {_in_script(p, locale) for p in dialog.products}
+        words = {in_script(p, locale) for p in dialog.products}
         if locale == "en" or not words:
             _YOURS[key] = None
         else:
@@ -210,13 +210,6 @@ def _swap(text: str, found: tuple[re.Pattern[str], dict[str, str]] | None) -> st
     pattern, table = found
     return pattern.sub(lambda m: table[m.group(0).lower()], text)
 
-
-def _in_script(text: str, locale: str) -> str:
-    if locale == "zh-TW":
-        return to_traditional(text)
-    if locale == "zh-CN":
-        return to_simplified(text)
-    return text
 
 
 def _clip(text: str, limit: int) -> str:
