@@ -50,9 +50,9 @@ def test_a_blocked_customer_is_skipped_and_it_is_recorded(dialog: Dialog) -> Non
     chat.send("", "remedy:exchange")
     with chat.store.transaction():
         chat.store.set_blocked("line:U1", True)
-    assert followups_in(chat.later(timedelta(days=4))) == 0
     case = chat.store.latest_case("line:U1")
-    assert case is not None
+    assert case is not None and case.followup_at is not None
+    assert followups_in(chat.later(case.followup_at - chat.now + timedelta(days=1))) == 0
     kinds = [e["kind"] for e in chat.store.events(case.number)]
     assert "followup_skipped" in kinds
     assert chat.store.pending_followups(case.number) == []
@@ -77,9 +77,11 @@ def test_an_overdue_commitment_reminds_the_owner_once(dialog: Dialog) -> None:
     chat = Chat(dialog)
     chat.send("我買的果汁機按下開關完全沒反應")
     chat.send("", "yes")
-    chat.send("", "remedy:exchange")           # due in 2 days
-    assert chat.later(timedelta(days=1)) == []
-    steps = chat.later(timedelta(days=1, hours=1))
+    chat.send("", "remedy:exchange")           # due in 2 days, at the day's close
+    case = chat.store.latest_case("line:U1")
+    assert case is not None and case.due_at is not None
+    assert chat.later(case.due_at - chat.now - timedelta(hours=1)) == []
+    steps = chat.later(timedelta(hours=2))
     assert [e.kind for s in steps for e in s.events] == ["commitment_overdue"]
     assert all(not s.outgoing for s in steps)  # the customer is not told: the team is
     assert [e.kind for s in chat.later(timedelta(hours=2)) for e in s.events] == []
@@ -91,6 +93,7 @@ def test_a_kept_commitment_is_not_overdue(dialog: Dialog) -> None:
     chat.send("", "yes")
     chat.send("", "remedy:exchange")
     case = chat.act("fulfil")
-    assert case.fulfilled_at is not None
-    kinds = [e.kind for s in chat.later(timedelta(days=2, hours=1)) for e in s.events]
+    assert case.fulfilled_at is not None and case.due_at is not None
+    kinds = [e.kind for s in chat.later(case.due_at - chat.now + timedelta(hours=1))
+             for e in s.events]
     assert "commitment_overdue" not in kinds
