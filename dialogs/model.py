@@ -56,6 +56,7 @@ INTENT_NAMES: tuple[str, ...] = (
     "second",       # offering: 第二個 / 2 / second
     "progress",     # committed: 進度 / 還要多久 / any update
     "thanks",       # 謝謝 / 好的 / thanks / ok
+    "gratitude",    # 謝謝 / 感謝 / thank you: thanks that is thanked back (not a bare ok)
     "greeting",     # 你好 / 哈囉 / hi / hello
     "resolved",     # follow-up answer: 解決了 / solved
     "partly",       # follow-up answer: 部分 / partly

@@ -27,11 +27,11 @@ def after_commitment(case: CaseState, incoming: Incoming, ctx: Context,
     if u is None or u.is_empty:
         if case.stage == "closed":
             return None
-        replies.say(turn, "thanks_reply", case_number=case.number)
+        replies.say(turn, "ok_reply", case_number=case.number)
         return finish(turn)
     # chasing a promise names the problem too ("說好今天寄，怎麼還沒…"): not a new telling
     chasing = case.stage == "committed" and _chasing(case, u)
-    if not chasing and (u.category is not None or u.act.act == "not_solved"
+    if not chasing and (_tells_a_problem(case, u) or u.act.act == "not_solved"
                         or _mentions_case(case, u)):
         if not _same_problem_again(case, u):
             return None
@@ -39,7 +39,7 @@ def after_commitment(case: CaseState, incoming: Incoming, ctx: Context,
         return finish(turn)
     if case.stage == "closed":
         if u.act.act == "thanks":
-            replies.say(turn, "thanks_reply", case_number=case.number)
+            replies.say(turn, _thanked_back(u), case_number=case.number)
             return finish(turn)
         return None
     add_signals(turn, u.signals)
@@ -50,6 +50,21 @@ def after_commitment(case: CaseState, incoming: Incoming, ctx: Context,
     else:
         _answer(turn, u)
     return finish(turn)
+
+
+def _tells_a_problem(case: CaseState, u: Understanding) -> bool:
+    """A problem of its own: another category only when the reading is sure of it or the
+    message names another product, so a fact about the arrangement ("收件請改晚上",
+    "please collect in the evening") goes into this case's record, not a new case."""
+    if u.category is None:
+        return False
+    if u.category == case.category:
+        return True
+    named = set(u.details.products) - set(Details.from_dict(case.details).products)
+    return u.category_score >= NEW_PROBLEM or bool(named)     # or about something else
+
+
+NEW_PROBLEM = 0.6          # how sure another category must be to open a case of its own
 
 
 def _chasing(case: CaseState, u: Understanding) -> bool:
@@ -69,16 +84,19 @@ def _answer(turn: Turn, u: Understanding) -> None:
     """Everything else said to a committed case, each act its own answer."""
     case = turn.case
     act = u.act.act
-    if act == "thanks":
-        replies.say(turn, "thanks_reply", case_number=case.number)
-    elif act in ("yes", "greeting") and not u.details.order_numbers:
-        replies.say(turn, "ok_reply", case_number=case.number)
+    if act in ("yes", "thanks", "greeting") and not u.details.order_numbers:
+        replies.say(turn, _thanked_back(u), case_number=case.number)
     else:
         # new facts ("訂單編號是…", "我明天不在家") go into the record, acknowledged
         case.account.append(u.text)
         case.details = Details.from_dict(case.details).merged(u.details).as_dict()
         turn.event("added", text=u.text[:500])
         replies.noted(turn)
+
+
+def _thanked_back(u: Understanding) -> str:
+    """"謝謝" is answered "不客氣"; "好" or "ok" only "好的"."""
+    return "thanks_reply" if "gratitude" in u.intents else "ok_reply"
 
 
 def _same_problem_again(case: CaseState, u: Understanding) -> bool:
