@@ -86,7 +86,9 @@ async def test_a_stuck_discord_never_holds_up_the_customer(tmp_path: Path) -> No
         gateway.hang = True
         await asyncio.wait_for(say(s, 3, "我要找真人客服"), timeout=5)
         await asyncio.wait_for(say(s, 4, "我的包裹也還沒到"), timeout=5)
-        assert len(s.line.replies) == 1          # the handoff message went out at once
+        # the handoff message and the "passed on" for the next message went out at once
+        texts = [m["text"] for r in s.line.replies for m in r["messages"]]
+        assert len(s.line.replies) == 2 and "轉給" in texts[-2] and "轉告" in texts[-1], texts
         await desk.stop()
 
 
