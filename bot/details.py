@@ -112,6 +112,16 @@ def extract_details(text: str, canonical_text: str, order_pattern: str,
     )
 
 
+_BARE_CODE = re.compile(r"(?<![\w-])([A-Za-z]{0,4}\d[A-Za-z0-9-]{4,23})(?![\w-])")
+
+
+def bare_codes(text: str) -> tuple[str, ...]:
+    """Codes that may be an order number sent on its own ("TW2026112201", "A20261123-77"):
+    a few letters at most, then five digits or more among letters and dashes."""
+    return tuple(m.group(1).upper() for m in _BARE_CODE.finditer(fold(text[:DETAIL_LIMIT]))
+                 if sum(c.isdigit() for c in m.group(1)) >= 5)
+
+
 def mask_pii(text: str) -> str:
     """Hide phone numbers and e-mail addresses: 0912-345-678 -> 09**-***-*78,
     amy.lee@example.com -> a***@example.com. Everything else is left exactly as written.

@@ -35,8 +35,9 @@ _NUMBER = re.compile(r"\d[\d,]*(?:\.\d+)?")
 
 def fill(text: str, case: CaseState, dialog: Dialog) -> str:
     """A remedy text with what the customer said filled in: the item and its measure
-    word, the size or colour they ordered, the price difference, the order number; the
-    dialog's `*_unknown` words where they did not say."""
+    word, the size or colour they ordered (or both as `{variant}`, nothing when neither was
+    said), the price difference, the order number; the dialog's `*_unknown` words where
+    they did not say."""
     if "{" not in text:
         return text
     locale = case.locale
@@ -46,15 +47,20 @@ def fill(text: str, case: CaseState, dialog: Dialog) -> str:
     item = in_script(product, locale) if product else dialog.text("item_unknown", locale)
     measure = (dialog.measure_word(product, locale) if product else None) or (
         "個" if locale == "zh-TW" else "个" if locale == "zh-CN" else "")
-    size = _wanted(_SIZE, told)
-    colour = _wanted_word(dialog.colours, told)
+    size = _wanted(_sizes(told), told)
+    colour = _wanted(_colours(dialog.colours, canonical(told)), canonical(told))
     difference = _difference(details.amounts)
+    said = [dialog.text("size_known", locale, value=size)] if size else []
+    said += [in_script(colour, locale)] if colour else []
     values = {
         "item": item, "measure": measure,
         "size": dialog.text("size_known", locale, value=size) if size
         else dialog.text("size_unknown", locale),
         "colour": dialog.text("colour_known", locale, value=in_script(colour, locale))
         if colour else dialog.text("colour_unknown", locale),
+        "variant": dialog.text("variant_known", locale,
+                               value=(" and " if locale == "en" else "、").join(said))
+        if said else "",
         "difference": dialog.text("difference_known", locale, amount=difference)
         if difference else dialog.text("difference_unknown", locale),
         "order": ", ".join(details.order_numbers),
@@ -62,32 +68,38 @@ def fill(text: str, case: CaseState, dialog: Dialog) -> str:
     return text.format(**values)
 
 
-def _wanted(pattern: re.Pattern[str], told: str) -> str | None:
-    """Of the sizes named, the one after "ordered"/"訂的"; else the first."""
-    found = [(m.start(), (m.group(1) or m.group(2) or "").strip().upper())
-             for m in pattern.finditer(told)]
-    found = [(at, size) for at, size in found if size]
-    if not found:
-        return None
-    for at, size in found:
-        if _WANTED.search(told[max(0, at - 12):at]):
-            return _plain_size(size)
-    return _plain_size(found[0][1])
+def _sizes(told: str) -> list[tuple[int, str]]:
+    found = [(m.start(), _plain_size((m.group(1) or m.group(2) or "").strip().upper()))
+             for m in _SIZE.finditer(told)]
+    return [(at, size) for at, size in found if size]
 
 
 def _plain_size(size: str) -> str:
     return re.sub(r"\s?(?:號|号|碼|码)$", "", size)
 
 
-def _wanted_word(words: tuple[str, ...], told: str) -> str | None:
-    text = canonical(told)
-    found = sorted((text.find(w), w) for w in words if w and w in text)
-    if not found:
-        return None
-    for at, word in found:
-        if _WANTED.search(text[max(0, at - 12):at]):
-            return word
-    return found[0][1]
+def _colours(words: tuple[str, ...], told: str) -> list[tuple[int, str]]:
+    """Colour words where they are said; an English word only as a whole word ("red" is
+    not in "ordered")."""
+    found = []
+    for word in words:
+        if word.isascii():
+            match = re.search(rf"(?<![a-z]){re.escape(word)}(?![a-z])", told)
+            at = match.start() if match else -1
+        else:
+            at = told.find(word)
+        if word and at >= 0:
+            found.append((at, word))
+    return sorted(found)
+
+
+def _wanted(found: list[tuple[int, str]], told: str) -> str | None:
+    """Of the sizes or colours named (with where), the one after "ordered"/"訂的"; else
+    the first."""
+    for at, value in found:
+        if _WANTED.search(told[max(0, at - 12):at]):
+            return value
+    return found[0][1] if found else None
 
 
 def _difference(amounts: tuple[str, ...]) -> str | None:

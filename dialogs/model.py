@@ -171,6 +171,9 @@ TEXT_KEYS: Mapping[str, frozenset[str]] = {
     "size_unknown": frozenset(),
     "colour_known": frozenset({"value"}),
     "colour_unknown": frozenset(),
+    # {variant}: the size and colour said, together ("（M 號、黑色）", ", in size M and
+    # black,"); nothing at all when neither was said.
+    "variant_known": frozenset({"value"}),
     "difference_known": frozenset({"amount"}),
     "difference_unknown": frozenset(),
     # strftime-style is not used: {month} {day} {hour} {minute} {weekday}
@@ -184,7 +187,7 @@ OPTIONAL_TEXT_PREFIXES: Mapping[str, str] = {"restate_doubt_": "restate_doubt"}
 # what the customer said (the product named, its measure word, the size or colour they
 # ordered, the price difference, the order number), else from the `*_unknown` texts.
 REMEDY_PLACEHOLDERS: frozenset[str] = frozenset(
-    {"item", "measure", "size", "colour", "difference", "order"})
+    {"item", "measure", "size", "colour", "variant", "difference", "order"})
 # Measure words exist in Chinese only: {measure} in an English text is refused.
 ZH_ONLY_PLACEHOLDERS: frozenset[str] = frozenset({"measure"})
 

@@ -3,13 +3,12 @@ the category the telling belongs to."""
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from datetime import timedelta
 
 from bot.case import CaseState, SignalHit
 from bot.context import Turn
-from bot.details import Details
+from bot.details import Details, bare_codes
 from bot.normalize import canonical
 from bot.restate import restate
 from bot.signals import risk_of, similarity
@@ -33,9 +32,6 @@ def note_customer(turn: Turn) -> None:
     add_signals(turn, u.signals)
 
 
-_BARE_CODE = re.compile(r"(?<![\w-])([A-Za-z]{0,4}\d[A-Za-z0-9-]{4,23})(?![\w-])")
-
-
 def _order_given(turn: Turn, u: Understanding, known: Details) -> tuple[str, ...]:
     """Asked for the order number, a customer often sends just the code ("TW2026112201"):
     in a short message with no number found otherwise, a code with five digits or more is
@@ -45,9 +41,7 @@ def _order_given(turn: Turn, u: Understanding, known: Details) -> tuple[str, ...
     wanted = turn.dialog.categories.get(turn.case.category or "")
     if turn.case.stage != "confirming" or wanted is None or not wanted.wants_order_number:
         return ()
-    codes = [m.group(1).upper() for m in _BARE_CODE.finditer(u.text)
-             if sum(c.isdigit() for c in m.group(1)) >= 5]
-    return tuple(codes[:1])
+    return bare_codes(u.text)[:1]
 
 
 def _check_said_again(turn: Turn, u: Understanding) -> None:
