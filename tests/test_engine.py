@@ -21,7 +21,8 @@ INPUTS = [
 def test_the_first_reply_carries_the_case_number_and_the_response_time(dialog: Dialog) -> None:
     step = Chat(dialog).send("耳機右耳沒有聲音")
     first = step.outgoing[0].text
-    assert step.case.number in first and "24 小時" in first
+    # Monday 10:01 + 24 hours, said as a person would: a day, a date and a half hour
+    assert step.case.number in first and "最晚明天（11/24，週二）上午 10 點半前" in first
 
 
 @pytest.mark.parametrize(("kind", "value"), INPUTS)
