@@ -25,13 +25,12 @@ from zoneinfo import ZoneInfo
 
 from aiohttp import web
 
+from adapters.console_view import action_args, detail, summary
 from adapters.dashboard import dashboard_html
 from adapters.guard import LoginLimiter, Network, account_key, client_address
 from bot import accounts, agents
 from bot.case import CaseState
 from bot.desk import DeskService
-from bot.remedies import fill
-from bot.replies import format_time
 from bot.reports import build_report, period
 from dialogs.loader import DialogHolder
 from dialogs.model import SEVERITIES, Dialog
@@ -100,17 +99,6 @@ class ConsoleHub:
     async def delivery_failed(self, case: CaseState, status: str, reason: str) -> None:
         self._send({"type": "delivery", "status": status, "reason": reason,
                     "case": summary(case)})
-
-
-def summary(case: CaseState) -> dict[str, Any]:
-    return {
-        "number": case.number, "stage": case.stage, "owner": case.owner,
-        "severity": case.severity, "category": case.category, "channel": case.channel,
-        "customer": case.customer_name, "summary": case.summary or " / ".join(case.account)[:200],
-        "waiting_since": (case.handoff_at or case.received_at).isoformat(),
-        "due": case.first_response_due.isoformat(), "sla_breached": case.sla_breached,
-        "risk": case.risk, "signals": sorted(case.signal_names()), "locale": case.locale,
-    }
 
 
 class Console:
@@ -292,7 +280,7 @@ class Console:
         if not isinstance(data, dict):
             raise _json_error(400, "the body must be a JSON object")
         try:
-            args = _action_args(action, data)
+            args = action_args(action, data)
             case = await self.desk.act(number, agent["username"], action, role=agent["role"],
                                        **args)
         except agents.ChoiceError as exc:
@@ -392,63 +380,6 @@ async def _events(queue: asyncio.Queue[dict[str, Any]]) -> AsyncIterator[dict[st
             yield {"type": "ping"}
 
 
-def detail(found: dict[str, Any], dialog: Dialog, agent_name: str,
-           now: datetime) -> dict[str, Any]:
-    case: CaseState = found["case"]
-    category = dialog.categories.get(case.category or "other")
-    offered = []
-    if category is not None and case.severity in category.remedies:
-        for remedy in category.remedies[case.severity]:
-            offered.append({"id": remedy.id,
-                            "label": fill(remedy.label.get(case.locale), case, dialog),
-                            "offer": fill(remedy.offer.get(case.locale), case, dialog),
-                            "commitment": fill(remedy.commitment.get(case.locale), case, dialog),
-                            "chosen": remedy.id == case.remedy_id})
-    notes = [{"agent": e["data"].get("agent"), "text": e["data"].get("text"), "at": e["at"]}
-             for e in found["events"] if e["kind"] == "note"]
-    history = [{"kind": e["kind"], "data": e["data"], "at": e["at"]} for e in found["events"]
-               if e["kind"] != "note"]
-    return {
-        **summary(case),
-        "category_words": case.category_words,
-        "situation": case.situation,
-        "situation_name": _situation_name(dialog, case),
-        "explanation": next((e["data"].get("explanation", {}) for e in reversed(found["events"])
-                             if e["kind"] == "classified"), {}),
-        "signal_hits": [s.as_dict() for s in case.signals],
-        "account": case.account, "details": case.details,
-        "remedies": offered, "remedy_id": case.remedy_id, "commitment": case.commitment,
-        "due_at": case.due_at.isoformat() if case.due_at else None,
-        "due_text": format_time(dialog, case.due_at, case.locale) if case.due_at else None,
-        "followup_at": case.followup_at.isoformat() if case.followup_at else None,
-        "messages": [{"from": "customer" if m["direction"] == "in" else (
-                          "agent" if m["kind"] == "agent" else "bot"),
-                      "text": m["text"] or "", "pressed": m["payload"], "at": m["at"]}
-                     for m in found["messages"]],
-        "notes": notes, "history": history, "earlier": found["earlier"],
-        "canned": agents.canned_replies(case, agent_name, dialog),
-        "hand_back": agents.hand_back_choices(case, now),
-    }
-
-
-def _action_args(action: str, data: dict[str, Any]) -> dict[str, Any]:
-    if action == "reply":
-        return {"text": str(data.get("text", ""))}
-    if action == "note":
-        return {"text": str(data.get("text", ""))}
-    if action == "transfer":
-        return {"to_agent": str(data.get("to", ""))}
-    if action == "hand_back":
-        return {"then": str(data["then"]) if data.get("then") else None}
-    if action == "commit":
-        due = datetime.fromisoformat(str(data.get("due_at", "")))
-        if due.tzinfo is None:
-            raise ValueError("due_at needs a time zone, e.g. 2026-11-24T18:00+08:00")
-        return {"commitment": str(data.get("commitment", "")), "due_at": due,
-                "remedy_id": data.get("remedy_id") or None}
-    return {}
-
-
 def _template(template: str, raw: dict[str, str] | None = None, **values: str) -> str:
     """Fill `{{key}}` with escaped values; `raw` only for HTML built from escaped parts."""
     text = (STATIC / template).read_text(encoding="utf-8")
@@ -496,9 +427,3 @@ def _json_error(status: int, message: str) -> web.HTTPException:
 
 def _secure(request: web.Request) -> bool:
     return request.secure or request.headers.get("X-Forwarded-Proto") == "https"
-
-
-def _situation_name(dialog: Dialog, case: CaseState) -> str | None:
-    category = dialog.categories.get(case.category or "")
-    situation = category.situations.get(case.situation or "") if category else None
-    return situation.name.get(case.locale) if situation else None

@@ -35,6 +35,9 @@ PLAINLY_VENTING = 0.8
 TELLS = 0.6                                     # category share of a clause that tells the complaint
 VENTING = 0.6                                   # the venting head's share that drops a clause
 SHORT_ANSWERS = frozenset({"yes", "no", "thanks", "greeting"})
+# a correction's opening denial of what was understood, when the right facts follow
+_DENIAL = re.compile(r"^(?:不是|不對|不对|並不是|并不是|並非|并非"
+                     r"|no\b|nope\b|not\b|it'?s not\b|it isn'?t\b)", re.IGNORECASE)
 # the start of a correction's clause: "是湯灑了" restates as "湯灑了"
 _CORRECTION_LEAD = re.compile(r"^(?:其實是|其实是|而是|應該是|应该是|是)(?=..)")
 NEVER_ECHOED = frozenset({"insult", "threat", "human_request"})
@@ -65,13 +68,13 @@ def told(account: Sequence[str], dialog: Dialog, details: Details) -> Telling:
     accused = False
     for message in account:
         text = _CONTROL.sub(" ", _TAG.sub(" ", message))
-        for raw in _CLAUSES.split(text):
-            raw = raw.strip()
-            if not raw:
-                continue
+        raws = [r.strip() for r in _CLAUSES.split(text) if r.strip()]
+        for n, raw in enumerate(raws):
             clause = _without_orders(raw, dialog, details)
             if not _CONTENT.search(clause):
                 continue
+            if n == 0 and len(raws) > 1 and _DENIAL.match(clause):
+                continue                            # "不是沒到，是到了但…": what it is not
             read = understand(raw, dialog)
             if read.act.act in SHORT_ANSWERS and len(read.canonical) <= 8:
                 continue                            # "不對", "對啊", "no," inside a telling

@@ -207,3 +207,19 @@ async def test_admins_export_every_case_as_csv_and_agents_cannot(tmp_path: Path)
             assert r.status == 403
         await lin.close()
         await amy.close()
+
+
+async def test_the_case_view_offers_the_remedies_the_customer_would_see(tmp_path: Path) -> None:
+    db = tmp_path / "h.db"
+    async with serving(db) as s:
+        add_agent(db, "amy")
+        number = await escalate(s, 3, "我訂的外套是 M 號，收到的是 XL，我要找真人客服")
+        amy, csrf = await sign_in(s, "amy")
+        async with amy.get(f"{s.url}/console/api/cases/{number}",
+                           headers={"X-CSRF-Token": csrf}) as r:
+            detail = await r.json()
+        assert detail["situation"] == "wrong_item"
+        offers = [r["offer"] for r in detail["remedies"]]
+        # the wrong-item pair (not the general product one), with the size ordered filled in
+        assert len(offers) == 2 and "M 號" in offers[0] and "外套" in offers[0], offers
+        await amy.close()
