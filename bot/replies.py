@@ -10,10 +10,11 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
+from bot.details import Details
 from bot.normalize import canonical
 from bot.payloads import FOLLOWUP_PREFIX, HUMAN, NO, RATE_PREFIX, REMEDY_PREFIX, RETRY, YES
 from bot.remedies import fill
-from bot.restate import empathy_line, feeling
+from bot.restate import accused, empathy_line, feeling
 from bot.types import Button, Outgoing
 from bot.when import deadline_text, time_text
 from dialogs.model import Dialog, Remedy
@@ -68,13 +69,14 @@ def restatement(turn: Turn, lead: str = "", offer_person: bool = False) -> None:
     case, dialog, locale = turn.case, turn.dialog, turn.case.locale
     text = " ".join(case.telling())
     category = case.category or "other"
-    text = lead + dialog.text(
-        "restate", locale,
-        empathy="" if lead else empathy_line(category, canonical(text), locale, dialog,
-                                             case.situation),
-        summary=case.summary or "",
-        feeling=feeling(category, case.signals, locale, dialog, case.situation),
-    ).lstrip()
+    empathy = "" if lead else empathy_line(category, canonical(text), locale, dialog,
+                                           case.situation)
+    if accused(case.telling(), dialog, Details.from_dict(case.details)):
+        said = dialog.text("restate_accused", locale, empathy=empathy, summary=case.summary or "")
+    else:
+        said = dialog.text("restate", locale, empathy=empathy, summary=case.summary or "",
+                           feeling=feeling(category, case.signals, locale, dialog, case.situation))
+    text = lead + said.lstrip()
     wants_order = dialog.categories[category].wants_order_number
     if wants_order and not case.details.get("order_numbers"):
         text += dialog.text("ask_order", locale)

@@ -29,6 +29,9 @@ _CLAUSES = re.compile(r"[，。；！？!?;、\n~～…]+|,(?!\d)|\.(?!\d)(?:\s+
 _SPACES = re.compile(r"[ \t]{2,}")
 _CONTENT = re.compile(r"[^\W\d_]{2,}|[\u3400-\u9fff]{2}")
 _EMPTY_BRACKETS = re.compile(r"[(（\[]\s*[)）\]]")
+# what led up to an order number taken out: "from order", "in my order", "的訂單"
+_ORDER_LEAD = re.compile(r"(?:\b(?:from|in|on|for|of|with|under)\s+(?:(?:my|the|your)\s+)?"
+                         r"(?:order\s*)?|(?:的)?(?:訂單|订单)\s*)?\x00", re.IGNORECASE)
 _GENERIC_ORDER = re.compile(r"#\s?[A-Za-z]{0,4}\d{5,20}\b")
 _CLAUSE_END = "，,。.;；、!?！？"
 PLAINLY_VENTING = 0.8
@@ -79,11 +82,12 @@ def told(account: Sequence[str], dialog: Dialog, details: Details) -> Telling:
             if read.act.act in SHORT_ANSWERS and len(read.canonical) <= 8:
                 continue                            # "不對", "對啊", "no," inside a telling
             names = {s.name for s in read.signals}
-            if names & NEVER_ECHOED or "accusation" in names or _venting(raw, read, dialog):
-                accused = accused or "accusation" in names
+            accusing = _accusing(read, dialog)
+            accused = accused or "accusation" in names
+            if names & NEVER_ECHOED or accusing or _venting(raw, read, dialog):
                 continue
             clause = _CORRECTION_LEAD.sub("", clause) or clause
-            pairs = bigrams(canonical(clause))
+            pairs = bigrams(_gist(clause, dialog))
             if any(_said_before(pairs, s) for s in seen):
                 continue
             seen.append(pairs)
@@ -98,6 +102,33 @@ def _said_before(pairs: frozenset[str] | set[str], earlier: frozenset[str] | set
     return len(pairs & earlier) / min(len(pairs), len(earlier)) >= SAID_BEFORE
 
 
+def _accusing(read: Understanding, dialog: Dialog) -> bool:
+    """The clause accuses us: the accusation's own words ("騙子", "you scammed me"), or the
+    model's hunch when it holds without the emphasis ("你們賣的耳機根本就是假貨"); a plain
+    fact said with emphasis ("你們的口紅根本不顯色") is kept, the doubt said after it."""
+    for hit in read.signals:
+        if hit.name == "accusation":
+            if not any(w.startswith("~") for w in hit.words):
+                return True
+            plain = understand(_gist(read.text, dialog), dialog)
+            return any(h.name == "accusation" for h in plain.signals)
+    return False
+
+
+def _gist(clause: str, dialog: Dialog) -> str:
+    """A clause without fillers and emphasis (the restatement's fillers and rewrites of
+    every locale: "真的", "根本", "really"), to compare clauses ("左耳真的沒聲音" is
+    "左耳沒聲音" told again) and to read what is left."""
+    text = canonical(clause)
+    rules = dialog.restatement
+    for locale in {*rules.fillers, *rules.rewrites}:
+        fillers = [(f, "") for f in rules.fillers.get(locale, ())]
+        text = _swap(text, _pairs_pattern(dialog, "fillers", locale, fillers))
+        text = _swap(text, _pairs_pattern(dialog, "rewrites", locale,
+                                          rules.rewrites.get(locale, ())))
+    return _SPACES.sub(" ", text).strip()
+
+
 def _venting(raw: str, read: Understanding, dialog: Dialog) -> bool:
     """Venting by the model's reading; a clause that clearly tells the complaint on its
     own ("店員態度很差") is kept unless it is plainly venting."""
@@ -109,13 +140,20 @@ def _venting(raw: str, read: Understanding, dialog: Dialog) -> bool:
 
 def _without_orders(clause: str, dialog: Dialog, details: Details) -> str:
     """The clause with its order numbers taken out (they are named once, at the end)."""
-    out = re.sub(dialog.order_number_pattern, " ", clause, flags=re.IGNORECASE)
-    out = _GENERIC_ORDER.sub(" ", out)
+    out = re.sub(dialog.order_number_pattern, "\x00", clause, flags=re.IGNORECASE)
+    out = _GENERIC_ORDER.sub("\x00", out)
     for number in details.order_numbers:
-        out = re.sub(re.escape(number), " ", out, flags=re.IGNORECASE)
+        out = re.sub(re.escape(number), "\x00", out, flags=re.IGNORECASE)
+    out = _ORDER_LEAD.sub(" ", out).replace("\x00", " ")
     out = _EMPTY_BRACKETS.sub(" ", out)
     out = _SPACES.sub(" ", out).strip(" ，,。.:：#")
     return out.removeprefix("的").strip()
+
+
+def accused(account: Sequence[str], dialog: Dialog, details: Details) -> bool:
+    """The telling accuses us: the restatement then ends with the customer's doubt, and no
+    second feeling is named after it."""
+    return told(account, dialog, details).accused
 
 
 def restate(account: Sequence[str], locale: str, dialog: Dialog, details: Details,
@@ -134,7 +172,7 @@ def restate(account: Sequence[str], locale: str, dialog: Dialog, details: Detail
     if not text:
         text = _topic(dialog, locale, category, situation)
     if telling.accused:
-        text += ("; " if english else "，") + _doubt(dialog, locale, situation)
+        text += (", " if english else "，") + _doubt(dialog, locale, situation)
     if details.order_numbers:
         text += dialog.text("restate_order", locale, order=", ".join(details.order_numbers))
     return _clip(text, dialog.restatement.max_chars)
@@ -149,8 +187,9 @@ def _voiced(clause: str, locale: str, dialog: Dialog) -> str:
     text = _swap(text, _pairs_pattern(dialog, "rewrites", locale, rules.rewrites.get(locale, ())))
     yours = _yours_pattern(dialog, locale)
     if yours is not None:
-        text = yours.sub(dialog.text("restate_yours", locale), text)
+        text = yours.sub("\x01", text)             # put back after the pronouns turned
     text = _swap(text, _pairs_pattern(dialog, "pronouns", locale, rules.pronouns.get(locale, ())))
+    text = text.replace("\x01", dialog.text("restate_yours", locale))
     text = _SPACES.sub(" ", text).strip(" ，,。.;；")
     if locale == "en" and text:
         first = text.split(" ", 1)[0]
@@ -212,7 +251,6 @@ def _swap(text: str, found: tuple[re.Pattern[str], dict[str, str]] | None) -> st
         return text
     pattern, table = found
     return pattern.sub(lambda m: table[m.group(0).lower()], text)
-
 
 
 def _clip(text: str, limit: int) -> str:

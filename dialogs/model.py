@@ -77,6 +77,9 @@ TEXT_KEYS: Mapping[str, frozenset[str]] = {
     # confirming: {empathy} is the category's empathy line; {summary} the restated
     # problem in the bot's voice; {feeling} the named feeling.
     "restate": frozenset({"empathy", "summary", "feeling"}),
+    # the same when the customer accused us: {summary} ends with their doubt
+    # (restate_doubt), so no second feeling is named.
+    "restate_accused": frozenset({"empathy", "summary"}),
     # inside {summary}: the order number(s), named once at the end of the restatement.
     "restate_order": frozenset({"order"}),
     # inside {summary}: the item, when the telling as corrected no longer names it.
