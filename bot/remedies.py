@@ -43,12 +43,13 @@ def fill(text: str, case: CaseState, dialog: Dialog) -> str:
     locale = case.locale
     details = Details.from_dict(case.details)
     told = " ".join(case.telling())
+    plain = canonical(told)
     product = details.products[0] if details.products else None
     item = in_script(product, locale) if product else dialog.text("item_unknown", locale)
     measure = (dialog.measure_word(product, locale) if product else None) or (
         "個" if locale == "zh-TW" else "个" if locale == "zh-CN" else "")
     size = _wanted(_sizes(told), told)
-    colour = _wanted(_colours(dialog.colours, canonical(told)), canonical(told))
+    colour = _wanted(_colours(dialog.colours, plain), plain)
     difference = _difference(details.amounts)
     said = [dialog.text("size_known", locale, value=size)] if size else []
     said += [in_script(colour, locale)] if colour else []

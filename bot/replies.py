@@ -10,11 +10,10 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
-from bot.details import Details
 from bot.normalize import canonical
 from bot.payloads import FOLLOWUP_PREFIX, HUMAN, NO, RATE_PREFIX, REMEDY_PREFIX, RETRY, YES
 from bot.remedies import fill
-from bot.restate import accused, empathy_line, feeling
+from bot.restate import empathy_line, feeling
 from bot.types import Button, Outgoing
 from bot.when import deadline_text, time_text
 from dialogs.model import Dialog, Remedy
@@ -62,16 +61,17 @@ def format_time(dialog: Dialog, moment: datetime, locale: str) -> str:
                        hour=f"{local.hour:02d}", minute=f"{local.minute:02d}")
 
 
-def restatement(turn: Turn, lead: str = "", offer_person: bool = False) -> None:
-    """Empathise specifically, restate, ask "did I get that right?" (yes / not quite).
-    `lead` acknowledges what the customer just added; after misunderstandings a person is
-    offered too."""
+def restatement(turn: Turn, accused: bool, lead: str = "", offer_person: bool = False) -> None:
+    """Empathise specifically, restate (`case.summary`), ask "did I get that right?" (yes
+    / not quite). An `accused` summary ends with the customer's doubt, so no feeling is
+    named after it. `lead` acknowledges what the customer just added; after
+    misunderstandings a person is offered too."""
     case, dialog, locale = turn.case, turn.dialog, turn.case.locale
     text = " ".join(case.telling())
     category = case.category or "other"
     empathy = "" if lead else empathy_line(category, canonical(text), locale, dialog,
                                            case.situation)
-    if accused(case.telling(), dialog, Details.from_dict(case.details)):
+    if accused:
         said = dialog.text("restate_accused", locale, empathy=empathy, summary=case.summary or "")
     else:
         said = dialog.text("restate", locale, empathy=empathy, summary=case.summary or "",

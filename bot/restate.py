@@ -120,13 +120,17 @@ def _gist(clause: str, dialog: Dialog) -> str:
     every locale: "真的", "根本", "really"), to compare clauses ("左耳真的沒聲音" is
     "左耳沒聲音" told again) and to read what is left."""
     text = canonical(clause)
-    rules = dialog.restatement
-    for locale in {*rules.fillers, *rules.rewrites}:
-        fillers = [(f, "") for f in rules.fillers.get(locale, ())]
-        text = _swap(text, _pairs_pattern(dialog, "fillers", locale, fillers))
-        text = _swap(text, _pairs_pattern(dialog, "rewrites", locale,
-                                          rules.rewrites.get(locale, ())))
+    for locale in {*dialog.restatement.fillers, *dialog.restatement.rewrites}:
+        text = _polished(text, locale, dialog)
     return _SPACES.sub(" ", text).strip()
+
+
+def _polished(text: str, locale: str, dialog: Dialog) -> str:
+    """The locale's fillers dropped and its rewrites applied."""
+    rules = dialog.restatement
+    fillers = [(f, "") for f in rules.fillers.get(locale, ())]
+    text = _swap(text, _pairs_pattern(dialog, "fillers", locale, fillers))
+    return _swap(text, _pairs_pattern(dialog, "rewrites", locale, rules.rewrites.get(locale, ())))
 
 
 def _venting(raw: str, read: Understanding, dialog: Dialog) -> bool:
@@ -150,15 +154,24 @@ def _without_orders(clause: str, dialog: Dialog, details: Details) -> str:
     return out.removeprefix("的").strip()
 
 
-def accused(account: Sequence[str], dialog: Dialog, details: Details) -> bool:
-    """The telling accuses us: the restatement then ends with the customer's doubt, and no
-    second feeling is named after it."""
-    return told(account, dialog, details).accused
+@dataclass(frozen=True, slots=True)
+class Restated:
+    """The restatement, and whether the telling accused us (then it ends with the
+    customer's doubt, and no second feeling is named after it)."""
+
+    text: str
+    accused: bool
 
 
 def restate(account: Sequence[str], locale: str, dialog: Dialog, details: Details,
             situation: str | None = None, category: str | None = None) -> str:
     """The customer's telling in the bot's voice, without the closing punctuation."""
+    return restated(account, locale, dialog, details, situation, category).text
+
+
+def restated(account: Sequence[str], locale: str, dialog: Dialog, details: Details,
+             situation: str | None = None, category: str | None = None) -> Restated:
+    """`restate`, with whether the telling accused us, from one reading of the telling."""
     telling = told(account, dialog, details)
     english = locale == "en"
     parts = [_voiced(c, locale, dialog) for c in telling.clauses]
@@ -175,16 +188,12 @@ def restate(account: Sequence[str], locale: str, dialog: Dialog, details: Detail
         text += (", " if english else "，") + _doubt(dialog, locale, situation)
     if details.order_numbers:
         text += dialog.text("restate_order", locale, order=", ".join(details.order_numbers))
-    return _clip(text, dialog.restatement.max_chars)
+    return Restated(_clip(text, dialog.restatement.max_chars), telling.accused)
 
 
 def _voiced(clause: str, locale: str, dialog: Dialog) -> str:
     rules = dialog.restatement
-    text = in_script(clause, locale)
-    fillers = rules.fillers.get(locale, ())
-    if fillers:
-        text = _swap(text, _pairs_pattern(dialog, "fillers", locale, [(f, "") for f in fillers]))
-    text = _swap(text, _pairs_pattern(dialog, "rewrites", locale, rules.rewrites.get(locale, ())))
+    text = _polished(in_script(clause, locale), locale, dialog)
     yours = _yours_pattern(dialog, locale)
     if yours is not None:
         text = yours.sub("\x01", text)             # put back after the pronouns turned

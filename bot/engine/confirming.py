@@ -10,6 +10,7 @@ from bot.details import Details
 from bot.engine.offering import offer
 from bot.engine.telling import classify_case, fallback, reclassify, summary, told
 from bot.payloads import NO, RETRY, YES
+from bot.restate import Restated
 from bot.understanding import Understanding, classify
 
 MAX_LISTENING_PROMPTS = 2   # short questions while the story is unclear
@@ -54,12 +55,14 @@ def listening(turn: Turn) -> None:
     listen(turn)
 
 
-def confirm(turn: Turn, lead: str = "") -> None:
-    """Restate the problem specifically and ask whether we got it right."""
+def confirm(turn: Turn, lead: str = "", said: Restated | None = None) -> None:
+    """Restate the problem specifically (`said`, when it was just restated) and ask
+    whether we got it right."""
     case = turn.case
-    case.summary = summary(turn)
+    said = said or summary(turn)
+    case.summary = said.text
     turn.move("confirming", "restated")
-    replies.restatement(turn, lead, offer_person=case.misses >= MAX_MISSES)
+    replies.restatement(turn, said.accused, lead, offer_person=case.misses >= MAX_MISSES)
 
 
 def confirming(turn: Turn) -> None:
@@ -73,7 +76,7 @@ def confirming(turn: Turn) -> None:
     elif u is not None and says_more:
         _corrected(turn, u, replacing=act in REPLACING)
     else:
-        replies.restatement(turn, offer_person=case.misses >= MAX_MISSES)
+        replies.restatement(turn, summary(turn).accused, offer_person=case.misses >= MAX_MISSES)
 
 
 def _not_quite(turn: Turn) -> None:
@@ -108,14 +111,15 @@ def _restate_again(turn: Turn, before: str, replacing: bool = True) -> None:
     correction changed nothing we can tell, ask what differs instead."""
     case = turn.case
     lead = _acknowledged(turn, replacing)
-    if summary(turn) == before and replacing:
+    said = summary(turn)
+    if said.text == before and replacing:
         turn.move("listening", "unchanged")
         if case.misses >= MAX_MISSES:
             replies.say(turn, "offer_person", buttons=replies.person_buttons(turn))
         else:
             replies.say(turn, "not_quite_which")
         return
-    confirm(turn, lead)
+    confirm(turn, lead, said)
 
 
 def _acknowledged(turn: Turn, replacing: bool) -> str:

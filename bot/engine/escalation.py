@@ -39,14 +39,14 @@ def hand_off(turn: Turn, reason: str) -> None:
         case.severity = "urgent"
     promise = to_team(turn)
     if case.account and not case.summary:
-        case.summary = summary(turn)
+        case.summary = summary(turn).text
     turn.event("escalated", reason=reason, risk=case.risk, severity=case.severity,
                signals=[s.as_dict() for s in case.signals],
                due=case.first_response_due.isoformat())
     turn.move("handoff", reason)
     key = {"safety": "handoff_safety", "human_request": "handoff_requested",
            "overdue": "handoff_overdue"}.get(reason, "handoff")
-    replies.say(turn, key, summary=case.summary or summary(turn), case_number=case.number,
+    replies.say(turn, key, summary=case.summary or summary(turn).text, case_number=case.number,
                 first_response=promise, team=replies.team_name(dialog, case.locale),
                 advice=_advice(turn))
 

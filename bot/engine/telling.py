@@ -10,7 +10,7 @@ from bot.case import CaseState, SignalHit
 from bot.context import Turn
 from bot.details import Details, bare_codes
 from bot.normalize import canonical
-from bot.restate import restate
+from bot.restate import Restated, restated
 from bot.signals import risk_of, similarity
 from bot.understanding import CategoryDecision, Understanding, classify, explain_category, severity_for
 
@@ -151,7 +151,8 @@ def fallback(turn: Turn, decision: CategoryDecision) -> CategoryDecision:
                             decision.confidence, "fallback", decision.words)
 
 
-def summary(turn: Turn) -> str:
+def summary(turn: Turn) -> Restated:
+    """The case's telling restated (`case.summary` is its text)."""
     case = turn.case
-    return restate(case.telling(), case.locale, turn.dialog, Details.from_dict(case.details),
-                   case.situation, case.category)
+    return restated(case.telling(), case.locale, turn.dialog, Details.from_dict(case.details),
+                    case.situation, case.category)
