@@ -2,9 +2,13 @@
 conversation, retried for as long as it is worth sending.
 
 Every conversation with a message due is sent by its own task (at most `MAX_SENDING` at a
-time), so a slow platform holds up nobody else. Within a conversation messages go out
-strictly in order: while one waits to be retried, the later ones wait too (the store only
-offers a conversation whose *earliest* pending message is due).
+time), so a slow platform holds up nobody else. A turn that just committed messages hands
+its conversation to `deliver()`, which starts sending it at once; the look at the whole
+outbox (`poke`, and every `idle_wait` seconds) finds everything else: retries coming due,
+messages written by agents and timers, conversations that waited for room. Within a
+conversation messages go out strictly in order: while one waits to be retried, the later
+ones wait too (the store only offers a conversation whose *earliest* pending message is
+due).
 
 Every platform call is recorded before it is made (the sender's `checkpoint`) and its
 outcome right after it, so after a crash the store shows exactly the calls whose outcome
@@ -77,11 +81,67 @@ class Delivery:
         self._pass = asyncio.Lock()             # one look at the outbox at a time
         self._busy: set[str] = set()            # conversations being sent right now
         self._sending: set[asyncio.Task[int]] = set()
+        self._again: set[str] = set()           # conversations with news while being sent
+        self._wanted: set[str] = set()          # conversations handed over by `deliver`
+        self._taking: asyncio.Task[None] | None = None
         self._paused: dict[str, float] = {}     # channel -> no sends before (LINE's 429)
 
     def poke(self) -> None:
         """New rows in the outbox: look now instead of at the next tick."""
         self._wake.set()
+
+    def deliver(self, key: str) -> None:
+        """This conversation has new messages: send them now (in order, after any it has
+        waiting), or as soon as its sending under way finishes. Conversations handed over
+        in the same moment are read from the outbox together."""
+        if self._stopping:
+            return
+        if key in self._busy:
+            self._again.add(key)
+            return
+        self._wanted.add(key)
+        if self._taking is None:
+            self._taking = asyncio.get_running_loop().create_task(self._take_wanted())
+
+    async def _take_wanted(self) -> None:
+        try:
+            await asyncio.sleep(0)               # the other turns of this moment join in
+            while self._wanted:
+                now = self.clock().timestamp()
+                keys, self._wanted = self._wanted, set()
+                take = []
+                for key in keys:
+                    channel = key.split(":", 1)[0]
+                    if key in self._busy:
+                        self._again.add(key)
+                    elif (channel in self.senders and self._paused.get(channel, 0.0) <= now
+                          and self._room(channel) > 0):
+                        take.append(key)
+                    else:
+                        self.poke()    # the next look at the whole outbox takes it in turn
+                if not take:
+                    continue
+                self._busy.update(take)
+                try:
+                    rows = await self.writer.read(partial(Store.conversations_due, keys=take,
+                                                          now_ts=now))
+                except Exception:
+                    self._busy.difference_update(take)
+                    raise
+                for key in take:
+                    items = [(OutboxMessage.from_row(r), bool(r["blocked"])) for r in rows[key]]
+                    if not items:
+                        self._busy.discard(key)
+                        continue
+                    task = asyncio.get_running_loop().create_task(
+                        self._conversation(_batches(items, self.senders)), name=f"deliver {key}")
+                    self._sending.add(task)
+                    task.add_done_callback(partial(self._finished, key))
+        except Exception:
+            log.exception("delivery: reading new messages failed; the next look finds them")
+            self.poke()
+        finally:
+            self._taking = None
 
     def start(self) -> None:
         self._task = asyncio.get_running_loop().create_task(self._run(), name="delivery")
@@ -94,6 +154,8 @@ class Delivery:
         except TimeoutError:
             log.warning("delivery: stopped with messages still waiting; they go out on restart")
         self._stopping = True
+        if self._taking is not None:
+            await asyncio.gather(self._taking, return_exceptions=True)
         if self._task is not None:
             self._wake.set()
             self._task.cancel()
@@ -145,6 +207,8 @@ class Delivery:
                     (OutboxMessage.from_row(row), bool(row["blocked"])))
             started: dict[str, asyncio.Task[int]] = {}
             for key, items in by_conversation.items():
+                if key in self._busy:    # `deliver()` took it while we were reading
+                    continue
                 self._busy.add(key)
                 task = asyncio.get_running_loop().create_task(
                     self._conversation(_batches(items, self.senders)), name=f"deliver {key}")
@@ -163,7 +227,11 @@ class Delivery:
         self._sending.discard(task)
         if not task.cancelled() and task.exception() is not None:
             log.error("delivery to %s failed", key, exc_info=task.exception())
-        self.poke()   # its later messages, and conversations that waited for room
+        if key in self._again:   # messages written while this conversation was being sent
+            self._again.discard(key)
+            self.deliver(key)
+        else:
+            self.poke()   # conversations that waited for room
 
     async def _conversation(self, plan: Plan) -> int:
         """One conversation's due messages, in order; stops at the first that must wait."""

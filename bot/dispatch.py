@@ -37,7 +37,7 @@ def utc_now() -> datetime:
 
 class Dispatcher:
     def __init__(self, writer: Writer, dialog: Callable[[], Dialog], metrics: Metrics,
-                 on_outbox: Callable[[], None] = lambda: None, clock: Clock = utc_now,
+                 on_outbox: Callable[[str], None] = lambda key: None, clock: Clock = utc_now,
                  on_turn: OnTurn | None = None) -> None:
         self.writer = writer
         self.on_turn = on_turn
@@ -154,7 +154,7 @@ class Dispatcher:
             return
         if escalated:
             self.metrics.inc("heard_escalations_total")
-        self.on_outbox()
+        self.on_outbox(incoming.conversation_key)
         if self.on_turn is not None:
             try:
                 await self.on_turn(case, incoming.text, escalated)

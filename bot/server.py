@@ -89,7 +89,7 @@ class HeardServer:
             self.discord.desk = self.discord_desk
             self.desk.desks.append(self.discord_desk)
         self.dispatcher = Dispatcher(self.writer, lambda: self.dialogs.dialog, self.metrics,
-                                     on_outbox=self.delivery.poke, clock=clock,
+                                     on_outbox=self._deliver, clock=clock,
                                      on_turn=self.desk.after_turn)
         self.scheduler = Scheduler(self.writer, lambda: self.dialogs.dialog, clock,
                                    self.delivery.poke, every=scheduler_every,
@@ -169,6 +169,12 @@ class HeardServer:
             if channel is not None:
                 await channel.close()
         await self.writer.stop()
+
+    def _deliver(self, conversation_key: str) -> None:
+        """A turn committed: its replies go out now (tests without background work drive
+        delivery themselves)."""
+        if self.background:
+            self.delivery.deliver(conversation_key)
 
     def _track(self, coro: Awaitable[Any]) -> None:
         task: asyncio.Task[Any] = asyncio.ensure_future(coro)

@@ -25,13 +25,13 @@ from typing import TYPE_CHECKING, Any, TextIO
 import sqlite_utils
 
 from bot.case import CaseState
-from storage.outbox import OutboxStore, migrate_5
+from storage.outbox import OutboxStore, migrate_5, migrate_6
 
 if TYPE_CHECKING:
     from bot.case import Step
     from bot.types import Incoming
 
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 CASE_FIELDS: tuple[str, ...] = tuple(f.name for f in fields(CaseState))
 
 
@@ -125,7 +125,8 @@ def _migrate_4(db: sqlite_utils.Database) -> None:
     cases.create_index(["commit_due_ts"])
 
 
-MIGRATIONS = {1: _migrate_1, 2: _migrate_2, 3: _migrate_3, 4: _migrate_4, 5: migrate_5}
+MIGRATIONS = {1: _migrate_1, 2: _migrate_2, 3: _migrate_3, 4: _migrate_4, 5: migrate_5,
+              6: migrate_6}
 
 
 class Store(OutboxStore):

@@ -356,3 +356,25 @@ async def test_an_agent_reply_that_never_arrives_is_posted_in_the_case_thread(
         await desk.idle()
         assert "@here" in posts[-1] and "未能送達" in posts[-1] and "1.0 h" in posts[-1]
         await desk.stop()
+
+
+# ---------------------------------------------------------------- replies right after the turn
+
+
+async def test_replies_leave_right_after_their_turn_without_a_look_at_the_outbox(
+        tmp_path: Path) -> None:
+    """Delivery starts when the turn commits: with no look at the whole outbox at all (its
+    loop is not running), both customers' replies arrive, in order, the second turn's ones
+    too (written while the first was being sent)."""
+    async with serving(tmp_path / "h.db") as s:
+        s.server.background = True          # turns hand their replies to delivery
+        for n, (user, text) in enumerate([(USER, "包裹還沒到"), (OTHER, "耳機左耳沒聲音"),
+                                          (USER, "訂單編號 A12345678")]):
+            await s.post_line(line_body(line_event("text", user, f"01NOW{n:019d}", text=text)))
+        await s.server.dispatcher.drain()
+        expected = await s.read(lambda st: [(r["user_id"], r["text"]) for r in st.db.query(
+            "SELECT user_id, text FROM outbox ORDER BY id")])
+        await s.line.wait_for(lambda: len(s.line.received) >= len(expected), timeout=5)
+        for user in (USER, OTHER):
+            assert received(s.line, user) == [text for who, text in expected if who == user]
+        assert len(expected) >= 5

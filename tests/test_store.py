@@ -179,3 +179,41 @@ def test_reply_token_states_follow_the_calls(dialog: Dialog) -> None:
     store.defer_outbox(row, 0, "LINE answered 500")
     assert state() == "unknown"                         # in doubt stays in doubt
     assert store.outbox_row(row)["attempts"] == 3       # type: ignore[index]
+
+
+def test_outbox_totals_follow_every_change_and_survive_the_upgrade(tmp_path: Path,
+                                                                  dialog: Dialog) -> None:
+    """/healthz and /metrics read the per-status totals the triggers keep; they must agree
+    with counting the rows, through sends, failures, deletes and an upgrade from schema 5."""
+    path = tmp_path / "r.db"
+    store = Store.open(path)
+    say(store, dialog, "我買的加濕器壞了", event="e1")
+    say(store, dialog, "耳機左耳沒聲音", user="U2", event="e2")
+
+    def counted() -> dict[str, int]:
+        rows = store.conn.execute("SELECT status, count(*) FROM outbox GROUP BY status")
+        return {status: n for status, n in rows}
+
+    assert store.outbox_counts() == counted() == {"pending": 4}
+    first, second, third = (row["id"] for row in store.pending_outbox()[:3])
+    with store.transaction():
+        store.mark_sent(first, NOW)
+        store.mark_failed(second, "refused", NOW)
+        store.mark_failed(third, "in doubt", NOW, "unconfirmed")
+        store.mark_sent(first, NOW)                 # the same status again counts once
+    assert store.outbox_counts() == counted() == {"pending": 1, "sent": 1, "failed": 1,
+                                                  "unconfirmed": 1}
+    with store.transaction():
+        store.conn.execute("DELETE FROM outbox WHERE status = 'failed'")
+    assert store.outbox_counts() == counted()
+    # a schema-5 file with history is counted once when it is upgraded
+    with store.transaction():
+        store.conn.execute("DROP TABLE outbox_totals")
+        for trigger in ("outbox_counted", "outbox_recounted", "outbox_uncounted"):
+            store.conn.execute(f"DROP TRIGGER {trigger}")
+        store.conn.execute("DROP INDEX idx_outbox_status_created_ts")
+        store.conn.execute("PRAGMA user_version=5")
+    store.close()
+    store = Store.open(path)
+    assert store.schema_version == SCHEMA_VERSION
+    assert store.outbox_counts() == counted() == {"pending": 1, "sent": 1, "unconfirmed": 1}
