@@ -276,7 +276,8 @@ async def run_server(command: list[str], env: dict[str, str], port: int, load: L
             await replies_in(stub, load.keys)
             cpu = tree_cpu(server.pid)
         finally:
-            server.terminate()
+            if server.returncode is None:
+                server.terminate()
             await server.wait()
     ends = [stub.arrived.get(key) for key in load.keys]
     done = [end - start for end, start in zip(ends, sent, strict=True) if end]
@@ -381,4 +382,7 @@ if __name__ == "__main__":
     parser.add_argument("--peer", action="store_true",
                         help="Telegram: also run a python-telegram-bot echo bot on the same load")
     args = parser.parse_args()
-    asyncio.run(main(args.channel, args.events, args.concurrency, args.workers, args.peer))
+    try:
+        asyncio.run(main(args.channel, args.events, args.concurrency, args.workers, args.peer))
+    except RuntimeError as exc:   # the server did not come up (its stderr is printed above)
+        sys.exit(f"error: {exc}")
