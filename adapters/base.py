@@ -89,11 +89,22 @@ Checkpoint = Callable[[str], Awaitable[None]]
 
 
 class Sender(Protocol):
+    """Sends a batch of consecutive outbox rows in one platform call, all or nothing.
+    A sender may also have `joins(batch, message) -> bool`: whether `message` can go in
+    the same call as `batch` (Telegram joins texts into one sendMessage only while they
+    fit and no button would end up mid-message); without it, any `max_batch` rows can."""
+
     channel: str
-    max_batch: int   # messages one call can carry atomically (LINE 5, Telegram 1)
+    max_batch: int   # messages one call can carry atomically (LINE 5, Telegram 10)
 
     async def send(self, messages: list[OutboxMessage], now: datetime,
                    checkpoint: Checkpoint) -> None: ...
+
+
+def can_join(sender: Sender, batch: list[OutboxMessage], message: OutboxMessage) -> bool:
+    """`message` may be sent in the same call as `batch`, by this sender's rules."""
+    rule = getattr(sender, "joins", None)
+    return len(batch) < sender.max_batch and (rule is None or bool(rule(batch, message)))
 
 
 def split_text(text: str, limit: int, *, utf16: bool = False) -> list[str]:

@@ -37,6 +37,7 @@ from adapters.base import (
     Sender,
     TemporaryFailure,
     Unconfirmed,
+    can_join,
 )
 from bot.metrics import Metrics
 from storage.store import Store
@@ -407,16 +408,17 @@ class _Tries:
 
 def _batches(items: list[tuple[OutboxMessage, bool]], senders: dict[str, Sender]) -> Plan:
     """Consecutive messages that can go in one call: the same reply token and what is known
-    about it, tried together so far, up to the sender's limit. A batch keeps its first
-    message's push retry key, so it must keep its members across retries."""
+    about it, tried together so far, as many as the sender can carry in one call
+    (`can_join`). A batch keeps its first message's push retry key, so it must keep its
+    members across retries."""
     batches: Plan = []
     for message, blocked in items:
         sender = senders.get(message.channel)
-        limit = sender.max_batch if sender else 1
         if batches:
             last, _ = batches[-1]
             head = last[0]
-            if (len(last) < limit and head.reply_token == message.reply_token
+            if (sender is not None and can_join(sender, last, message)
+                    and head.reply_token == message.reply_token
                     and head.kind == message.kind and head.attempts == message.attempts
                     and head.reply_state == message.reply_state):
                 last.append(message)

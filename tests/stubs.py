@@ -227,7 +227,8 @@ class LineStub(Stub):
 
 
 class TelegramStub(Stub):
-    """The Bot API methods Heard uses; form-encoded posts, {"ok": true, "result": ...}."""
+    """The Bot API methods Heard uses; JSON or form-encoded posts (PTB sends forms),
+    answered {"ok": true, "result": ...}."""
 
     endpoints = ("sendMessage",)
 
@@ -256,8 +257,7 @@ class TelegramStub(Stub):
             return web.json_response({"ok": False, "error_code": 401,
                                       "description": "Unauthorized"}, status=401)
         name = request.match_info["method"]
-        form = dict(await request.post()) if request.can_read_body else {}
-        data = {k: _maybe_json(v) for k, v in form.items()}
+        data = await _parameters(request)
         if name == "getUpdates" and not [u for u in self.updates
                                          if u["update_id"] >= int(data.get("offset") or 0)]:
             await asyncio.sleep(0.2)   # long polling: nothing new, wait a little
@@ -293,6 +293,19 @@ class TelegramStub(Stub):
             offset = int(data.get("offset") or 0)
             return [u for u in self.updates if u["update_id"] >= offset]
         return True
+
+
+async def _parameters(request: web.Request) -> dict[str, Any]:
+    """A Bot API call's parameters, as the Bot API reads them: a JSON object, or form
+    fields whose objects are JSON-encoded."""
+    if not request.can_read_body:
+        return {}
+    if request.content_type == "application/json":
+        data = await request.json()
+        if not isinstance(data, dict):
+            raise web.HTTPBadRequest(text="parameters must be a JSON object")
+        return data
+    return {k: _maybe_json(v) for k, v in (await request.post()).items()}
 
 
 def _maybe_json(value: Any) -> Any:

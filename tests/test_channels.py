@@ -161,12 +161,15 @@ async def test_a_full_complaint_on_telegram(tmp_path: Path) -> None:
     async with serving(tmp_path / "h.db") as s:
         chat = 4242
         assert (await s.post_telegram(telegram_text(1, chat, "/start"))).status == 200
+        await s.settle()
+        assert len(s.telegram.sent) == 1 and "help" in s.telegram.texts[0]
         assert (await s.post_telegram(
             telegram_text(2, chat, "The kettle I bought last week stopped working"))).status == 200
         await s.settle()
-        assert "help" in s.telegram.texts[0]
+        assert len(s.telegram.sent) == 2          # acknowledgement and restatement: one message
         restated = s.telegram.sent[-1]
-        assert "kettle you bought" in restated["text"]
+        number = (await s.read(lambda st: st.list_cases()))[0].number
+        assert number in restated["text"] and "kettle you bought" in restated["text"]
         keyboard = restated["reply_markup"]["inline_keyboard"]
         assert [row[0]["callback_data"] for row in keyboard] == ["yes", "no"]
 
