@@ -49,35 +49,10 @@ def cmd_chat(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
-    import dataclasses
+    from bot.serve import serve
 
-    from aiohttp import web
-
-    from bot.server import HeardServer
-    from dialogs.loader import DialogHolder
-
-    overrides = {k: v for k, v in (("host", args.host), ("port", args.port)) if v is not None}
-    if args.db:
-        overrides["db_path"] = Path(args.db)
-    if args.dialog:
-        overrides["dialog_path"] = Path(args.dialog)
-    settings = dataclasses.replace(settings, **overrides)
-    if args.telegram_polling and not settings.telegram_enabled:
-        print("error: --telegram-polling needs TELEGRAM_BOT_TOKEN", file=sys.stderr)
-        return EXIT_USAGE
-    from bot.understanding import model_for
-
-    server = HeardServer(settings, DialogHolder(settings.dialog_path, prepare=model_for),
-                         telegram_polling=args.telegram_polling)
-    print(f"Heard on http://{settings.host}:{settings.port}/  (web chat; LINE "
-          f"{'on' if settings.line_enabled else 'off'}, Telegram "
-          f"{'on' if settings.telegram_enabled else 'off'}; records in {settings.db_path})",
-          flush=True)
-    from bot.access_log import PathOnlyAccessLogger
-
-    web.run_app(server.app(), host=settings.host, port=settings.port, print=None,
-                shutdown_timeout=10, access_log_class=PathOnlyAccessLogger)
-    return EXIT_OK
+    return serve(settings, host=args.host, port=args.port, db=args.db, dialog=args.dialog,
+                 telegram_polling=args.telegram_polling, workers=args.workers)
 
 
 def cmd_telegram(args: argparse.Namespace, settings: Settings) -> int:
@@ -422,6 +397,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--dialog", help="dialog file (default: HEARD_DIALOG or the shipped one)")
     p.add_argument("--telegram-polling", action="store_true",
                    help="fetch Telegram updates by long polling (no public URL needed)")
+    p.add_argument("--workers", type=int,
+                   help="processes to use (default: HEARD_WORKERS or the number of cores; "
+                        "1: everything in one process)")
 
     p = add("telegram", cmd_telegram, "Register (or remove) the Telegram webhook.")
     p.add_argument("action", choices=("set-webhook", "delete-webhook"))

@@ -84,6 +84,8 @@ class Delivery:
         self._sending: set[asyncio.Task[int]] = set()
         self._again: set[str] = set()           # conversations with news while being sent
         self._wanted: set[str] = set()          # conversations handed over by `deliver`
+        # with several HTTP workers, each delivers its own share of the conversations
+        self.owns: Callable[[str], bool] = lambda key: True
         self._taking: asyncio.Task[None] | None = None
         self._paused: dict[str, float] = {}     # channel -> no sends before (LINE's 429)
 
@@ -204,6 +206,8 @@ class Delivery:
                 for row in s.due_outbox(now, skip, channels=[channel], conversations=room)])
             by_conversation: dict[str, list[tuple[OutboxMessage, bool]]] = defaultdict(list)
             for row in rows:
+                if not self.owns(row["conversation_key"]):
+                    continue
                 by_conversation[row["conversation_key"]].append(
                     (OutboxMessage.from_row(row), bool(row["blocked"])))
             started: dict[str, asyncio.Task[int]] = {}

@@ -71,7 +71,7 @@ class DeskService:
 
         case = await self.writer.run(run)
         self.on_outbox()
-        await self._tell("case_changed", case, action, agent)
+        await self.tell("case_changed", case, action, agent)
         return case
 
     # ------------------------------------------------------------ news from the bot
@@ -80,9 +80,9 @@ class DeskService:
         if case is None:
             return
         if escalated:
-            await self._tell("case_escalated", case)
+            await self.tell("case_escalated", case)
         elif case.stage == "handoff" and text:
-            await self._tell("customer_wrote", case, text)
+            await self.tell("customer_wrote", case, text)
 
     async def after_timers(self, steps: Sequence[Step]) -> None:
         for step in steps:
@@ -90,9 +90,9 @@ class DeskService:
             if step.case is None:
                 continue
             if "sla_breach" in kinds:
-                await self._tell("sla_breached", step.case)
+                await self.tell("sla_breached", step.case)
             if "commitment_overdue" in kinds:
-                await self._tell("commitment_overdue", step.case)
+                await self.tell("commitment_overdue", step.case)
 
     async def delivery_failed(self, messages: Sequence[OutboxMessage], status: str,
                               reason: str) -> None:
@@ -105,9 +105,9 @@ class DeskService:
         cases = await self.writer.read(lambda s: [s.get_case(n) for n in numbers])
         for case in cases:
             if case is not None:
-                await self._tell("delivery_failed", case, status, reason)
+                await self.tell("delivery_failed", case, status, reason)
 
-    async def _tell(self, what: str, case: CaseState, *args: Any) -> None:
+    async def tell(self, what: str, case: CaseState, *args: Any) -> None:
         """Every desk hears about it; one failing desk never stops the others."""
         for desk in self.desks:
             try:

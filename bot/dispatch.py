@@ -5,11 +5,16 @@ answered at once; redelivered events are recognised there and not processed agai
 conversation has its own queue, worked in arrival order; different conversations run
 concurrently (their turns meet again in the writer's group commit). On start-up, events
 that were accepted but not processed (a crash) are processed first.
+
+With `heard serve --workers` (bot/workers.py) an HTTP worker's dispatcher only accepts
+(`remote` wakes the turn worker) and hears back through `turned()`; the turn worker's
+dispatcher `pull()`s what was accepted, in inbox order.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -27,8 +32,11 @@ from storage.writer import Writer
 log = logging.getLogger(__name__)
 
 Clock = Callable[[], datetime]
-# Told after every stored turn: the case, what the customer wrote, whether it escalated.
-OnTurn = Callable[[CaseState | None, str, bool], Awaitable[None]]
+# Told after every stored turn: the case, what the customer wrote, whether it escalated,
+# and the event's inbox id.
+OnTurn = Callable[[CaseState | None, str, bool, int], Awaitable[None]]
+SETTLE_WAIT = 10.0          # seconds a web chat request waits for another process's turn
+REMEMBERED = 20_000         # accepted events waiting to hear back from the turn worker
 
 
 def utc_now() -> datetime:
@@ -38,8 +46,10 @@ def utc_now() -> datetime:
 class Dispatcher:
     def __init__(self, writer: Writer, dialog: Callable[[], Dialog], metrics: Metrics,
                  on_outbox: Callable[[str], None] = lambda key: None, clock: Clock = utc_now,
-                 on_turn: OnTurn | None = None) -> None:
+                 on_turn: OnTurn | None = None,
+                 remote: Callable[[], None] | None = None) -> None:
         self.writer = writer
+        self.remote = remote
         self.on_turn = on_turn
         self.dialog = dialog
         self.metrics = metrics
@@ -47,6 +57,9 @@ class Dispatcher:
         self.clock = clock
         self._queues: dict[str, asyncio.Queue[tuple[int, Incoming, float]]] = {}
         self._workers: dict[str, asyncio.Task[None]] = {}
+        self._seen = 0                                    # the last inbox id pulled
+        self._accepted: dict[int, tuple[str, float]] = {}  # remote: id -> (conversation, t)
+        self._settling: dict[str, asyncio.Event] = {}
 
     async def accept(self, incomings: list[Incoming]) -> list[Incoming]:
         """Keep events durably; returns the ones not seen before, queued for processing."""
@@ -67,9 +80,35 @@ class Dispatcher:
                          incoming.channel, incoming.event_id)
                 continue
             self.metrics.inc("heard_messages_in_total", channel=incoming.channel)
-            self._queue(inbox_id, incoming, started)
+            if self.remote is None:
+                self._queue(inbox_id, incoming, started)
+            else:
+                self._accepted[inbox_id] = (incoming.conversation_key, started)
             fresh.append(incoming)
+        if self.remote is not None and fresh:
+            while len(self._accepted) > REMEMBERED:     # heard of no more (a lost wake-up)
+                self._accepted.pop(next(iter(self._accepted)))
+            self.remote()
         return fresh
+
+    def turned(self, inbox_id: int) -> None:
+        """Remote: the turn worker stored the turn of an event (maybe one we accepted)."""
+        accepted = self._accepted.pop(inbox_id, None)
+        if accepted is None:
+            return
+        key, started = accepted
+        self.metrics.observe_turn(time.perf_counter() - started)
+        if key in self._settling and not any(k == key for k, _ in self._accepted.values()):
+            self._settling.pop(key).set()
+
+    async def pull(self) -> int:
+        """Queue the accepted events not queued yet, in inbox order (turn worker)."""
+        seen = self._seen
+        rows = await self.writer.read(lambda store: store.pending_inbox(after=seen))
+        for row in rows:
+            self._queue(int(row["id"]), incoming_from_dict(row["incoming"]), time.perf_counter())
+            self._seen = max(self._seen, int(row["id"]))
+        return len(rows)
 
     async def recover(self) -> int:
         """Queue every accepted event that was not processed (after a crash)."""
@@ -87,12 +126,18 @@ class Dispatcher:
 
     async def settled(self, conversation_key: str) -> None:
         """Wait until this conversation has nothing left to process."""
+        if self.remote is not None:
+            if any(k == conversation_key for k, _ in self._accepted.values()):
+                event = self._settling.setdefault(conversation_key, asyncio.Event())
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(event.wait(), SETTLE_WAIT)
+            return
         while (task := self._workers.get(conversation_key)) is not None:
             await asyncio.gather(asyncio.shield(task), return_exceptions=True)
 
     @property
     def backlog(self) -> int:
-        return sum(q.qsize() for q in self._queues.values())
+        return sum(q.qsize() for q in self._queues.values()) + len(self._accepted)
 
     def _queue(self, inbox_id: int, incoming: Incoming, started: float) -> None:
         key = incoming.conversation_key
@@ -157,6 +202,6 @@ class Dispatcher:
         self.on_outbox(incoming.conversation_key)
         if self.on_turn is not None:
             try:
-                await self.on_turn(case, incoming.text, escalated)
+                await self.on_turn(case, incoming.text, escalated, inbox_id)
             except Exception:
                 log.exception("telling the desk about %s failed", incoming.event_id)

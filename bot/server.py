@@ -90,7 +90,7 @@ class HeardServer:
             self.desk.desks.append(self.discord_desk)
         self.dispatcher = Dispatcher(self.writer, lambda: self.dialogs.dialog, self.metrics,
                                      on_outbox=self._deliver, clock=clock,
-                                     on_turn=self.desk.after_turn)
+                                     on_turn=self._after_turn)
         self.scheduler = Scheduler(self.writer, lambda: self.dialogs.dialog, clock,
                                    self.delivery.poke, every=scheduler_every,
                                    on_due=self.desk.after_timers)
@@ -101,6 +101,8 @@ class HeardServer:
         self._watcher: asyncio.Task[None] | None = None
         self._reloading = asyncio.Lock()
         self._outbox_counts: dict[str, int] = {}   # read at each /metrics scrape
+        self.worker = "one process"
+        self.link: Any = None      # an HTTP worker's link to the turn worker (bot/http_worker.py)
         self._oldest_pending: float | None = None
 
     # ------------------------------------------------------------ the app
@@ -125,8 +127,9 @@ class HeardServer:
         return app
 
     async def _startup(self, app: web.Application) -> None:
-        # the text model and its dictionaries are loaded before the first customer waits
-        await asyncio.to_thread(ready, self.dialogs.dialog)
+        if self.link is None:   # the turn worker reads and understands, not HTTP workers
+            # the text model and its dictionaries are loaded before the first customer waits
+            await asyncio.to_thread(ready, self.dialogs.dialog)
         await self.writer.start()
         for channel in (self.line, self.telegram):
             if channel is not None:
@@ -134,10 +137,14 @@ class HeardServer:
         if self.discord is not None:
             self.discord_desk.start()
             self.discord.start()
-        await self.dispatcher.recover()
+        if self.link is None:
+            await self.dispatcher.recover()
+        else:
+            self.link.start()
         if self.background:
             self.delivery.start()
-            self.scheduler.start()
+            if self.link is None:
+                self.scheduler.start()
         if self.background:
             self._watcher = asyncio.get_running_loop().create_task(self._watch_dialog())
         if self.telegram is not None and self.telegram_polling:
@@ -149,6 +156,8 @@ class HeardServer:
         """Stop taking webhooks; in-flight requests finish; live console streams end."""
         self.stopping = True
         self.hub.close()
+        if self.link is not None:
+            self.link.stop()
         if self._watcher is not None:
             self._watcher.cancel()
             await asyncio.gather(self._watcher, return_exceptions=True)
@@ -169,6 +178,9 @@ class HeardServer:
             if channel is not None:
                 await channel.close()
         await self.writer.stop()
+
+    async def _after_turn(self, case: Any, text: str, escalated: bool, inbox_id: int) -> None:
+        await self.desk.after_turn(case, text, escalated)
 
     def _deliver(self, conversation_key: str) -> None:
         """A turn committed: its replies go out now (tests without background work drive
@@ -314,6 +326,8 @@ class HeardServer:
             log.warning("dialog edit rejected, the last good version stays live:\n%s", error)
         elif changed:
             log.info("dialog reloaded: %s", self.dialogs.dialog.digest[:12])
+            if self.link is not None:
+                self.link.reloaded()    # the turn worker loads it too
         return {"ok": error is None, "changed": changed,
                 "version": self.dialogs.dialog.digest[:12],
                 "errors": [str(p) for p in error.problems] if error else []}
@@ -365,6 +379,7 @@ class HeardServer:
             "desk": {"console": "on",
                      "discord": self.discord.state if self.discord is not None else "off"},
             "inbox_backlog": self.dispatcher.backlog,
+            "worker": self.worker,
             "outbox": counts,
         }
         return web.json_response(body, status=200 if body["status"] == "ok" else 503)

@@ -369,10 +369,15 @@ class Store(OutboxStore):
         )
         return int(cur.lastrowid) if cur.rowcount and cur.lastrowid else None
 
-    def pending_inbox(self, limit: int = 10000) -> list[dict[str, Any]]:
-        rows = self.db.query("SELECT * FROM inbox WHERE status = 'pending' ORDER BY id LIMIT ?",
-                             [limit])
+    def pending_inbox(self, limit: int = 10000, after: int = 0) -> list[dict[str, Any]]:
+        rows = self.db.query("SELECT * FROM inbox WHERE status = 'pending' AND id > ? "
+                             "ORDER BY id LIMIT ?", [after, limit])
         return [{**row, "incoming": json.loads(row["incoming"])} for row in rows]
+
+    def inbox_text(self, inbox_id: int) -> str:
+        """What the customer wrote in a kept event ("" for a button or a sticker)."""
+        row = self._x("SELECT incoming FROM inbox WHERE id = ?", (inbox_id,)).fetchone()
+        return str(json.loads(row[0]).get("text") or "") if row else ""
 
     def mark_inbox(self, inbox_id: int, status: str, at: datetime, error: str | None = None) -> None:
         self._x("UPDATE inbox SET status = ?, done_at = ?, error = ? WHERE id = ?",

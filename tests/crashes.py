@@ -31,7 +31,9 @@ SAYS = ("我買的耳機右耳沒有聲音", "對", "還要多久？", "好的�
 
 
 class Heard:
-    """`heard serve` in its own process, to be killed and started again."""
+    """`heard serve` in its own processes (by default a supervisor, an HTTP worker and a
+    turn worker on a 2-core machine), to be killed and started again, whole or one worker
+    at a time."""
 
     def __init__(self, db: Path, line: LineStub, *, root: Path = ROOT,
                  env: dict[str, str] | None = None) -> None:
@@ -62,7 +64,25 @@ class Heard:
                 await asyncio.sleep(0.05)
         raise RuntimeError("heard serve did not start")
 
+    def workers(self) -> dict[int, str]:
+        """The supervisor's workers now: pid -> role ("turns", "http:0:1")."""
+        if self.process is None:
+            return {}
+        return worker_roles(self.process.pid)
+
+    async def kill_worker(self, role: str) -> int:
+        """SIGKILL the worker whose role starts with `role`; the supervisor starts it
+        again. Returns the killed pid."""
+        pid = next(p for p, r in self.workers().items() if r.startswith(role))
+        os.kill(pid, signal.SIGKILL)
+        return pid
+
     async def kill(self) -> None:
+        """Everything dies at once (the machine lost power): workers first, then the
+        supervisor, all with SIGKILL (a dying supervisor would stop its workers gently)."""
+        for pid in self.workers():
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
         await self._end(signal.SIGKILL)
 
     async def stop(self) -> None:
@@ -74,6 +94,25 @@ class Heard:
             await self.process.wait()
         if self._log is not None:
             self._log.close()
+
+
+def worker_roles(parent: int) -> dict[int, str]:
+    roles = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            if int(stat[1]) != parent:
+                continue
+            env = (entry / "environ").read_bytes().split(b"\0")
+        except (OSError, IndexError, ValueError):
+            continue
+        role = next((v.split(b"=", 1)[1].decode() for v in env
+                     if v.startswith(b"HEARD_WORKER=")), "")
+        if role:
+            roles[int(entry.name)] = role
+    return roles
 
 
 class Customers:

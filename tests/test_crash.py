@@ -76,6 +76,60 @@ async def test_sigkill_mid_stream_loses_nothing_and_sends_nothing_twice(tmp_path
     assert set(result.statuses) <= {"sent", "unconfirmed"}
 
 
+@pytest.mark.parametrize("role", ["http", "turns"])
+async def test_killing_one_worker_under_load_loses_nothing_and_sends_nothing_twice(
+        tmp_path: Path, role: str) -> None:
+    """`heard serve` with its default workers (an HTTP worker and a turn worker here):
+    one of them is SIGKILLed while customers keep writing; the supervisor starts it again,
+    LINE sends again what was not answered 200, and every event is recorded once, every
+    reply delivered once, in order."""
+    line = LineStub()
+    await line.start()
+    heard = Heard(tmp_path / "workers.db", line, env={"HEARD_WORKERS": "2"})
+    await heard.start()
+    people = Customers(line, CUSTOMERS, "W" + role.upper()[:4])
+    async with aiohttp.ClientSession() as http:
+        before = heard.workers()
+        assert sorted(before.values()) == ["http:0:1", "turns"]
+        for i in range(KILL_AFTER // 2):
+            await people.say(http, heard.url, i, 0)
+        burst = [asyncio.ensure_future(people.say(http, heard.url, i, 0))
+                 for i in range(KILL_AFTER // 2, CUSTOMERS)]
+        await asyncio.sleep(0.05)
+        killed = await heard.kill_worker(role)      # mid-stream
+        await asyncio.gather(*burst)
+        assert not settled(heard.db), "the kill came after everything was done"
+        assert await until(lambda: len(heard.workers()) == 2 and killed not in heard.workers(),
+                           30), "the supervisor did not start the worker again"
+        assert await _up(http, heard.url, 60)
+        await people.redeliver(http, heard.url, every=7)   # LINE sends some twice
+        for i in range(CUSTOMERS):
+            await people.say(http, heard.url, i, 1)
+        assert await until(lambda: settled(heard.db) and _offering(heard.db) == CUSTOMERS, 90)
+        survivors = {pid for pid, r in heard.workers().items() if not r.startswith(role)}
+        assert survivors and survivors <= set(before), "only the killed worker was restarted"
+        await heard.stop()
+    await line.stop()
+
+    result = tally(heard.db, line, people)
+    all_delivered_once(result)
+    assert result.replies == 3 * CUSTOMERS
+    # the turn worker sends nothing, so its death leaves no reply in doubt
+    assert set(result.statuses) <= ({"sent"} if role == "turns" else {"sent", "unconfirmed"})
+
+
+async def _up(http: aiohttp.ClientSession, url: str, timeout: float) -> bool:
+    for _ in range(int(timeout / 0.1)):
+        try:
+            async with http.get(f"{url}/healthz") as r:
+                if r.status == 200:
+                    return True
+        except aiohttp.ClientError:
+            pass
+        await asyncio.sleep(0.1)
+    return False
+
+
 async def test_a_slow_restart_says_nothing_twice(tmp_path: Path) -> None:
     """Killed while LINE was still answering replies it had delivered; back after their
     tokens expired. Pushing them would say everything twice (the issue: 20 duplicates)."""

@@ -1,0 +1,111 @@
+"""`heard serve`: one process, or a supervisor with an HTTP worker per spare core and a
+turn worker (`--workers`, default: the number of cores; bot/workers.py)."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import logging
+import os
+import socket
+import sys
+from pathlib import Path
+from typing import Any
+
+from bot.config import Settings
+
+log = logging.getLogger(__name__)
+
+
+def serve(settings: Settings, *, host: str | None, port: int | None, db: str | None,
+          dialog: str | None, telegram_polling: bool, workers: int | None) -> int:
+    from bot import workers as roles
+
+    overrides: dict[str, Any] = {k: v for k, v in (("host", host), ("port", port))
+                                 if v is not None}
+    if db:
+        overrides["db_path"] = Path(db)
+    if dialog:
+        overrides["dialog_path"] = Path(dialog)
+    settings = dataclasses.replace(settings, **overrides)
+    if telegram_polling and not settings.telegram_enabled:
+        print("error: --telegram-polling needs TELEGRAM_BOT_TOKEN", file=sys.stderr)
+        return 2
+    role, index, count = roles.role()
+    if role == "turns":
+        return _turns(settings, count)
+    if role == "http":
+        return _http(settings, index, count, telegram_polling)
+    try:
+        wanted = workers if workers is not None else int(
+            os.environ.get("HEARD_WORKERS") or os.cpu_count() or 1)
+    except ValueError:
+        wanted = 0
+    if wanted < 1:
+        print("error: --workers (or HEARD_WORKERS) must be a whole number, 1 or more",
+              file=sys.stderr)
+        return 2
+    _banner(settings, wanted)
+    if wanted == 1:
+        return _one(settings, telegram_polling)
+    return roles.Supervisor(roles.main_argv(), settings.host, settings.port, wanted).run()
+
+
+def _banner(settings: Settings, workers: int) -> None:
+    split = ("one process" if workers == 1 else
+             f"{workers - 1} HTTP worker{'s' if workers > 2 else ''} and a turn worker")
+    print(f"Heard on http://{settings.host}:{settings.port}/  (web chat; LINE "
+          f"{'on' if settings.line_enabled else 'off'}, Telegram "
+          f"{'on' if settings.telegram_enabled else 'off'}; records in {settings.db_path}; "
+          f"{split})", flush=True)
+
+
+def _one(settings: Settings, telegram_polling: bool) -> int:
+    from aiohttp import web
+
+    from bot.access_log import PathOnlyAccessLogger
+    from bot.server import HeardServer
+    from bot.understanding import model_for
+    from dialogs.loader import DialogHolder
+
+    server = HeardServer(settings, DialogHolder(settings.dialog_path, prepare=model_for),
+                         telegram_polling=telegram_polling)
+    web.run_app(server.app(), host=settings.host, port=settings.port, print=None,
+                shutdown_timeout=10, access_log_class=PathOnlyAccessLogger)
+    return 0
+
+
+def _http(settings: Settings, index: int, count: int, telegram_polling: bool) -> int:
+    """An HTTP worker: the server on the supervisor's socket, turns left to the turn
+    worker. Discord and Telegram polling (one connection each) run on the first only."""
+    from aiohttp import web
+
+    from bot.access_log import PathOnlyAccessLogger
+    from bot.http_worker import HttpLink
+    from bot.server import HeardServer
+    from bot.workers import SOCKET_ENV, Wake
+    from dialogs.loader import DialogHolder
+
+    if index > 0:
+        settings = dataclasses.replace(settings, discord_token="")
+    server = HeardServer(settings, DialogHolder(settings.dialog_path),
+                         telegram_polling=telegram_polling and index == 0)
+    server.worker = f"HTTP worker {index + 1} of {count}"
+    server.link = HttpLink(server, Wake.from_env(), index, count)
+    sock = socket.socket(fileno=int(os.environ[SOCKET_ENV]))
+    web.run_app(server.app(), sock=sock, print=None, shutdown_timeout=10,
+                access_log_class=PathOnlyAccessLogger)
+    return 0
+
+
+def _turns(settings: Settings, http_count: int) -> int:
+    from bot.turn_worker import TurnWorker
+    from bot.understanding import model_for
+    from bot.workers import WAKE_OUT_ENV, Wake
+    from dialogs.loader import DialogHolder
+
+    count = len([x for x in os.environ.get(WAKE_OUT_ENV, "").split(",") if x]) or http_count
+    worker = TurnWorker(settings, DialogHolder(settings.dialog_path, prepare=model_for),
+                        Wake.from_env(), count)
+    asyncio.run(worker.run())
+    return 0
