@@ -25,6 +25,8 @@ SETTINGS: dict[str, tuple[str, str]] = {
     "HEARD_LOG_LEVEL": ("INFO", "DEBUG, INFO, WARNING or ERROR"),
     "HEARD_HOST": ("127.0.0.1", "address `heard serve` listens on (0.0.0.0 for all)"),
     "HEARD_PORT": ("8080", "port `heard serve` listens on"),
+    "HEARD_WORKERS": ("", "processes for `heard serve` (empty: one per core; 1: everything "
+                          "in one process)"),
     "HEARD_MAX_BODY": ("1000000", "largest webhook or web chat request accepted, in bytes"),
     "HEARD_DELIVERY_MAX_AGE": ("6", "hours a reply keeps being retried while its platform "
                                     "fails; then it is marked failed and the team is alerted"),
@@ -56,6 +58,7 @@ class Settings:
     host: str = "127.0.0.1"
     port: int = 8080
     max_body: int = 1_000_000
+    workers: int = 0                        # 0: one per core
     delivery_max_age: float = 6 * 3600.0    # seconds
     line_secret: str = ""
     line_token: str = ""
@@ -99,6 +102,7 @@ class Settings:
             host=values["HEARD_HOST"],
             port=_int(values["HEARD_PORT"], "HEARD_PORT"),
             max_body=_int(values["HEARD_MAX_BODY"], "HEARD_MAX_BODY"),
+            workers=_workers(values["HEARD_WORKERS"]),
             delivery_max_age=_positive(values["HEARD_DELIVERY_MAX_AGE"],
                                        "HEARD_DELIVERY_MAX_AGE") * 3600,
             line_secret=values["LINE_CHANNEL_SECRET"],
@@ -130,6 +134,13 @@ def _int(value: str, name: str) -> int:
         return int(value)
     except ValueError as exc:
         raise SettingsError(f"{name} must be a whole number, not {value!r}") from exc
+
+
+def _workers(value: str) -> int:
+    count = _int(value or "0", "HEARD_WORKERS")
+    if count < 0:
+        raise SettingsError("HEARD_WORKERS must be 1 or more (or empty: one per core)")
+    return count
 
 
 def _networks(value: str) -> tuple[Network, ...]:

@@ -37,6 +37,8 @@ Clock = Callable[[], datetime]
 OnTurn = Callable[[CaseState | None, str, bool, int], Awaitable[None]]
 SETTLE_WAIT = 10.0          # seconds a web chat request waits for another process's turn
 REMEMBERED = 20_000         # accepted events waiting to hear back from the turn worker
+AHEAD_WAIT = 1.0            # seconds a webhook waits at most for the turn worker to catch up
+STALE = 30.0                # seconds after which an accepted event is not waited for
 
 
 def utc_now() -> datetime:
@@ -60,11 +62,15 @@ class Dispatcher:
         self._seen = 0                                    # the last inbox id pulled
         self._accepted: dict[int, tuple[str, float]] = {}  # remote: id -> (conversation, t)
         self._settling: dict[str, asyncio.Event] = {}
+        self.ahead = 0                  # remote: how far the turn worker may fall behind
+        self._freed = asyncio.Event()
 
     async def accept(self, incomings: list[Incoming]) -> list[Incoming]:
         """Keep events durably; returns the ones not seen before, queued for processing."""
         if not incomings:
             return []
+        if self.remote is not None and self.ahead:
+            await self._room()
         now = self.clock()
         started = time.perf_counter()
 
@@ -91,6 +97,22 @@ class Dispatcher:
             self.remote()
         return fresh
 
+    async def _room(self) -> None:
+        """Remote: while the turn worker is `ahead` events behind this worker, a webhook
+        waits a little (at most `AHEAD_WAIT`) before its event is kept and answered. The
+        platform hears 200 a few milliseconds later, and the queue of kept-but-unanswered
+        events stays short, so a reply follows its message within a fraction of a second
+        instead of growing behind a queue only the turn worker can shorten."""
+        deadline = time.perf_counter() + AHEAD_WAIT
+        while len(self._accepted) >= self.ahead and time.perf_counter() < deadline:
+            oldest = next(iter(self._accepted.values()))[1]
+            if time.perf_counter() - oldest > STALE:     # never heard back (a lost wake-up)
+                self._accepted.pop(next(iter(self._accepted)))
+                continue
+            self._freed.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._freed.wait(), deadline - time.perf_counter())
+
     def turned(self, inbox_id: int) -> None:
         """Remote: the turn worker stored the turn of an event (maybe one we accepted)."""
         accepted = self._accepted.pop(inbox_id, None)
@@ -98,6 +120,7 @@ class Dispatcher:
             return
         key, started = accepted
         self.metrics.observe_turn(time.perf_counter() - started)
+        self._freed.set()
         if key in self._settling and not any(k == key for k, _ in self._accepted.values()):
             self._settling.pop(key).set()
 

@@ -15,12 +15,15 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+AHEAD = 128     # events a worker keeps ahead of the turn worker before webhooks wait a little
+
 
 class HttpLink:
     def __init__(self, server: HeardServer, wake: Wake, index: int, count: int) -> None:
         self.server, self.wake, self.index, self.count = server, wake, index, count
         self._tasks: set[asyncio.Task[None]] = set()
         server.dispatcher.remote = self.accepted
+        server.dispatcher.ahead = AHEAD
         server.delivery.owns = self.owns
 
     def owns(self, conversation_key: str) -> bool:

@@ -36,14 +36,9 @@ def serve(settings: Settings, *, host: str | None, port: int | None, db: str | N
         return _turns(settings, count)
     if role == "http":
         return _http(settings, index, count, telegram_polling)
-    try:
-        wanted = workers if workers is not None else int(
-            os.environ.get("HEARD_WORKERS") or os.cpu_count() or 1)
-    except ValueError:
-        wanted = 0
+    wanted = workers if workers is not None else (settings.workers or os.cpu_count() or 1)
     if wanted < 1:
-        print("error: --workers (or HEARD_WORKERS) must be a whole number, 1 or more",
-              file=sys.stderr)
+        print("error: --workers must be 1 or more", file=sys.stderr)
         return 2
     _banner(settings, wanted)
     if wanted == 1:
