@@ -184,7 +184,9 @@ async def wait_up(url: str, process: asyncio.subprocess.Process | None = None) -
                 raise RuntimeError(f"{url}: the server exited ({process.returncode})")
             try:
                 async with http.get(url) as r:
-                    if r.status == 200:
+                    # with workers, also until the turn worker has its model loaded
+                    body = await r.json() if r.content_type == "application/json" else {}
+                    if r.status == 200 and body.get("turn_worker") != "starting":
                         return
             except aiohttp.ClientError:
                 pass

@@ -15,13 +15,14 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-AHEAD = 128     # events a worker keeps ahead of the turn worker before webhooks wait a little
+AHEAD = 48     # events a worker keeps ahead of the turn worker before webhooks wait a little
 
 
 class HttpLink:
     def __init__(self, server: HeardServer, wake: Wake, index: int, count: int) -> None:
         self.server, self.wake, self.index, self.count = server, wake, index, count
         self._tasks: set[asyncio.Task[None]] = set()
+        self.turns = "starting"         # until the turn worker says it is ready
         server.dispatcher.remote = self.accepted
         server.dispatcher.ahead = AHEAD
         server.delivery.owns = self.owns
@@ -31,7 +32,7 @@ class HttpLink:
 
     def start(self) -> None:
         self.wake.listen(self.heard)
-        self.wake.send({"look": 1})     # events kept while no turn worker listened
+        self.wake.send({"look": 1, "hello": 1})   # events kept while no turn worker listened
 
     def stop(self) -> None:
         self.wake.close()
@@ -44,6 +45,8 @@ class HttpLink:
 
     def heard(self, message: dict[str, Any]) -> None:
         server = self.server
+        if "ready" in message:
+            self.turns = "ready" if message["ready"] else "starting"
         key = message.get("k")
         if isinstance(key, str) and self.owns(key) and server.background:
             server.delivery.deliver(key)

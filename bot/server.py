@@ -380,6 +380,7 @@ class HeardServer:
                      "discord": self.discord.state if self.discord is not None else "off"},
             "inbox_backlog": self.dispatcher.backlog,
             "worker": self.worker,
+            **({"turn_worker": self.link.turns} if self.link is not None else {}),
             "outbox": counts,
         }
         return web.json_response(body, status=200 if body["status"] == "ok" else 503)

@@ -61,6 +61,7 @@ class TurnWorker:
         self.wake.listen(self._heard)
         self.scheduler.start()
         watcher = loop.create_task(self._watch_dialog())
+        self.wake.send({"ready": 1})
         log.info("turn worker: ready")
         try:
             while not self._stop.is_set():
@@ -84,6 +85,8 @@ class TurnWorker:
             log.info("turn worker: stopped")
 
     def _heard(self, message: dict[str, object]) -> None:
+        if message.get("hello"):       # an HTTP worker (re)started
+            self.wake.send({"ready": 1})
         if message.get("reload"):
             self._reload = asyncio.ensure_future(asyncio.to_thread(self.dialogs.reload))
         self._looked.set()
