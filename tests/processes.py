@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import subprocess
@@ -32,12 +33,15 @@ def heard_serve(env: dict[str, str], stderr: IO[str] | None = None) -> Iterator[
     process = subprocess.Popen([sys.executable, "-m", "bot.cli", "serve"], cwd=ROOT, env=full,
                                stdout=subprocess.DEVNULL, stderr=stderr or subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}"
-    for _ in range(600):
+    for _ in range(1200):
         try:
-            with urllib.request.urlopen(f"{url}/healthz", timeout=1):
-                break
+            with urllib.request.urlopen(f"{url}/healthz", timeout=1) as r:
+                # with workers: once the turn worker has loaded its model as well
+                if json.loads(r.read()).get("turn_worker") != "starting":
+                    break
         except OSError:
-            time.sleep(0.05)
+            pass
+        time.sleep(0.05)
     try:
         yield url
     finally:
