@@ -153,19 +153,30 @@ class Load:
     before_post: Callable[[bytes], None] = lambda body: None
 
 
-def line_load(events: int, stub: LineStub) -> Load:
+def texts(events: int, varied: bool) -> list[str]:
+    """The first message of each customer: the same complaint every time, or (`--varied`)
+    the labelled customer messages of tests/data/understanding/dev.tsv in turn, so that no
+    reading is remembered from an earlier customer."""
+    if not varied:
+        return [TEXT] * events
+    lines = (ROOT / "tests/data/understanding/dev.tsv").read_text(encoding="utf-8").splitlines()
+    said = [line.split("\t")[0] for line in lines[1:] if line.strip()]   # after the header
+    return [said[i % len(said)] for i in range(events)]
+
+
+def line_load(events: int, stub: LineStub, varied: bool = False) -> Load:
     users = [f"Ubench{i:06d}" for i in range(events)]
-    bodies = [line_body(line_event("text", user, f"01BENCH{i:019d}", text=TEXT, token=f"tok-{i}"))
-              for i, user in enumerate(users)]
+    bodies = [line_body(line_event("text", user, f"01BENCH{i:019d}", text=text, token=f"tok-{i}"))
+              for i, (user, text) in enumerate(zip(users, texts(events, varied), strict=True))]
     return Load("/webhooks/line", bodies, users,
                 lambda body: {"X-Line-Signature": sign(body)},
                 stub.issue_tokens)   # LINE issues a reply token with each event
 
 
-def telegram_load(events: int) -> Load:
+def telegram_load(events: int, varied: bool = False) -> Load:
     chats = [700_000_000 + i for i in range(events)]
-    bodies = [json.dumps(telegram_text(i + 1, chat, TEXT), ensure_ascii=False).encode()
-              for i, chat in enumerate(chats)]
+    bodies = [json.dumps(telegram_text(i + 1, chat, text), ensure_ascii=False).encode()
+              for i, (chat, text) in enumerate(zip(chats, texts(events, varied), strict=True))]
     headers = {"Content-Type": "application/json",
                "X-Telegram-Bot-Api-Secret-Token": TELEGRAM_SECRET}
     return Load("/webhooks/telegram", bodies, [str(c) for c in chats], lambda body: headers)
@@ -305,7 +316,7 @@ def spread(values: list[float]) -> str:
 
 
 async def main(channel: str, events: int, concurrency: int, workers: int | None,
-               peer: bool) -> None:
+               peer: bool, varied: bool = False) -> None:
     stub: TimedLineStub | TimedTelegramStub
     port = free_port()
     with tempfile.TemporaryDirectory() as tmp:
@@ -314,13 +325,13 @@ async def main(channel: str, events: int, concurrency: int, workers: int | None,
         if channel == "line":
             stub = TimedLineStub()
             await stub.start()
-            load = line_load(events, stub)
+            load = line_load(events, stub, varied)
             env.update(LINE_CHANNEL_SECRET=LINE_SECRET, LINE_CHANNEL_ACCESS_TOKEN=LINE_TOKEN,
                        LINE_API_HOST=stub.url)
         else:
             stub = TimedTelegramStub()
             await stub.start()
-            load = telegram_load(events)
+            load = telegram_load(events, varied)
             env.update(TELEGRAM_BOT_TOKEN=TELEGRAM_TOKEN, TELEGRAM_SECRET_TOKEN=TELEGRAM_SECRET,
                        TELEGRAM_API_URL=stub.base_url)
         wrapper = os.environ.get("HEARD_BENCH_WRAPPER")   # e.g. a profiler command
@@ -354,7 +365,8 @@ async def main(channel: str, events: int, concurrency: int, workers: int | None,
     bare_rate = events / bare_elapsed
     answered = len(heard.done)
     print(f"events               {events} {what}, concurrency {concurrency}"
-          + (f", {workers} workers" if workers is not None else ""))
+          + (f", {workers} workers" if workers is not None else "")
+          + (", a different complaint each" if varied else ", the same complaint each"))
     print(f"replies at the stub  {answered} of {events} events answered")
     print(f"end to end           {heard.rate:,.0f} customer messages/s (webhook in -> its reply at the "
           f"{platform} stub); {heard.delivered / heard.total:,.0f} bot messages/s delivered")
@@ -381,10 +393,14 @@ if __name__ == "__main__":
     parser.add_argument("--concurrency", type=int, default=50)
     parser.add_argument("--workers", type=int, default=None,
                         help="passed on as `heard serve --workers N` (only when given)")
+    parser.add_argument("--varied", action="store_true",
+                        help="a different real complaint per customer (tests/data/understanding/"
+                             "dev.tsv) instead of the same one")
     parser.add_argument("--peer", action="store_true",
                         help="Telegram: also run a python-telegram-bot echo bot on the same load")
     args = parser.parse_args()
     try:
-        asyncio.run(main(args.channel, args.events, args.concurrency, args.workers, args.peer))
+        asyncio.run(main(args.channel, args.events, args.concurrency, args.workers, args.peer,
+                         args.varied))
     except RuntimeError as exc:   # the server did not come up (its stderr is printed above)
         sys.exit(f"error: {exc}")

@@ -29,7 +29,7 @@ from storage.writer import Writer
 log = logging.getLogger(__name__)
 
 LOOK_EVERY = 1.0          # seconds between looks at the inbox without a wake-up
-TURN_BATCH_SECONDS = 0.01  # the write lock is given up this often for the HTTP workers
+TURN_BATCH_SECONDS = 0.03  # the write lock is given up this often for the HTTP workers
 
 
 def utc_now() -> datetime:
