@@ -45,12 +45,17 @@ async def test_the_first_reply_is_one_message_with_the_case_number_restatement_a
         assert [r["status"] for r in await s.read(outbox)] == ["sent", "sent"]
 
 
+async def complain_while_failing(s: Served, status: int, description: str) -> None:
+    """The customer's first message, its joined reply answered with `status` once."""
+    s.telegram.fail("sendMessage", status, body={"description": description})
+    await s.post_telegram(telegram_text(1, CHAT, COMPLAINT))
+    await s.settle()
+
+
 async def test_a_joined_reply_that_fails_is_retried_whole_and_never_half_sent(
         tmp_path: Path) -> None:
     async with serving(tmp_path / "h.db") as s:
-        s.telegram.fail("sendMessage", 502, body={"description": "Bad Gateway"})
-        await s.post_telegram(telegram_text(1, CHAT, COMPLAINT))
-        await s.settle()
+        await complain_while_failing(s, 502, "Bad Gateway")
         assert s.telegram.sent == []
         rows = await s.read(outbox)
         assert [r["status"] for r in rows] == ["pending", "pending"]
@@ -67,9 +72,7 @@ async def test_a_joined_reply_that_fails_is_retried_whole_and_never_half_sent(
 async def test_a_refused_joined_reply_fails_whole_and_the_team_hears_once(
         tmp_path: Path) -> None:
     async with serving(tmp_path / "h.db") as s:
-        s.telegram.fail("sendMessage", 400, body={"description": "Bad Request: chat not found"})
-        await s.post_telegram(telegram_text(1, CHAT, COMPLAINT))
-        await s.settle()
+        await complain_while_failing(s, 400, "Bad Request: chat not found")
         await retry_now(s)
         assert s.telegram.sent == []
         assert [r["status"] for r in await s.read(outbox)] == ["failed", "failed"]
