@@ -28,8 +28,9 @@ def heard_serve(env: dict[str, str], stderr: IO[str] | None = None) -> Iterator[
     """Start `heard serve` with these settings (on top of os.environ); yields its URL once
     `/healthz` answers (a first start on a fresh machine trains the text model)."""
     port = free_port()
-    full = {**os.environ, "LINE_CHANNEL_SECRET": "", "TELEGRAM_BOT_TOKEN": "", **env,
-            "HEARD_PORT": str(port)}
+    # two workers (the default on a 2-core machine) whatever cores the test machine has
+    full = {**os.environ, "LINE_CHANNEL_SECRET": "", "TELEGRAM_BOT_TOKEN": "",
+            "HEARD_WORKERS": "2", **env, "HEARD_PORT": str(port)}
     process = subprocess.Popen([sys.executable, "-m", "bot.cli", "serve"], cwd=ROOT, env=full,
                                stdout=subprocess.DEVNULL, stderr=stderr or subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}"
