@@ -29,6 +29,7 @@ from collections import defaultdict
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from functools import partial
+from typing import Any
 
 from adapters.base import (
     CustomerBlocked,
@@ -133,14 +134,10 @@ class Delivery:
                     self._busy.difference_update(take)
                     raise
                 for key in take:
-                    items = [(OutboxMessage.from_row(r), bool(r["blocked"])) for r in rows[key]]
-                    if not items:
+                    if rows[key]:
+                        self._send(key, [_item(r) for r in rows[key]])
+                    else:
                         self._busy.discard(key)
-                        continue
-                    task = asyncio.get_running_loop().create_task(
-                        self._conversation(_batches(items, self.senders)), name=f"deliver {key}")
-                    self._sending.add(task)
-                    task.add_done_callback(partial(self._finished, key))
         except Exception:
             log.exception("delivery: reading new messages failed; the next look finds them")
             self.poke()
@@ -207,21 +204,22 @@ class Delivery:
                 for row in s.due_outbox(now, skip, channels=[channel], conversations=room)])
             by_conversation: dict[str, list[tuple[OutboxMessage, bool]]] = defaultdict(list)
             for row in rows:
-                if not self.owns(row["conversation_key"]):
-                    continue
-                by_conversation[row["conversation_key"]].append(
-                    (OutboxMessage.from_row(row), bool(row["blocked"])))
+                if self.owns(row["conversation_key"]):
+                    by_conversation[row["conversation_key"]].append(_item(row))
             started: dict[str, asyncio.Task[int]] = {}
             for key, items in by_conversation.items():
-                if key in self._busy:    # `deliver()` took it while we were reading
-                    continue
-                self._busy.add(key)
-                task = asyncio.get_running_loop().create_task(
-                    self._conversation(_batches(items, self.senders)), name=f"deliver {key}")
-                self._sending.add(task)
-                task.add_done_callback(partial(self._finished, key))
-                started[key] = task
+                if key not in self._busy:    # else `deliver()` took it while we were reading
+                    self._busy.add(key)
+                    started[key] = self._send(key, items)
             return started
+
+    def _send(self, key: str, items: list[tuple[OutboxMessage, bool]]) -> asyncio.Task[int]:
+        """Send this conversation's due messages in a task of its own (the key is busy)."""
+        task = asyncio.get_running_loop().create_task(
+            self._conversation(_batches(items, self.senders)), name=f"deliver {key}")
+        self._sending.add(task)
+        task.add_done_callback(partial(self._finished, key))
+        return task
 
     def _room(self, channel: str) -> int:
         busy = sum(1 for key in self._busy if key.startswith(channel + ":"))
@@ -347,6 +345,11 @@ class Delivery:
                 await self.on_problem(batch, status, error)
             except Exception:
                 log.exception("telling the team about message %s failed", batch[0].id)
+
+
+def _item(row: dict[str, Any]) -> tuple[OutboxMessage, bool]:
+    """An outbox row as a message, with whether its customer blocked the bot."""
+    return OutboxMessage.from_row(row), bool(row["blocked"])
 
 
 def _batches(items: list[tuple[OutboxMessage, bool]], senders: dict[str, Sender]) -> Plan:

@@ -34,6 +34,27 @@ class Desk(Protocol):
     async def delivery_failed(self, case: CaseState, status: str, reason: str) -> None: ...
 
 
+def turn_news(case: CaseState | None, text: str, escalated: bool) -> str | None:
+    """What the desks hear of a customer's turn: the case escalated, or the customer wrote
+    on a case people have; else nothing."""
+    if case is None:
+        return None
+    if escalated:
+        return "case_escalated"
+    return "customer_wrote" if case.stage == "handoff" and text else None
+
+
+def timer_news(steps: Sequence[Step]) -> list[tuple[str, CaseState]]:
+    """What the desks hear of the timers: SLA breaches and commitments overdue."""
+    news = []
+    for step in steps:
+        kinds = {e.kind for e in step.events}
+        if step.case is not None:
+            news += [(what, step.case) for kind, what in TIMER_NEWS if kind in kinds]
+    return news
+
+
+TIMER_NEWS = (("sla_breach", "sla_breached"), ("commitment_overdue", "commitment_overdue"))
 ACTIONS = ("claim", "reply", "note", "commit", "fulfil", "resolve", "hand_back", "transfer")
 
 
@@ -77,22 +98,13 @@ class DeskService:
     # ------------------------------------------------------------ news from the bot
 
     async def after_turn(self, case: CaseState | None, text: str, escalated: bool) -> None:
-        if case is None:
-            return
-        if escalated:
-            await self.tell("case_escalated", case)
-        elif case.stage == "handoff" and text:
-            await self.tell("customer_wrote", case, text)
+        what = turn_news(case, text, escalated)
+        if case is not None and what is not None:
+            await self.tell(what, case, *((text,) if what == "customer_wrote" else ()))
 
     async def after_timers(self, steps: Sequence[Step]) -> None:
-        for step in steps:
-            kinds = {e.kind for e in step.events}
-            if step.case is None:
-                continue
-            if "sla_breach" in kinds:
-                await self.tell("sla_breached", step.case)
-            if "commitment_overdue" in kinds:
-                await self.tell("commitment_overdue", step.case)
+        for what, case in timer_news(steps):
+            await self.tell(what, case)
 
     async def delivery_failed(self, messages: Sequence[OutboxMessage], status: str,
                               reason: str) -> None:

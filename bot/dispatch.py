@@ -135,12 +135,10 @@ class Dispatcher:
 
     async def recover(self) -> int:
         """Queue every accepted event that was not processed (after a crash)."""
-        rows = await self.writer.read(lambda store: store.pending_inbox())
-        for row in rows:
-            self._queue(int(row["id"]), incoming_from_dict(row["incoming"]), time.perf_counter())
-        if rows:
-            log.info("processing %d events accepted before a restart", len(rows))
-        return len(rows)
+        count = await self.pull()
+        if count:
+            log.info("processing %d events accepted before a restart", count)
+        return count
 
     async def drain(self) -> None:
         """Wait until every queued event is processed."""

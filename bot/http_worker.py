@@ -4,14 +4,15 @@ back starts delivery, answers waiting web chat requests and tells the desks."""
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from typing import TYPE_CHECKING, Any
 
 from bot.workers import Wake, owner
 
 if TYPE_CHECKING:
+    from bot.case import CaseState
     from bot.server import HeardServer
+    from storage.store import Store
 
 log = logging.getLogger(__name__)
 
@@ -21,7 +22,6 @@ AHEAD = 48     # events a worker keeps ahead of the turn worker before webhooks 
 class HttpLink:
     def __init__(self, server: HeardServer, wake: Wake, index: int, count: int) -> None:
         self.server, self.wake, self.index, self.count = server, wake, index, count
-        self._tasks: set[asyncio.Task[None]] = set()
         self.turns = "starting"         # until the turn worker says it is ready
         server.dispatcher.remote = self.accepted
         server.dispatcher.ahead = AHEAD
@@ -59,30 +59,21 @@ class HttpLink:
                 server.metrics.inc("heard_escalations_total")
         number = message.get("n")
         if isinstance(number, str):
-            self._track(self._tell(number, message))
-
-    def _track(self, coro: Any) -> None:
-        task = asyncio.ensure_future(coro)
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+            server._track(self._tell(number, message))   # finished before the server stops
 
     async def _tell(self, number: str, message: dict[str, Any]) -> None:
-        """The desks hear what the turn worker saw: an escalation, a customer writing on a
-        case a person has, an SLA breach, a commitment overdue."""
-        inbox_id = message.get("i")
+        """The desks hear what the turn worker saw (`bot.desk.turn_news`, `timer_news`);
+        a customer's words on a handed-off case are read from the inbox."""
+        what, inbox_id = str(message.get("news")), message.get("i")
+        wrote = what == "customer_wrote"
+
+        def read(store: Store) -> tuple[CaseState | None, str]:
+            said = store.inbox_text(inbox_id) if wrote and isinstance(inbox_id, int) else ""
+            return store.get_case(number), said
+
         try:
-            case, text = await self.server.writer.read(
-                lambda s: (s.get_case(number),
-                           s.inbox_text(inbox_id) if isinstance(inbox_id, int) else ""))
-            if case is None:
-                return
-            desk = self.server.desk
-            if message.get("news") in ("sla_breached", "commitment_overdue"):
-                await desk.tell(str(message["news"]), case)
-            elif message.get("e"):
-                await desk.tell("case_escalated", case)
-            elif message.get("w") and text:
-                await desk.tell("customer_wrote", case, text)
+            case, text = await self.server.writer.read(read)
+            if case is not None and (text or not wrote):
+                await self.server.desk.tell(what, case, *((text,) if wrote else ()))
         except Exception:
             log.exception("telling the desks about %s failed", number)
-

@@ -51,14 +51,14 @@ def fill(text: str, case: CaseState, dialog: Dialog) -> str:
     size = _wanted(_sizes(told), told)
     colour = _wanted(_colours(dialog.colours, plain), plain)
     difference = _difference(details.amounts)
-    said = [dialog.text("size_known", locale, value=size)] if size else []
-    said += [in_script(colour, locale)] if colour else []
+    sized = dialog.text("size_known", locale, value=size) if size else None
+    coloured = in_script(colour, locale) if colour else None
+    said = [v for v in (sized, coloured) if v]
     values = {
         "item": item, "measure": measure,
-        "size": dialog.text("size_known", locale, value=size) if size
-        else dialog.text("size_unknown", locale),
-        "colour": dialog.text("colour_known", locale, value=in_script(colour, locale))
-        if colour else dialog.text("colour_unknown", locale),
+        "size": sized or dialog.text("size_unknown", locale),
+        "colour": dialog.text("colour_known", locale, value=coloured)
+        if coloured else dialog.text("colour_unknown", locale),
         "variant": dialog.text("variant_known", locale,
                                value=(" and " if locale == "en" else "、").join(said))
         if said else "",

@@ -33,7 +33,7 @@ def serve(settings: Settings, *, host: str | None, port: int | None, db: str | N
         return 2
     role, index, count = roles.role()
     if role == "turns":
-        return _turns(settings, count)
+        return _turns(settings)
     if role == "http":
         return _http(settings, index, count, telegram_polling)
     wanted = workers if workers is not None else (settings.workers or os.cpu_count() or 1)
@@ -93,14 +93,13 @@ def _http(settings: Settings, index: int, count: int, telegram_polling: bool) ->
     return 0
 
 
-def _turns(settings: Settings, http_count: int) -> int:
+def _turns(settings: Settings) -> int:
     from bot.turn_worker import TurnWorker
     from bot.understanding import model_for
-    from bot.workers import WAKE_OUT_ENV, Wake
+    from bot.workers import Wake
     from dialogs.loader import DialogHolder
 
-    count = len([x for x in os.environ.get(WAKE_OUT_ENV, "").split(",") if x]) or http_count
     worker = TurnWorker(settings, DialogHolder(settings.dialog_path, prepare=model_for),
-                        Wake.from_env(), count)
+                        Wake.from_env())
     asyncio.run(worker.run())
     return 0

@@ -146,7 +146,8 @@ class HeardServer:
             if self.link is None:
                 self.scheduler.start()
         if self.background:
-            self._watcher = asyncio.get_running_loop().create_task(self._watch_dialog())
+            self._watcher = asyncio.get_running_loop().create_task(
+                self.dialogs.watch(self.reload_dialog))
         if self.telegram is not None and self.telegram_polling:
             self._polling = asyncio.get_running_loop().create_task(self._poll_telegram())
         log.info("heard serve: web chat on, LINE %s, Telegram %s", self._state("line"),
@@ -331,17 +332,6 @@ class HeardServer:
         return {"ok": error is None, "changed": changed,
                 "version": self.dialogs.dialog.digest[:12],
                 "errors": [str(p) for p in error.problems] if error else []}
-
-    async def _watch_dialog(self, every: float = 2.0) -> None:
-        while True:
-            await asyncio.sleep(every)
-            try:
-                if self.dialogs.changed_on_disk():
-                    await self.reload_dialog()
-            except asyncio.CancelledError:
-                raise
-            except Exception:   # the watcher never dies: the next change is read again
-                log.exception("dialog watcher: reading %s failed", self.dialogs.path)
 
     async def reload(self, request: web.Request) -> web.Response:
         """`heard reload` (with `HEARD_ADMIN_TOKEN`) or an admin signed in to the console.

@@ -14,11 +14,11 @@ import asyncio
 import logging
 import signal
 from collections.abc import Sequence
-from datetime import UTC, datetime
 
 from bot.case import CaseState, Step
 from bot.config import Settings
-from bot.dispatch import Dispatcher
+from bot.desk import timer_news, turn_news
+from bot.dispatch import Dispatcher, utc_now
 from bot.metrics import Metrics
 from bot.scheduler import Scheduler
 from bot.understanding import ready
@@ -32,15 +32,11 @@ LOOK_EVERY = 1.0          # seconds between looks at the inbox without a wake-up
 TURN_BATCH_SECONDS = 0.03  # the write lock is given up this often for the HTTP workers
 
 
-def utc_now() -> datetime:
-    return datetime.now(UTC)
-
-
 class TurnWorker:
     def __init__(self, settings: Settings, dialogs: DialogHolder, wake: Wake,
-                 http_count: int, scheduler_every: float = 30.0) -> None:
+                 scheduler_every: float = 30.0) -> None:
         self.settings, self.dialogs, self.wake = settings, dialogs, wake
-        self.http_count = http_count
+        self.http_count = len(wake.write_fds)      # a pipe to each HTTP worker
         self.writer = Writer(settings.db_path, batch_seconds=TURN_BATCH_SECONDS)
         self.metrics = Metrics()
         self.dispatcher = Dispatcher(self.writer, lambda: self.dialogs.dialog, self.metrics,
@@ -60,7 +56,9 @@ class TurnWorker:
             loop.add_signal_handler(sig, self._stop.set)
         self.wake.listen(self._heard)
         self.scheduler.start()
-        watcher = loop.create_task(self._watch_dialog())
+        watcher = loop.create_task(
+            self.dialogs.watch(lambda: asyncio.to_thread(self.dialogs.reload)))
+        await self.dispatcher.recover()           # what was kept while none was running
         self.wake.send({"ready": 1})
         log.info("turn worker: ready")
         try:
@@ -91,15 +89,6 @@ class TurnWorker:
             self._reload = asyncio.ensure_future(asyncio.to_thread(self.dialogs.reload))
         self._looked.set()
 
-    async def _watch_dialog(self, every: float = 2.0) -> None:
-        while True:
-            await asyncio.sleep(every)
-            try:
-                if self.dialogs.changed_on_disk():
-                    await asyncio.to_thread(self.dialogs.reload)
-            except Exception:   # the watcher never dies: the next change is read again
-                log.exception("turn worker: reading the dialog file failed")
-
     # ------------------------------------------------------------ news for HTTP workers
 
     def _replies(self, conversation_key: str) -> None:
@@ -112,14 +101,12 @@ class TurnWorker:
                           inbox_id: int) -> None:
         """Every HTTP worker hears of each turn: the one that accepted the event answers
         its web chat request; all tell their desks (console pages are on each)."""
-        news: dict[str, object] = {"i": inbox_id}
-        if case is not None and (escalated or case.stage == "handoff"):
-            news.update(n=case.number, e=escalated, w=bool(text) and not escalated)
+        news: dict[str, object] = {"i": inbox_id, "e": escalated}
+        what = turn_news(case, text, escalated)
+        if case is not None and what is not None:
+            news.update(news=what, n=case.number)
         self.wake.send(news)
 
     async def _after_timers(self, steps: Sequence[Step]) -> None:
-        for step in steps:
-            kinds = {e.kind for e in step.events}
-            for what in ("sla_breached", "commitment_overdue"):
-                if step.case is not None and what.replace("_breached", "_breach") in kinds:
-                    self.wake.send({"news": what, "n": step.case.number})
+        for what, case in timer_news(steps):
+            self.wake.send({"news": what, "n": case.number})

@@ -103,7 +103,8 @@ class Wake:
 
 
 def role() -> tuple[str, int, int]:
-    """("one", 0, 1) in a single process; ("turns", 0, 1); ("http", index, count)."""
+    """("one", 0, 1) in a single process; ("turns", 0, 1) (its HTTP workers are its
+    pipes, `Wake.write_fds`); ("http", index, count)."""
     value = os.environ.get(ROLE_ENV, "")
     if value == "turns":
         return "turns", 0, 1

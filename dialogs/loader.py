@@ -7,10 +7,12 @@ live when a new version is broken.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
+import logging
 import re
 import string
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
@@ -727,6 +729,20 @@ class DialogHolder:
 
     def changed_on_disk(self) -> bool:
         return self._stamp() != self._mtime
+
+    async def watch(self, reload: Callable[[], Awaitable[object]], every: float = 2.0) -> None:
+        """Run `reload` whenever the file changed on disk, until cancelled. The watcher
+        never dies: a reload that raises is logged and the next change is read again."""
+        while True:
+            await asyncio.sleep(every)
+            try:
+                if self.changed_on_disk():
+                    await reload()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                logging.getLogger(__name__).exception("dialog watcher: reading %s failed",
+                                                      self.path)
 
     def reload(self) -> bool:
         """True when a new version went live; on failure `last_error` says why."""

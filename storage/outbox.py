@@ -59,6 +59,11 @@ def migrate_6(db: sqlite_utils.Database) -> None:
     db.table("outbox").create_index(["status", "created_ts"])
 
 
+def _decoded(row: dict[str, Any]) -> dict[str, Any]:
+    """An outbox row with its buttons read back from JSON."""
+    return {**row, "buttons": json.loads(row["buttons"] or "[]")}
+
+
 class OutboxStore:
     """Mixed into `Store`; runs in the caller's transaction like every store write."""
 
@@ -108,7 +113,7 @@ class OutboxStore:
             "JOIN outbox o ON o.conversation_key = due.conversation_key AND o.status = 'pending' "
             "LEFT JOIN customers c ON c.key = o.conversation_key "
             "ORDER BY o.id LIMIT ?", [*params, conversations, limit])
-        return [{**row, "buttons": json.loads(row["buttons"] or "[]")} for row in rows]
+        return [_decoded(row) for row in rows]
 
     def conversations_due(self, keys: Collection[str], now_ts: float,
                           limit: int = 500) -> dict[str, list[dict[str, Any]]]:
@@ -123,8 +128,7 @@ class OutboxStore:
             list(found))
         for row in rows:
             found[row["conversation_key"]].append(row)
-        return {key: [{**row, "buttons": json.loads(row["buttons"] or "[]")}
-                      for row in rows_[:limit]]
+        return {key: [_decoded(row) for row in rows_[:limit]]
                 if rows_ and rows_[0]["next_try_ts"] <= now_ts else []
                 for key, rows_ in found.items()}
 
@@ -174,8 +178,8 @@ class OutboxStore:
     def pending_outbox(self, limit: int = 100) -> list[dict[str, Any]]:
         rows = self.db.query("SELECT * FROM outbox WHERE status = 'pending' ORDER BY id LIMIT ?",
                              [limit])
-        return [{**row, "buttons": json.loads(row["buttons"] or "[]")} for row in rows]
+        return [_decoded(row) for row in rows]
 
     def outbox_row(self, outbox_id: int) -> dict[str, Any] | None:
         rows = list(self.db.query("SELECT * FROM outbox WHERE id = ?", [outbox_id]))
-        return {**rows[0], "buttons": json.loads(rows[0]["buttons"] or "[]")} if rows else None
+        return _decoded(rows[0]) if rows else None

@@ -10,10 +10,10 @@ conversations fast without weakening durability. A job that raises is rolled bac
 With `batch_seconds`, a batch is also closed after that much work: the write lock is held
 while a batch runs, and a turn worker's batches should not keep another worker's short
 webhook writes waiting (within one process, urgent jobs go first anyway, and whole batches
-are faster). Processes
-take turns at the file through an exclusive lock on `<records>.lock` around every
-transaction: the waiting writer sleeps in the kernel and wakes the moment the lock is
-free, instead of SQLite's busy handler polling with growing sleeps.
+are faster). Processes take turns at the file through an exclusive lock on
+`<records>.lock` around every transaction: the waiting writer sleeps in the kernel and
+wakes the moment the lock is free, instead of SQLite's busy handler polling with growing
+sleeps.
 """
 
 from __future__ import annotations

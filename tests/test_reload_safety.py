@@ -68,7 +68,7 @@ async def test_hot_reload_survives_a_self_referencing_alias(tmp_path: Path) -> N
     async with serving(tmp_path / "h.db", dialog=live) as s:
         holder = s.server.dialogs
         before = holder.dialog
-        watcher = asyncio.create_task(s.server._watch_dialog(every=0.05))
+        watcher = asyncio.create_task(holder.watch(s.server.reload_dialog, every=0.05))
         try:
             live.write_text(good + SELF_ALIAS.replace("a:", "oops:"), encoding="utf-8")
             await _until(lambda: holder.last_error is not None)

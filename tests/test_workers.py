@@ -4,6 +4,7 @@ conversation goes on, SIGTERM stops them all, and a wrong worker count is refuse
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import signal
@@ -102,3 +103,43 @@ def test_a_wrong_worker_count_is_refused_clearly(tmp_path: Path) -> None:
         done = subprocess.run([sys.executable, "-m", "bot.cli", "serve", *args], cwd=ROOT,
                               env={**env, **extra}, capture_output=True, text=True, timeout=60)
         assert done.returncode != 0 and says in done.stderr
+
+
+async def test_an_http_worker_tells_its_desks_what_the_turn_worker_saw(tmp_path: Path) -> None:
+    """The news a turn worker sends (bot/turn_worker.py) reaches the HTTP worker's desks:
+    an escalation, the customer's own words on a handed-off case (read from the inbox), an
+    SLA breach."""
+    from bot.http_worker import HttpLink
+    from bot.workers import Wake
+    from tests.channels import line_body, line_event, serving
+
+    heard: list[tuple[str, str, str]] = []
+
+    class Recorder:
+        name = "recorder"
+
+        async def case_escalated(self, case: Any) -> None:
+            heard.append(("escalated", case.number, ""))
+
+        async def customer_wrote(self, case: Any, text: str) -> None:
+            heard.append(("wrote", case.number, text))
+
+        async def sla_breached(self, case: Any) -> None:
+            heard.append(("sla", case.number, ""))
+
+    async with serving(tmp_path / "h.db") as s:
+        said = "我的包裹三天了還沒到，請幫我查"
+        await s.post_line(line_body(line_event("text", "U" + "1" * 32, "01NEWS0000000000000000001",
+                                               text=said)))
+        await s.server.dispatcher.drain()
+        number, inbox_id = await s.read(lambda st: (
+            st.db.execute("SELECT number FROM cases").fetchone()[0],
+            st.db.execute("SELECT id FROM inbox").fetchone()[0]))
+        s.server.desk.desks.append(Recorder())
+        link = HttpLink(s.server, Wake(None, []), 0, 1)
+        for news in ({"i": inbox_id, "e": True, "news": "case_escalated", "n": number},
+                     {"i": inbox_id, "e": False, "news": "customer_wrote", "n": number},
+                     {"news": "sla_breached", "n": number}):
+            link.heard(news)
+            await asyncio.gather(*s.server._background)
+    assert heard == [("escalated", number, ""), ("wrote", number, said), ("sla", number, "")]
