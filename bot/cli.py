@@ -90,47 +90,9 @@ def cmd_telegram(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_agents(args: argparse.Namespace, settings: Settings) -> int:
-    import getpass
-    from datetime import UTC, datetime
+    from bot.agents_cli import run
 
-    from bot.accounts import ROLES, hash_password
-    from storage.store import Store
-
-    db = Path(args.db) if args.db else settings.db_path
-    store = Store.open(db)
-    try:
-        if args.action == "list":
-            found = store.agents()
-            for agent in found:
-                print(f"{agent['username']:20} {agent['role']:11} {agent['display_name']}")
-            if not found:
-                print("no agents yet: heard agents add USERNAME")
-            return EXIT_OK
-        if not args.username:
-            print("error: heard agents add USERNAME", file=sys.stderr)
-            return EXIT_USAGE
-        if args.role not in ROLES:
-            print(f"error: --role must be one of {', '.join(ROLES)}", file=sys.stderr)
-            return EXIT_USAGE
-        if args.password_stdin:
-            password = sys.stdin.readline().rstrip("\r\n")
-        else:
-            password = getpass.getpass(f"password for {args.username}: ")
-            if password != getpass.getpass("again: "):
-                print("error: the passwords differ", file=sys.stderr)
-                return EXIT_FAIL
-        try:
-            hashed = hash_password(password)
-        except ValueError as exc:
-            print(f"error: {exc}", file=sys.stderr)
-            return EXIT_FAIL
-        with store.transaction():
-            store.add_agent(args.username, args.name or args.username, hashed, args.role,
-                            datetime.now(UTC))
-        print(f"{args.role} {args.username} can sign in at /console")
-        return EXIT_OK
-    finally:
-        store.close()
+    return run(args, Path(args.db) if args.db else settings.db_path)
 
 
 # ---------------------------------------------------------------- reload
@@ -405,14 +367,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("action", choices=("set-webhook", "delete-webhook"))
     p.add_argument("url", nargs="?", help="public https URL ending in /webhooks/telegram")
 
-    p = add("agents", cmd_agents, "Create agents and admins for the console, or list them.")
-    p.add_argument("action", choices=("add", "list"))
-    p.add_argument("username", nargs="?", help="for add: the sign-in name")
-    p.add_argument("--name", help="the name customers and colleagues see")
-    p.add_argument("--role", default="agent", help="agent (default), supervisor or admin")
-    p.add_argument("--password-stdin", action="store_true",
-                   help="read the password from standard input instead of asking")
-    p.add_argument("--db", help="SQLite file (default: HEARD_DB)")
+    p = add("agents", cmd_agents, "Console accounts: list, add (a new username only), "
+            "passwd, disable, enable, remove.")
+    from bot.agents_cli import add_arguments
+
+    add_arguments(p)
 
     p = add("reload", cmd_reload, "Tell a running heard serve to load the dialog file again.")
     p.add_argument("--url", help="the server (default: http://127.0.0.1:HEARD_PORT)")
