@@ -21,17 +21,19 @@ from collections.abc import AsyncIterator, Callable
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
 from aiohttp import web
 
+from adapters.console_reports import ReportDownloads
 from adapters.console_view import action_args, detail, summary
-from adapters.dashboard import dashboard_html
+from adapters.dashboard import dashboard_content
 from adapters.guard import LoginLimiter, Network, account_key, client_address
 from bot import accounts, agents
 from bot.case import CaseState
 from bot.desk import DeskService
-from bot.reports import build_report, period
+from bot.reports import period
 from dialogs.loader import DialogHolder
 from dialogs.model import SEVERITIES, Dialog
 from storage.store import Store
@@ -128,6 +130,7 @@ class Console:
             web.get("/console/export.csv", self.export),
             web.get("/console/dialog", self.dialog_page),
             web.post("/console/api/stories", self.stories),
+            *ReportDownloads(self).routes(),
         ]
 
     # ------------------------------------------------------------ sessions
@@ -311,8 +314,9 @@ class Console:
             raise web.HTTPBadRequest(text="dates look like 2026-11-01") from None
         start_day, end_day, start, end = period(tz, first, last,
                                                 self.clock().astimezone(tz).date())
-        report = await self.writer.read(lambda s: build_report(s, start, end))
-        return _html(_template("console_dashboard.html", raw={"content": dashboard_html(report)},
+        query = urlencode({"from": start_day.isoformat(), "to": end_day.isoformat()})
+        content = await self.writer.read(lambda s: dashboard_content(s, start, end, query))
+        return _html(_template("console_dashboard.html", raw={"content": content},
                                csrf=session["csrf"], start=start_day.isoformat(),
                                end=end_day.isoformat()))
 

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import html
+from datetime import datetime
 from typing import Any
 
-from bot.charts import bars
-from bot.reports import Report
+from bot.agent_report import AgentFigures, Bucket, agent_figures, trend, trend_step
+from bot.charts import bars, columns
+from bot.reports import Report, build_report
+from storage.store import Store
 
 
 def _card(label: str, value: Any, percent: bool = False) -> str:
@@ -20,7 +23,9 @@ def _card(label: str, value: Any, percent: bool = False) -> str:
             f'<strong>{html.escape(shown)}</strong></div>')
 
 
-def dashboard_html(report: Report) -> str:
+def dashboard_html(report: Report, figures: list[AgentFigures] | None = None,
+                   buckets: list[Bucket] | None = None, step: str = "day",
+                   query: str = "") -> str:
     cards = "".join([
         _card("案件 Cases", report.cases),
         _card("轉專人 Escalation rate", report.escalation_rate, True),
@@ -47,4 +52,53 @@ def dashboard_html(report: Report) -> str:
         bars("滿意度分布 CSAT", [(f"{n} ★", report.csat.get(n, 0)) for n in range(1, 6)]),
         bars("比率 Rates", rates, percent=True),
     ])
-    return f'<section class="cards">{cards}</section><section class="charts">{charts}</section>'
+    return (f'<section class="cards">{cards}</section><section class="charts">{charts}</section>'
+            + agents_html(figures or [], query) + trend_html(buckets or [], step, query))
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        shown = "-"
+    elif isinstance(value, float):
+        shown = f"{value:g}"
+    else:
+        shown = str(value)
+    return f"<td>{html.escape(shown)}</td>"
+
+
+def dashboard_content(store: Store, start: datetime, end: datetime, query: str) -> str:
+    """Everything the dashboard shows for [start, end), read in one go."""
+    return dashboard_html(build_report(store, start, end), agent_figures(store, start, end),
+                          trend(store, start, end), trend_step(start, end), query)
+
+
+def agents_html(figures: list[AgentFigures], query: str) -> str:
+    """The per-agent table (and a chart of cases handled), with its CSV download."""
+    head = "".join(f"<th>{html.escape(t)}</th>" for t in (
+        "客服 Agent", "處理案件 Cases handled", "首次回覆中位數 First reply median (min)",
+        "解決 Resolved", "解決時間中位數 Resolution median (min)", "CSAT 平均 average",
+        "評分數 Ratings"))
+    rows = "".join(
+        "<tr>" + "".join(_cell(v) for v in (f.agent, f.cases, f.first_response_median_min,
+                                           f.resolved, f.resolution_median_min,
+                                           f.csat_average, f.csat_count)) + "</tr>"
+        for f in figures) or '<tr><td colspan="7">這段期間沒有人處理案件 · Nobody handled a case</td></tr>'
+    chart = bars("每位客服處理的案件 Cases per agent", [(f.agent, f.cases) for f in figures])
+    return (f'<section class="report" id="per-agent"><h2>每位客服 Per agent</h2>'
+            f'<a href="/console/dashboard/agents.csv?{html.escape(query)}" download>'
+            f'下載 CSV Download</a><table><thead><tr>{head}</tr></thead><tbody>{rows}</tbody>'
+            f'</table>{chart}</section>')
+
+
+def trend_html(buckets: list[Bucket], step: str, query: str) -> str:
+    """Cases, first-reply median and CSAT per day (or week) as column charts."""
+    word = "每日 per day" if step == "day" else "每週 per week"
+    charts = "".join([
+        columns(f"案件 Cases ({word})", [(b.label, b.cases) for b in buckets]),
+        columns(f"首次回覆中位數 First reply median ({word})",
+                [(b.label, b.first_response_median_min) for b in buckets], unit=" min"),
+        columns(f"CSAT 平均 average ({word})", [(b.label, b.csat_average) for b in buckets]),
+    ])
+    return (f'<section class="report" id="trend"><h2>趨勢 Trend</h2>'
+            f'<a href="/console/dashboard/trend.csv?{html.escape(query)}" download>'
+            f'下載 CSV Download</a><div class="charts">{charts}</div></section>')

@@ -133,34 +133,12 @@ def cmd_reload(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_report(args: argparse.Namespace, settings: Settings) -> int:
-    from datetime import datetime
-    from zoneinfo import ZoneInfo
-
-    from bot.reports import build_report, period, write_csv, write_text
-    from storage.store import Store
+    from bot.report_cli import run
 
     db = _records(args, settings)
     if db is None:
         return EXIT_FAIL
-    tz = ZoneInfo(_dialog(args, settings).timezone)
-    try:
-        first = datetime.fromisoformat(args.start).date() if args.start else None
-        last = datetime.fromisoformat(args.to).date() if args.to else None
-    except ValueError as exc:
-        print(f"error: {exc} (use dates like 2026-11-01)", file=sys.stderr)
-        return EXIT_USAGE
-    start_day, end_day, start, end = period(tz, first, last, datetime.now(tz).date())
-    store = Store.open(db)
-    try:
-        report = build_report(store, start, end)
-    finally:
-        store.close()
-    if args.csv:
-        write_csv(report, sys.stdout)
-    else:
-        print(f"Heard report {start_day} – {end_day} ({tz.key})", end="")
-        write_text(report, sys.stdout)
-    return EXIT_OK
+    return run(args, db, _dialog(args, settings).timezone)
 
 
 # ---------------------------------------------------------------- classify
@@ -377,12 +355,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--url", help="the server (default: http://127.0.0.1:HEARD_PORT)")
 
     p = add("report", cmd_report, "Figures for admins: volume, first response, resolution, "
-            "escalations, secondary complaints, commitments, CSAT, follow-ups.")
-    p.add_argument("--from", dest="start", help="first day, e.g. 2026-11-01 (default: 30 days ago)")
-    p.add_argument("--to", help="last day, included (default: today)")
-    p.add_argument("--csv", action="store_true", help="print CSV (section, metric, value)")
-    p.add_argument("--db", help="SQLite file (default: HEARD_DB)")
-    p.add_argument("--dialog", help="dialog file, for its time zone (default: HEARD_DIALOG)")
+            "escalations, secondary complaints, commitments, CSAT, follow-ups; per agent and "
+            "the trend.")
+    from bot.report_cli import add_arguments as report_arguments
+
+    report_arguments(p)
 
     p = add("classify", cmd_classify,
             "Classify messages, one per line: locale, category, severity, risk and signals.")
