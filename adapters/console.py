@@ -27,6 +27,7 @@ from zoneinfo import ZoneInfo
 from aiohttp import web
 
 from adapters.console_reports import ReportDownloads
+from adapters.console_try import TryIt
 from adapters.console_view import action_args, detail, summary
 from adapters.dashboard import dashboard_content
 from adapters.guard import LoginLimiter, Network, account_key, client_address
@@ -111,6 +112,7 @@ class Console:
             writer, desk, hub, holder, clock)
         self.limiter = LoginLimiter()
         self.trusted_proxies = trusted_proxies
+        self.try_it = TryIt(self)
 
     def dialog(self) -> Dialog:
         return self.holder.dialog
@@ -131,6 +133,7 @@ class Console:
             web.get("/console/dialog", self.dialog_page),
             web.post("/console/api/stories", self.stories),
             *ReportDownloads(self).routes(),
+            *self.try_it.routes(),
         ]
 
     # ------------------------------------------------------------ sessions

@@ -39,8 +39,12 @@ def _dialog(args: argparse.Namespace, settings: Settings) -> Dialog:
 
 def cmd_chat(args: argparse.Namespace, settings: Settings) -> int:
     from adapters.terminal import TerminalChat
+    from bot.sandbox import notice, sandbox_path
 
     db = Path(args.db) if args.db else settings.db_path
+    if not args.real:
+        db = Path(sandbox_path(db))
+        print(f"{notice(args.locale)} ({db}; --real writes to the real records)")
     chat = TerminalChat(_dialog(args, settings), db, locale=args.locale)
     return chat.run(sys.stdin, sys.stdout)
 
@@ -323,10 +327,15 @@ def build_parser() -> argparse.ArgumentParser:
         p.set_defaults(func=func)
         return p
 
-    p = add("chat", cmd_chat, "Chat with the bot as a customer in the terminal.")
+    p = add("chat", cmd_chat, "Chat with the bot as a customer in the terminal (in a sandbox: "
+            "never in the queue or the reports).")
     p.add_argument("--locale", choices=("zh-TW", "zh-CN", "en"),
                    help="the customer's language hint (default: detected from what you type)")
-    p.add_argument("--db", help="SQLite file for the records (default: HEARD_DB)")
+    p.add_argument("--db", help="SQLite file for the records (default: HEARD_DB); the chat "
+                   "uses sandbox.db beside it unless --real")
+    p.add_argument("--real", action="store_true",
+                   help="keep the chat in the real records (it then reaches the queue and "
+                        "the reports)")
     p.add_argument("--dialog", help="dialog file (default: HEARD_DIALOG or the shipped one)")
 
     p = add("serve", cmd_serve,

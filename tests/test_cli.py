@@ -133,7 +133,7 @@ def test_chat_then_cases_list_show_and_export(
         tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     db = tmp_path / "records.db"
     done = subprocess.run(
-        [sys.executable, "-m", "bot.cli", "chat", "--db", str(db)],
+        [sys.executable, "-m", "bot.cli", "chat", "--real", "--db", str(db)],
         input="我買的加濕器用兩天就不出霧了\n1\n1\n/quit\n",
         capture_output=True, text=True, cwd=ROOT, check=False, timeout=60)
     assert done.returncode == 0, done.stderr
