@@ -26,6 +26,7 @@ from zoneinfo import ZoneInfo
 
 from aiohttp import web
 
+from adapters.console_admin import AccountsPage
 from adapters.console_reports import ReportDownloads
 from adapters.console_try import TryIt
 from adapters.console_view import action_args, detail, summary
@@ -134,6 +135,7 @@ class Console:
             web.post("/console/api/stories", self.stories),
             *ReportDownloads(self).routes(),
             *self.try_it.routes(),
+            *AccountsPage(self).routes(),
         ]
 
     # ------------------------------------------------------------ sessions

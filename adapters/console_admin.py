@@ -1,0 +1,135 @@
+"""The console's accounts page (admins): the same rules as `heard agents` (bot/agent_admin.py)
+over JSON, with the signed-in admin as the one acting (who can't disable or remove
+themselves). Every call carries the session's CSRF token in a header."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import TYPE_CHECKING, Any
+
+from aiohttp import web
+
+from bot import agent_admin
+from bot.accounts import hash_password
+from bot.agent_admin import AccountError
+
+if TYPE_CHECKING:
+    from adapters.console import Console
+
+ACTIONS = ("passwd", "disable", "enable", "remove")
+
+
+class AccountsPage:
+    def __init__(self, console: Console) -> None:
+        self.console = console
+
+    def routes(self) -> list[web.RouteDef]:
+        return [web.get("/console/agents", self.page),
+                web.get("/console/api/admin/agents", self.listing),
+                web.post("/console/api/admin/agents", self.add),
+                web.post("/console/api/admin/agents/{username}/{action}", self.act)]
+
+    async def page(self, request: web.Request) -> web.Response:
+        from adapters.console import _html, _template
+
+        session = await self.console._page_session(request, ("admin",))
+        return _html(_template("console_agents.html", csrf=session["csrf"],
+                               agent=session["username"]))
+
+    async def _admin(self, request: web.Request) -> dict[str, Any]:
+        from adapters.console import _json_error
+
+        agent = await self.console._agent(request)
+        if agent["role"] != "admin":
+            raise _json_error(403, "admins only")
+        return agent
+
+    async def listing(self, request: web.Request) -> web.Response:
+        from adapters.console import _json
+
+        admin = await self._admin(request)
+        rows = await self.console.writer.read(agent_admin.account_rows)
+        return _json({"me": admin["username"], "agents": rows})
+
+    async def add(self, request: web.Request) -> web.Response:
+        await self._admin(request)
+        data = await _body(request)
+        username, role = _text(data, "username"), _text(data, "role") or "agent"
+        name = _text(data, "name") or username
+        hashed = await _hashed(_password(data))
+        now = self.console.clock()
+        await self._change(lambda s: agent_admin.add_account(s, username, name, hashed, role, now))
+        return await self.listing(request)
+
+    async def act(self, request: web.Request) -> web.Response:
+        from adapters.console import _json_error
+
+        admin = await self._admin(request)
+        username, action = request.match_info["username"], request.match_info["action"]
+        if action not in ACTIONS:
+            raise _json_error(404, f"no action {action}")
+        data = await _body(request)
+        now, me = self.console.clock(), admin["username"]
+        if action == "passwd":
+            hashed = await _hashed(_password(data))
+            await self._change(lambda s: agent_admin.change_password(s, username, hashed))
+        elif action == "disable":
+            await self._change(lambda s: agent_admin.disable(s, username, now, by=me))
+        elif action == "enable":
+            await self._change(lambda s: agent_admin.enable(s, username, now))
+        else:
+            to = _text(data, "reassign_to") or None
+            to_team = data.get("to_team") is True
+            moved = await self._change(lambda s: agent_admin.remove(
+                s, username, now, by=me, reassign_to=to, to_team=to_team))
+            await self._tell(moved, me)
+        return await self.listing(request)
+
+    async def _change(self, fn: Any) -> Any:
+        from adapters.console import _json_error
+
+        try:
+            return await self.console.writer.run(fn)
+        except AccountError as exc:
+            raise _json_error(409, str(exc)) from exc
+
+    async def _tell(self, numbers: list[str], by: str) -> None:
+        """Consoles hear that the removed person's cases moved."""
+        found = await self.console.writer.read(lambda s: [s.get_case(n) for n in numbers])
+        for case in found:
+            if case is not None:
+                await self.console.hub.case_changed(case, "reassigned", by)
+
+
+async def _body(request: web.Request) -> dict[str, Any]:
+    from adapters.console import _json_error
+
+    if not request.can_read_body:
+        return {}
+    try:
+        data = await request.json()
+    except ValueError:
+        raise _json_error(400, "the body is not JSON") from None
+    if not isinstance(data, dict):
+        raise _json_error(400, "the body must be a JSON object")
+    return data
+
+
+def _text(data: dict[str, Any], key: str) -> str:
+    value = data.get(key)
+    return value.strip() if isinstance(value, str) else ""
+
+
+def _password(data: dict[str, Any]) -> str:
+    value = data.get("password")
+    return value if isinstance(value, str) else ""
+
+
+async def _hashed(password: str) -> str:
+    from adapters.console import _json_error
+
+    try:
+        return await asyncio.to_thread(hash_password, password)
+    except ValueError as exc:
+        raise _json_error(400, str(exc)) from exc
+
