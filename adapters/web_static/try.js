@@ -28,12 +28,15 @@
   };
 
   async function send(what) {
-    const response = await fetch("/console/api/try", {
+    line("pending", "…");
+    const waiting = $("t-log").lastChild;
+    const body = await fetch("/console/api/try", {
       method: "POST", credentials: "same-origin",
       headers: { "X-CSRF-Token": csrf, "Content-Type": "application/json" },
       body: JSON.stringify({ customer, ...what }),
-    });
-    const body = await response.json().catch(() => ({ error: response.statusText }));
+    }).then((r) => r.json().catch(() => ({ error: r.statusText })))
+      .catch(() => ({ error: "連不上伺服器，請再試一次 · The server did not answer, try again" }));
+    waiting.remove();
     if (body.error) { line("error", body.error); return; }
     $("t-notice").textContent = body.notice;
     let shown = [];

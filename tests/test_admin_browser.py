@@ -1,6 +1,6 @@
-"""The per-agent report in a real browser (Playwright, Debian's chromium) against
-`heard serve`: two agents handle LINE cases, a lead reads the dashboard and downloads the
-table."""
+"""Admin pages in a real browser (Playwright, Debian's chromium) against `heard serve`: the
+per-agent report (two agents handle LINE cases, a lead reads the dashboard and downloads the
+table), the accounts page, and trying the bot in the sandbox."""
 
 from __future__ import annotations
 
@@ -37,7 +37,8 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     db = tmp_path_factory.mktemp("report") / "report.db"
     env = {"HEARD_DB": str(db), "LINE_CHANNEL_SECRET": LINE_SECRET,
            "LINE_CHANNEL_ACCESS_TOKEN": LINE_TOKEN, "LINE_API_HOST": line.url}
-    for name, role in (("amy", "agent"), ("ben", "agent"), ("lin", "supervisor")):
+    for name, role in (("amy", "agent"), ("ben", "agent"), ("lin", "supervisor"),
+                       ("max", "admin")):
         subprocess.run([sys.executable, "-m", "bot.cli", "agents", "add", name, "--name",
                         name.title(), "--role", role, "--password-stdin"],
                        input=PASSWORD + "\n", text=True, cwd=ROOT, env={**os.environ, **env},
@@ -126,3 +127,53 @@ def test_a_lead_reads_the_per_agent_report_and_downloads_it(served: str,
     rows = list(csv.DictReader(io.StringIO(Path(download.value.path()).read_text("utf-8"))))
     assert sorted((r["agent"], r["cases handled"], r["resolved"]) for r in rows) == [
         ("amy", "1", "1"), ("ben", "1", "0")]
+
+
+def test_an_admin_manages_accounts_on_the_page(served: str, browser: Browser) -> None:
+    url = served
+    admin, _ = signed_in(browser, url, "max")
+    admin.goto(f"{url}/console/agents")
+    rows = admin.locator("#agents tr")
+    expect(rows).to_have_count(4)
+    hostile = "<img src=x onerror=window.__pwned=1>"
+    admin.fill("#add-form input[name=username]", "zoe")
+    admin.fill("#add-form input[name=name]", hostile)
+    admin.fill("#add-form input[name=password]", PASSWORD)
+    admin.click("#add-form button[type=submit]")
+    expect(rows).to_have_count(5)
+    zoe = admin.locator("#agents tr[data-username=zoe]")
+    expect(zoe.locator("td").nth(1)).to_have_text(hostile)          # a name is text
+    assert admin.evaluate("window.__pwned") is None
+
+    admin.fill("#add-form input[name=username]", "zoe")             # taken: refused, said
+    admin.fill("#add-form input[name=password]", "another password")
+    admin.click("#add-form button[type=submit]")
+    expect(admin.locator("#message")).to_contain_text("already exists")
+    expect(rows).to_have_count(5)
+
+    zoe.locator("button[data-action=disable]").click()
+    expect(zoe.locator("td").nth(3)).to_contain_text("已停用")
+    zoe.locator("button[data-action=enable]").click()
+    expect(zoe.locator("td").nth(3)).to_contain_text("使用中")
+    admin.locator("#agents tr[data-username=max] button[data-action=disable]").click()
+    expect(admin.locator("#message")).to_contain_text("your own account")
+    zoe.locator("button[data-action=remove]").click()
+    admin.click("#remove-form button[type=submit]")
+    expect(rows).to_have_count(4)
+    expect(admin.locator("#message")).to_contain_text("zoe 已移除")
+
+
+def test_trying_the_bot_says_it_is_a_sandbox(served: str, browser: Browser) -> None:
+    url = served
+    admin, csrf = signed_in(browser, url, "max")
+    admin.goto(f"{url}/console/dialog")
+    expect(admin.locator("#t-notice")).to_contain_text("這是測試環境，不會進入案件佇列或報表")
+    admin.fill("#t-text", "我買的吹風機用一次就壞了")
+    admin.click("#t-form button[type=submit]")
+    expect(admin.locator("#t-log li.bot").first).to_be_visible(timeout=30000)
+    expect(admin.locator("#t-case")).to_contain_text("測試 sandbox")
+    admin.locator("#t-buttons button").first.click()               # a button is pressed
+    expect(admin.locator("#t-log li.me")).to_have_count(2)
+    waiting = admin.request.get(f"{url}/console/api/cases?status=recent",
+                                headers={"X-CSRF-Token": csrf}).json()
+    assert all(c["channel"] != "sandbox" for c in waiting)         # not in the real records
