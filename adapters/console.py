@@ -323,15 +323,17 @@ class Console:
         content = await self.writer.read(lambda s: dashboard_content(s, start, end, query))
         return _html(_template("console_dashboard.html", raw={"content": content},
                                csrf=session["csrf"], start=start_day.isoformat(),
-                               end=end_day.isoformat()))
+                               end=end_day.isoformat(), zone=tz.key))
 
     async def export(self, request: web.Request) -> web.Response:
         """Every case with every record field, as CSV (admins and supervisors)."""
         await self._page_session(request, ("admin", "supervisor"))
 
+        tz = ZoneInfo(self.dialog().timezone)
+
         def write(store: Store) -> str:
             out = io.StringIO()
-            store.export_cases_csv(out)
+            store.export_cases_csv(out, tz)
             return out.getvalue()
 
         body = await self.writer.read(write)

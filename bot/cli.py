@@ -288,25 +288,28 @@ def cmd_lint(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_cases(args: argparse.Namespace, settings: Settings) -> int:
+    from zoneinfo import ZoneInfo
+
     from bot.records import export_cases, list_cases, show_case
 
     db = _records(args, settings)
     if db is None:
         return EXIT_FAIL
+    tz = ZoneInfo(_dialog(args, settings).timezone)         # times are the team's
     if args.action == "show":
         if not args.number:
             print("error: heard cases show NUMBER", file=sys.stderr)
             return EXIT_USAGE
-        return show_case(db, args.number, sys.stdout)
+        return show_case(db, args.number, sys.stdout, tz)
     if args.action == "export":
         out = open(args.out, "w", encoding="utf-8", newline="") if args.out else sys.stdout  # noqa: SIM115
         try:
-            return export_cases(db, out)
+            return export_cases(db, out, tz)
         finally:
             if args.out:
                 out.close()
     return list_cases(db, sys.stdout, stage=args.stage, category=args.category,
-                      severity=args.severity, limit=args.limit)
+                      severity=args.severity, limit=args.limit, tz=tz)
 
 
 # ---------------------------------------------------------------- parser

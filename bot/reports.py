@@ -86,6 +86,7 @@ class Report:
         out: list[tuple[str, str, Any]] = [
             ("period", "from", self.start.date().isoformat()),
             ("period", "to", (self.end - timedelta(seconds=1)).date().isoformat()),
+            ("period", "time zone", getattr(self.start.tzinfo, "key", str(self.start.tzinfo))),
             ("volume", "cases", self.cases),
         ]
         out += [("category", k, v) for k, v in self.by_category.items()]

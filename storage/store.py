@@ -21,10 +21,12 @@ from dataclasses import fields
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
+from zoneinfo import ZoneInfo
 
 import sqlite_utils
 
 from bot.case import CaseState
+from bot.team_time import in_zone
 from storage.agent_accounts import AgentAccountStore, migrate_agent_accounts
 from storage.outbox import OutboxStore, migrate_5, migrate_6
 
@@ -550,14 +552,18 @@ class Store(OutboxStore, AgentAccountStore):
 
     # ------------------------------------------------------------ export
 
-    def export_cases_csv(self, out: TextIO) -> int:
+    def export_cases_csv(self, out: TextIO, tz: ZoneInfo | None = None) -> int:
         """Every case with every record field, oldest first; lists as JSON; text that a
-        spreadsheet would run as a formula is neutralised (`csv_safe`)."""
-        writer = csv.DictWriter(out, fieldnames=list(CASE_FIELDS), extrasaction="ignore")
+        spreadsheet would run as a formula is neutralised (`csv_safe`). With `tz`, times
+        are ISO 8601 in that zone (with its offset) and a last column names the zone."""
+        names = [*CASE_FIELDS, *(["time_zone"] if tz else [])]
+        writer = csv.DictWriter(out, fieldnames=names, extrasaction="ignore")
         writer.writeheader()
         count = 0
         for (raw,) in self._x("SELECT record FROM cases ORDER BY received_ts, rowid"):
             record = json.loads(raw)
+            if tz is not None:
+                record = {**in_zone(record, tz), "time_zone": tz.key}
             writer.writerow({
                 k: csv_safe(_json(v) if isinstance(v, list | dict) else v)
                 for k, v in record.items()
