@@ -5,10 +5,12 @@ themselves). Every call carries the session's CSRF token in a header."""
 from __future__ import annotations
 
 import asyncio
+import logging
 from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
+from adapters.guard import account_key
 from bot import agent_admin
 from bot.accounts import hash_password
 from bot.agent_admin import AccountError
@@ -16,6 +18,7 @@ from bot.agent_admin import AccountError
 if TYPE_CHECKING:
     from adapters.console import Console
 
+log = logging.getLogger(__name__)
 ACTIONS = ("passwd", "disable", "enable", "remove")
 
 
@@ -59,6 +62,7 @@ class AccountsPage:
         hashed = await _hashed(_password(data))
         now = self.console.clock()
         await self._change(lambda s: agent_admin.add_account(s, username, name, hashed, role, now))
+        log.info("console: an admin added account %s (%s)", account_key(username), role)
         return await self.listing(request)
 
     async def act(self, request: web.Request) -> web.Response:
@@ -83,6 +87,7 @@ class AccountsPage:
             moved = await self._change(lambda s: agent_admin.remove(
                 s, username, now, by=me, reassign_to=to, to_team=to_team))
             await self._tell(moved, me)
+        log.info("console: an admin did %s on account %s", action, account_key(username))
         return await self.listing(request)
 
     async def _change(self, fn: Any) -> Any:

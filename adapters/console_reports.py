@@ -4,7 +4,7 @@ as the page (admins and supervisors)."""
 from __future__ import annotations
 
 import io
-from datetime import date
+from datetime import date, datetime
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
@@ -26,7 +26,8 @@ class ReportDownloads:
         return [web.get("/console/dashboard/agents.csv", self.agents),
                 web.get("/console/dashboard/trend.csv", self.trend)]
 
-    async def _period(self, request: web.Request) -> tuple[str, date, date, ZoneInfo]:
+    async def _period(self, request: web.Request) -> tuple[str, datetime, datetime, ZoneInfo]:
+        """The page's period (the dashboard's defaults): a file-name stamp, [start, end)."""
         await self.console._page_session(request, ("admin", "supervisor"))
         tz = ZoneInfo(self.console.dialog().timezone)
         try:
@@ -34,12 +35,12 @@ class ReportDownloads:
             last = date.fromisoformat(request.query["to"]) if request.query.get("to") else None
         except ValueError:
             raise web.HTTPBadRequest(text="dates look like 2026-11-01") from None
-        first, last, _, _ = period(tz, first, last, self.console.clock().astimezone(tz).date())
-        return f"{first:%Y%m%d}-{last:%Y%m%d}", first, last, tz
+        first, last, start, end = period(tz, first, last,
+                                         self.console.clock().astimezone(tz).date())
+        return f"{first:%Y%m%d}-{last:%Y%m%d}", start, end, tz
 
     async def agents(self, request: web.Request) -> web.Response:
-        stamp, first, last, tz = await self._period(request)
-        _, _, start, end = period(tz, first, last, last)
+        stamp, start, end, _ = await self._period(request)
 
         def write(store: Store) -> str:
             out = io.StringIO()
@@ -49,8 +50,7 @@ class ReportDownloads:
         return _csv(await self.console.writer.read(write), f"heard-agents-{stamp}.csv")
 
     async def trend(self, request: web.Request) -> web.Response:
-        stamp, first, last, tz = await self._period(request)
-        _, _, start, end = period(tz, first, last, last)
+        stamp, start, end, tz = await self._period(request)
 
         def write(store: Store) -> str:
             out = io.StringIO()

@@ -87,7 +87,7 @@ def agents_html(figures: list[AgentFigures], query: str) -> str:
     return (f'<section class="report" id="per-agent"><h2>每位客服 Per agent</h2>'
             f'<a href="/console/dashboard/agents.csv?{html.escape(query)}" download>'
             f'下載 CSV Download</a><table><thead><tr>{head}</tr></thead><tbody>{rows}</tbody>'
-            f'</table>{chart}</section>')
+            f'</table><div class="charts">{chart}</div></section>')
 
 
 def trend_html(buckets: list[Bucket], step: str, query: str) -> str:

@@ -6,7 +6,7 @@ from html import escape
 
 BAR = 22
 GAP = 8
-LABEL_WIDTH = 150
+LABEL_WIDTH = 180
 COLOURS = ("#1f883d", "#0969da", "#9a6700", "#a40e26", "#8250df", "#57606a", "#bf3989")
 
 
@@ -66,5 +66,5 @@ def columns(title: str, items: list[tuple[str, float | None]], *, width: int = 6
             parts.append(f'<text x="{x + step / 2:.1f}" y="{height - 6}" font-size="11" '
                          f'text-anchor="middle">{escape(label)}</text>')
     parts.append(f'<text x="12" y="12" font-size="11">{escape(f"{top:g}{unit}")}</text></svg>')
-    return (f'<figure class="chart wide"><figcaption>{escape(title)}</figcaption>'
+    return (f'<figure class="chart"><figcaption>{escape(title)}</figcaption>'
             f'{"".join(parts)}</figure>')

@@ -41,9 +41,17 @@
       tr.append(cell(a.username), cell(a.name), cell(ROLES[a.role] || a.role),
         cell(a.active ? "使用中 active" : "已停用 disabled"), cell(String(a.open_cases)));
       const actions = document.createElement("td");
-      actions.append(button("變更密碼 Password", "passwd"),
-        a.active ? button("停用 Disable", "disable") : button("啟用 Enable", "enable"),
-        button("移除 Remove", "remove"));
+      actions.className = "account-actions";
+      actions.append(button("變更密碼 Password", "passwd"));
+      if (a.username === answer.me) {
+        const note = document.createElement("span");
+        note.className = "muted";
+        note.textContent = "（這是你 · you）";
+        actions.append(note);
+      } else {
+        actions.append(a.active ? button("停用 Disable", "disable") : button("啟用 Enable", "enable"),
+          button("移除 Remove", "remove"));
+      }
       tr.appendChild(actions);
       return tr;
     });
