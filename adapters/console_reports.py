@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 
 from aiohttp import web
 
-from bot.agent_report import agent_figures, trend, write_agents_csv, write_trend_csv
+from bot.agent_report import PeriodRecords, agent_figures, trend, write_agents_csv, write_trend_csv
 from bot.reports import period
 from storage.store import Store
 
@@ -44,7 +44,7 @@ class ReportDownloads:
 
         def write(store: Store) -> str:
             out = io.StringIO()
-            write_agents_csv(agent_figures(store, start, end), out)
+            write_agents_csv(agent_figures(PeriodRecords.read(store, start, end)), out)
             return out.getvalue()
 
         return _csv(await self.console.writer.read(write), f"heard-agents-{stamp}.csv")
@@ -54,7 +54,7 @@ class ReportDownloads:
 
         def write(store: Store) -> str:
             out = io.StringIO()
-            write_trend_csv(trend(store, start, end), out, tz.key)
+            write_trend_csv(trend(PeriodRecords.read(store, start, end)), out, tz.key)
             return out.getvalue()
 
         return _csv(await self.console.writer.read(write), f"heard-trend-{stamp}.csv")

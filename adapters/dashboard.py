@@ -6,7 +6,7 @@ import html
 from datetime import datetime
 from typing import Any
 
-from bot.agent_report import AgentFigures, Bucket, agent_figures, trend, trend_step
+from bot.agent_report import AgentFigures, Bucket, PeriodRecords, agent_figures, trend, trend_step
 from bot.charts import bars, columns
 from bot.reports import Report, build_report
 from storage.store import Store
@@ -68,8 +68,9 @@ def _cell(value: Any) -> str:
 
 def dashboard_content(store: Store, start: datetime, end: datetime, query: str) -> str:
     """Everything the dashboard shows for [start, end), read in one go."""
-    return dashboard_html(build_report(store, start, end), agent_figures(store, start, end),
-                          trend(store, start, end), trend_step(start, end), query)
+    records = PeriodRecords.read(store, start, end)
+    return dashboard_html(build_report(store, start, end), agent_figures(records),
+                          trend(records), trend_step(start, end), query)
 
 
 def agents_html(figures: list[AgentFigures], query: str) -> str:

@@ -29,15 +29,16 @@ class AccountError(Exception):
     """An account change that can't be made; the message says why."""
 
 
-def _existing(store: Store, username: str) -> dict[str, Any]:
+def existing(store: Store, username: str) -> dict[str, Any]:
+    """The account by this name, unless there is none or it was removed (raised)."""
     found = store.account(username)
     if found is None or found["removed_at"]:
         raise AccountError(f"there is no agent {username!r} (heard agents list shows them)")
     return found
 
 
-def add_account(store: Store, username: str, display_name: str, password_hash: str,
-                role: str, at: datetime) -> None:
+def check_new(store: Store, username: str, role: str) -> None:
+    """Why this account can't be added (raised), before anyone types its password."""
     if not USERNAME.fullmatch(username):
         raise AccountError("usernames are 1-40 letters, digits, dots, dashes or underscores, "
                            "starting with a letter or digit")
@@ -50,16 +51,21 @@ def add_account(store: Store, username: str, display_name: str, password_hash: s
                                "cases still name them, so choose another username")
         raise AccountError(f"{username!r} already exists; to change their password use "
                            f"`heard agents passwd {username}`")
+
+
+def add_account(store: Store, username: str, display_name: str, password_hash: str,
+                role: str, at: datetime) -> None:
+    check_new(store, username, role)
     store.create_agent(username, display_name.strip() or username, password_hash, role, at)
 
 
 def change_password(store: Store, username: str, password_hash: str) -> None:
-    _existing(store, username)
+    existing(store, username)
     store.set_password(username, password_hash)
 
 
 def disable(store: Store, username: str, at: datetime, by: str | None = None) -> None:
-    found = _existing(store, username)
+    found = existing(store, username)
     if not found["active"]:
         raise AccountError(f"{username} is already disabled")
     _keep_an_admin(store, found, by, "disable")
@@ -67,7 +73,7 @@ def disable(store: Store, username: str, at: datetime, by: str | None = None) ->
 
 
 def enable(store: Store, username: str, at: datetime) -> None:
-    found = _existing(store, username)
+    found = existing(store, username)
     if found["active"]:
         raise AccountError(f"{username} is already enabled")
     store.set_active(username, True, at)
@@ -77,7 +83,7 @@ def remove(store: Store, username: str, at: datetime, *, by: str | None = None,
            reassign_to: str | None = None, to_team: bool = False) -> list[str]:
     """Remove the account; returns the open cases that moved (to `reassign_to` or the
     team's queue)."""
-    found = _existing(store, username)
+    found = existing(store, username)
     _keep_an_admin(store, found, by, "remove")
     open_cases = store.open_cases_of(username)
     if open_cases and not (reassign_to or to_team):
@@ -86,7 +92,7 @@ def remove(store: Store, username: str, at: datetime, *, by: str | None = None,
                            "reassign them to a colleague or send them back to the team's "
                            "queue first")
     if reassign_to is not None:
-        target = _existing(store, reassign_to)
+        target = existing(store, reassign_to)
         if reassign_to == username:
             raise AccountError("reassign the cases to somebody else")
         if not target["active"]:

@@ -58,11 +58,26 @@ class _Work:
     resolutions: dict[str, float] = field(default_factory=dict)
 
 
-def agent_figures(store: Store, start: datetime, end: datetime) -> list[AgentFigures]:
-    """One row per person who handled a case received in [start, end), by most cases."""
-    cases = {c.number: c for c in store.cases_between(start, end)}
+@dataclass
+class PeriodRecords:
+    """What both tables are computed from, read once: the cases received in [start, end)
+    and what people did on them."""
+
+    start: datetime
+    end: datetime
+    cases: list[CaseState]
+    events: list[dict[str, Any]]
+
+    @classmethod
+    def read(cls, store: Store, start: datetime, end: datetime) -> PeriodRecords:
+        return cls(start, end, store.cases_between(start, end), store.person_events(start, end))
+
+
+def agent_figures(records: PeriodRecords) -> list[AgentFigures]:
+    """One row per person who handled a case received in the period, by most cases."""
+    cases = {c.number: c for c in records.cases}
     work: dict[str, _Work] = defaultdict(_Work)
-    for event in store.person_events(start, end):
+    for event in records.events:
         case = cases.get(event["case"])
         if case is not None:
             _count(work, case, event["kind"], event["data"], event["at"])
@@ -149,24 +164,25 @@ def buckets(start: datetime, end: datetime) -> list[Bucket]:
         day = last + timedelta(days=1)
 
 
-def trend(store: Store, start: datetime, end: datetime) -> list[Bucket]:
-    found = buckets(start, end)
+def trend(records: PeriodRecords) -> list[Bucket]:
+    start = records.start
+    found = buckets(start, records.end)
     by_bucket: dict[int, list[CaseState]] = defaultdict(list)
-    for case in store.cases_between(start, end):
+    for case in records.cases:
         received = case.received_at.astimezone(start.tzinfo)
         index = max(i for i, b in enumerate(found) if b.first <= received)
         by_bucket[index].append(case)
-    taken = _first_taken(store, start, end)
+    taken = _first_taken(records.events)
     for index, cases in by_bucket.items():
         _fill(found[index], cases, taken)
     return found
 
 
-def _first_taken(store: Store, start: datetime, end: datetime) -> dict[str, datetime]:
-    """When a person first took each case (claim or reply); a transfer later does not
+def _first_taken(events: list[dict[str, Any]]) -> dict[str, datetime]:
+    """When a person first took each case (claim or reply); a later transfer does not
     move it."""
     taken: dict[str, datetime] = {}
-    for event in store.person_events(start, end):
+    for event in events:
         if event["kind"] in ("claimed", "agent_reply"):
             taken.setdefault(event["case"], event["at"])
     return taken

@@ -31,17 +31,18 @@ def run(args: argparse.Namespace, db: Path, out: TextIO | None = None) -> int:
     if args.action == "remove" and args.reassign_to and args.to_team:
         print("error: choose --reassign-to USERNAME or --to-team, not both", file=sys.stderr)
         return EXIT_USAGE
-    password_hash = None
-    if args.action in ("add", "passwd"):
-        password_hash = _new_password(args)
-        if password_hash is None:
-            return EXIT_FAIL
     store = Store.open(db)
     try:
         if args.action == "list":
             return _list(store, out)
+        password_hash: str | None = ""
+        if args.action in ("add", "passwd"):
+            _before_asking(store, args)
+            password_hash = _new_password(args)
+        if password_hash is None:
+            return EXIT_FAIL
         with store.transaction():
-            message = ACTS[args.action](store, args, password_hash or "")
+            message = ACTS[args.action](store, args, password_hash)
     except AccountError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_FAIL
@@ -49,6 +50,15 @@ def run(args: argparse.Namespace, db: Path, out: TextIO | None = None) -> int:
         store.close()
     print(message, file=out)
     return EXIT_OK
+
+
+def _before_asking(store: Store, args: argparse.Namespace) -> None:
+    """Refuse a taken (or unknown) username before anyone types a password for it; the
+    rules are checked again, in the transaction, when the change is made."""
+    if args.action == "add":
+        agent_admin.check_new(store, args.username, args.role)
+    else:
+        agent_admin.existing(store, args.username)
 
 
 def _new_password(args: argparse.Namespace) -> str | None:

@@ -11,6 +11,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from bot.agent_report import (
+    PeriodRecords,
     agent_figures,
     trend,
     trend_step,
@@ -41,10 +42,10 @@ def run(args: argparse.Namespace, db: Path, zone: str) -> int:
     store = Store.open(db)
     try:
         report = build_report(store, start, end)
-        figures = agent_figures(store, start, end)
-        buckets = trend(store, start, end)
+        records = PeriodRecords.read(store, start, end)
     finally:
         store.close()
+    figures, buckets = agent_figures(records), trend(records)
     out = sys.stdout
     if args.csv == "agents":
         write_agents_csv(figures, out)

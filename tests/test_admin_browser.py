@@ -6,12 +6,17 @@ from __future__ import annotations
 
 import csv
 import io
+import os
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from tests.processes import ROOT, heard_serve
+from tests.stubs import LINE_SECRET, LINE_TOKEN
 from tests.test_console_browser import PASSWORD, StubThread, line_message
 
 pytest.importorskip("playwright")
@@ -26,13 +31,6 @@ if not Path(CHROMIUM).exists():
 
 @pytest.fixture(scope="module")
 def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    import os
-    import subprocess
-    import sys
-
-    from tests.processes import ROOT, heard_serve
-    from tests.stubs import LINE_SECRET, LINE_TOKEN
-
     line = StubThread()
     db = tmp_path_factory.mktemp("report") / "report.db"
     env = {"HEARD_DB": str(db), "LINE_CHANNEL_SECRET": LINE_SECRET,

@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from bot import agents
-from bot.agent_report import agent_figures, buckets, trend
+from bot.agent_report import PeriodRecords, agent_figures, buckets, trend
 from bot.case import CaseState
 from bot.cli import main
 from bot.context import Context
@@ -95,7 +95,7 @@ def desk(dialog: Dialog) -> Desk:
 
 
 def test_per_agent_figures_follow_what_people_did(desk: Desk) -> None:
-    amy, ben = sorted(agent_figures(desk.store, NOV, DEC), key=lambda f: f.agent)
+    amy, ben = sorted(agent_figures(PeriodRecords.read(desk.store, NOV, DEC)), key=lambda f: f.agent)
     assert (amy.agent, amy.cases, amy.first_response_count) == ("amy", 2, 2)
     assert amy.first_response_median_min == 20            # 10 and 30 minutes
     assert (amy.resolved, amy.resolution_median_min) == (1, 60)
@@ -104,11 +104,11 @@ def test_per_agent_figures_follow_what_people_did(desk: Desk) -> None:
     assert ben.first_response_median_min == 15            # from the transfer; and 15
     assert (ben.resolved, ben.resolution_median_min) == (2, 82.5)   # 120 and 45
     assert (ben.csat_count, ben.csat_average) == (1, 3.0)
-    assert agent_figures(desk.store, DEC, DEC + timedelta(days=30)) == []
+    assert agent_figures(PeriodRecords.read(desk.store, DEC, DEC + timedelta(days=30))) == []
 
 
 def test_the_trend_counts_each_day_in_the_teams_zone(desk: Desk) -> None:
-    days = trend(desk.store, NOV, DEC)
+    days = trend(PeriodRecords.read(desk.store, NOV, DEC))
     assert len(days) == 30 and days[0].label == "11-01" and days[-1].label == "11-30"
     assert [(b.label, b.cases, b.handed_off, b.resolved) for b in days if b.cases] == [
         ("11-02", 1, 1, 1), ("11-03", 1, 1, 1), ("11-04", 1, 1, 1)]
@@ -122,8 +122,8 @@ def test_a_quarter_is_cut_into_weeks_from_monday(desk: Desk) -> None:
     assert (quarter[0].label, quarter[1].label, quarter[-1].label) == (
         "10-01–10-04", "10-05–10-11", "12-28–12-31")
     assert all(b.first.weekday() == 0 for b in quarter[1:])
-    weeks = trend(desk.store, datetime(2026, 10, 1, tzinfo=TAIPEI),
-                  datetime(2027, 1, 1, tzinfo=TAIPEI))
+    weeks = trend(PeriodRecords.read(desk.store, datetime(2026, 10, 1, tzinfo=TAIPEI),
+                                     datetime(2027, 1, 1, tzinfo=TAIPEI)))
     assert [(b.label, b.cases) for b in weeks if b.cases] == [("11-02–11-08", 3)]
 
 
@@ -132,7 +132,7 @@ def test_a_case_just_after_midnight_in_taipei_is_that_days(dialog: Dialog) -> No
     late = datetime(2026, 11, 2, 23, 50, tzinfo=TAIPEI)
     d.says("U8", late, "我要找真人客服")
     d.says("U9", late + timedelta(minutes=20), "我要找真人客服")      # 00:10 on the 3rd
-    days = trend(d.store, NOV, DEC)
+    days = trend(PeriodRecords.read(d.store, NOV, DEC))
     assert [(b.label, b.cases) for b in days if b.cases] == [("11-02", 1), ("11-03", 1)]
 
 

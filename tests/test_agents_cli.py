@@ -100,8 +100,11 @@ def test_passwd_changes_the_password_and_asks_twice(
     assert code == 1 and "the passwords differ" in err
     assert verify_password(password_hash(team, "amy"), "a brand new password")
 
-    code, _, err = agents(team, capsys, monkeypatch, "passwd", "nobody", password=PASSWORD)
+    monkeypatch.setattr(getpass, "getpass", lambda prompt="": pytest.fail("asked for a password"))
+    code, _, err = agents(team, capsys, monkeypatch, "passwd", "nobody")
     assert code == 1 and "there is no agent 'nobody'" in err
+    code, _, err = agents(team, capsys, monkeypatch, "add", "amy")      # refused before asking
+    assert code == 1 and "'amy' already exists" in err
 
 
 async def test_disable_signs_out_at_once_enable_lets_them_back(
