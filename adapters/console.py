@@ -328,8 +328,7 @@ class Console:
     async def export(self, request: web.Request) -> web.Response:
         """Every case with every record field, as CSV (admins and supervisors)."""
         await self._page_session(request, ("admin", "supervisor"))
-
-        tz = ZoneInfo(self.dialog().timezone)
+        tz = ZoneInfo(self.dialog().timezone)          # times are the team's
 
         def write(store: Store) -> str:
             out = io.StringIO()
