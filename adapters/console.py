@@ -25,6 +25,7 @@ from zoneinfo import ZoneInfo
 
 from aiohttp import web
 
+from adapters.console_find import find_routes
 from adapters.console_view import action_args, detail, summary
 from adapters.dashboard import dashboard_html
 from adapters.guard import LoginLimiter, Network, account_key, client_address
@@ -128,6 +129,7 @@ class Console:
             web.get("/console/export.csv", self.export),
             web.get("/console/dialog", self.dialog_page),
             web.post("/console/api/stories", self.stories),
+            *find_routes(self),
         ]
 
     # ------------------------------------------------------------ sessions
@@ -230,14 +232,16 @@ class Console:
         status = request.query.get("status", "open")
         severity = request.query.get("severity") or None
         channel = request.query.get("channel") or None
+        label = request.query.get("label") or None
         me = agents.owner_of(agent["username"])
 
         def read(store: Store) -> list[CaseState]:
             if status == "recent":
-                return store.list_cases(severity=severity, channel=channel, limit=100)
+                return store.list_cases(severity=severity, channel=channel, label=label,
+                                        limit=100)
             owner = {"waiting": "team", "mine": me}.get(status)
             found = store.list_cases(stage="handoff", severity=severity, channel=channel,
-                                     owner=owner, limit=500)
+                                     owner=owner, label=label, limit=500)
             if status == "claimed":
                 found = [c for c in found if c.owner.startswith("agent:")]
             return found
