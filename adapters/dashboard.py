@@ -43,7 +43,7 @@ def dashboard_html(report: Report) -> str:
         bars("依分類 By category", list(report.by_category.items())),
         bars("依嚴重度 By severity", list(report.by_severity.items())),
         bars("依管道 By channel", list(report.by_channel.items())),
-        bars("依標籤 By label", list(report.by_label.items())[:12]),
+        bars("依標籤 By label", [(k, n) for k, n in list(report.by_label.items())[:12]]),
         bars("轉專人的主要訊號 Top escalation signals", list(report.top_signals)),
         bars("滿意度分布 CSAT", [(f"{n} ★", report.csat.get(n, 0)) for n in range(1, 6)]),
         bars("比率 Rates", rates, percent=True),
