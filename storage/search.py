@@ -37,18 +37,21 @@ class SearchError(ValueError):
 
 
 def migrate_search(db: sqlite_utils.Database) -> None:
-    """Create the search indexes and their triggers, and index every existing record."""
+    """Create the search indexes and their triggers, and index every existing record.
+    Safe to run again on records that have them (everything is created if missing, and
+    the indexes are rebuilt from what is kept)."""
     sql = db.execute
-    sql("CREATE TABLE case_terms (id INTEGER PRIMARY KEY, number TEXT NOT NULL UNIQUE, "
+    sql("CREATE TABLE IF NOT EXISTS case_terms (id INTEGER PRIMARY KEY, number TEXT NOT NULL UNIQUE, "
         "customer TEXT, orders TEXT)")
-    sql("CREATE VIRTUAL TABLE case_search USING fts5(number, customer, orders, "
+    sql("CREATE VIRTUAL TABLE IF NOT EXISTS case_search USING fts5(number, customer, orders, "
         "content='case_terms', content_rowid='id', tokenize='trigram')")
-    sql("CREATE VIRTUAL TABLE message_search USING fts5(text, content='messages', "
+    sql("CREATE VIRTUAL TABLE IF NOT EXISTS message_search USING fts5(text, content='messages', "
         "content_rowid='id', tokenize='trigram')")
     for statement in _TRIGGERS:
         sql(statement)
-    sql("INSERT INTO case_terms (number, customer, orders) SELECT c.number, "
+    sql("INSERT OR IGNORE INTO case_terms (number, customer, orders) SELECT c.number, "
         + _CUSTOMER.format(row="c") + ", " + _ORDERS.format(row="c") + " FROM cases c")
+    sql("INSERT INTO case_search (case_search) VALUES ('rebuild')")
     sql("INSERT INTO message_search (message_search) VALUES ('rebuild')")
 
 
@@ -58,33 +61,34 @@ _FTS_INSERT = ("INSERT INTO case_search (rowid, number, customer, orders) "
                "VALUES (NEW.id, NEW.number, NEW.customer, NEW.orders);")
 _TRIGGERS = (
     # cases -> case_terms (only when the name or the order numbers changed)
-    "CREATE TRIGGER case_terms_added AFTER INSERT ON cases BEGIN "
+    "CREATE TRIGGER IF NOT EXISTS case_terms_added AFTER INSERT ON cases BEGIN "
     "INSERT INTO case_terms (number, customer, orders) VALUES (NEW.number, "
     + _CUSTOMER.format(row="NEW") + ", " + _ORDERS.format(row="NEW") + ") "
     "ON CONFLICT(number) DO UPDATE SET customer = excluded.customer, "
     "orders = excluded.orders; END",
-    "CREATE TRIGGER case_terms_changed AFTER UPDATE OF record ON cases WHEN "
+    "CREATE TRIGGER IF NOT EXISTS case_terms_changed AFTER UPDATE OF record ON cases WHEN "
     + _CUSTOMER.format(row="OLD") + " IS NOT " + _CUSTOMER.format(row="NEW")
     + " OR json_extract(OLD.record, '$.details.order_numbers') IS NOT "
     "json_extract(NEW.record, '$.details.order_numbers') BEGIN "
     "UPDATE case_terms SET customer = " + _CUSTOMER.format(row="NEW") + ", orders = "
     + _ORDERS.format(row="NEW") + " WHERE number = NEW.number; END",
-    "CREATE TRIGGER case_terms_removed AFTER DELETE ON cases BEGIN "
+    "CREATE TRIGGER IF NOT EXISTS case_terms_removed AFTER DELETE ON cases BEGIN "
     "DELETE FROM case_terms WHERE number = OLD.number; END",
     # case_terms -> case_search
-    "CREATE TRIGGER case_search_added AFTER INSERT ON case_terms BEGIN " + _FTS_INSERT + " END",
-    "CREATE TRIGGER case_search_changed AFTER UPDATE ON case_terms BEGIN "
+    "CREATE TRIGGER IF NOT EXISTS case_search_added AFTER INSERT ON case_terms BEGIN " + _FTS_INSERT + " END",
+    "CREATE TRIGGER IF NOT EXISTS case_search_changed AFTER UPDATE ON case_terms BEGIN "
     + _FTS_DELETE + _FTS_INSERT + " END",
-    "CREATE TRIGGER case_search_removed AFTER DELETE ON case_terms BEGIN " + _FTS_DELETE + " END",
+    "CREATE TRIGGER IF NOT EXISTS case_search_removed AFTER DELETE ON case_terms BEGIN "
+    + _FTS_DELETE + " END",
     # messages -> message_search
-    "CREATE TRIGGER message_search_added AFTER INSERT ON messages WHEN NEW.text IS NOT NULL "
+    "CREATE TRIGGER IF NOT EXISTS message_search_added AFTER INSERT ON messages WHEN NEW.text IS NOT NULL "
     "BEGIN INSERT INTO message_search (rowid, text) VALUES (NEW.id, NEW.text); END",
-    "CREATE TRIGGER message_search_changed AFTER UPDATE OF text ON messages BEGIN "
+    "CREATE TRIGGER IF NOT EXISTS message_search_changed AFTER UPDATE OF text ON messages BEGIN "
     "INSERT INTO message_search (message_search, rowid, text) "
     "SELECT 'delete', OLD.id, OLD.text WHERE OLD.text IS NOT NULL; "
     "INSERT INTO message_search (rowid, text) SELECT NEW.id, NEW.text "
     "WHERE NEW.text IS NOT NULL; END",
-    "CREATE TRIGGER message_search_removed AFTER DELETE ON messages WHEN OLD.text IS NOT NULL "
+    "CREATE TRIGGER IF NOT EXISTS message_search_removed AFTER DELETE ON messages WHEN OLD.text IS NOT NULL "
     "BEGIN INSERT INTO message_search (message_search, rowid, text) "
     "VALUES ('delete', OLD.id, OLD.text); END",
 )

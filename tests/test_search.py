@@ -13,7 +13,7 @@ from bot.search_cli import search_cases as cli_search
 from bot.turns import handle_incoming
 from bot.types import Incoming, Profile
 from dialogs.model import Dialog
-from storage.search import MAX_QUERY, MAX_TERMS, SearchError
+from storage.search import MAX_QUERY, MAX_TERMS, SearchError, migrate_search
 from storage.store import Store
 from tests.channels import serving
 from tests.test_console import add_agent, sign_in
@@ -141,6 +141,10 @@ def test_upgrading_indexes_the_records_already_kept(tmp_path: Path, dialog: Dial
     store.close()
     again = Store.open(path)
     assert found(again, "裂痕") == found(again, "TW88231") == found(again, "王小明") == [KETTLE_CASE]
+    with again.transaction():
+        migrate_search(again.db)                    # run again (a renumbered migration): no harm
+    assert found(again, "壺身") == found(again, "TW88231") == [KETTLE_CASE]
+    assert again.conn.execute("SELECT count(*) FROM case_terms").fetchone()[0] == 1
     again.close()
 
 
