@@ -369,7 +369,7 @@ def cmd_cases(args: argparse.Namespace, settings: Settings) -> int:
             if args.out:
                 out.close()
     return list_cases(db, sys.stdout, stage=args.stage, category=args.category,
-                      severity=args.severity, limit=args.limit or 50)
+                      severity=args.severity, label=args.label, limit=args.limit or 50)
 
 
 # ---------------------------------------------------------------- parser
@@ -470,6 +470,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--stage", help="only cases in this stage")
     p.add_argument("--category", help="only cases of this category")
     p.add_argument("--severity", help="only cases of this severity")
+    p.add_argument("--label", help="only cases with this label (a dialog label's id or a free label)")
     p.add_argument("--limit", type=int, default=None,
                    help="at most this many (default 50; 20 for search, at most 100)")
     p.add_argument("--out", help="for export: write the CSV here instead of stdout")

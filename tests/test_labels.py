@@ -15,6 +15,7 @@ from adapters.console_find import label_list
 from bot.agents import ActionError
 from bot.context import Context
 from bot.labels import MAX_PER_CASE, label, label_for, unlabel
+from bot.records import list_cases
 from bot.reports import build_report
 from dialogs.model import Dialog
 from storage.store import Store
@@ -94,13 +95,21 @@ def test_a_case_holds_a_limited_number_of_labels(store: Store, dialog: Dialog) -
         label(case, "amy", "再一個", ctx(dialog))
 
 
-def test_filter_export_report_and_the_list_of_labels(store: Store, dialog: Dialog) -> None:
+def test_filter_export_report_and_the_list_of_labels(tmp_path: Path, dialog: Dialog) -> None:
+    path = tmp_path / "records.db"
+    store = Store.open(path)
+    say(store, dialog, "耳機右邊沒有聲音，想要退款", user="U1", event="e1")
+    say(store, dialog, "包裹等了一個禮拜還沒到", user="U2", event="e2",
+        at=NOW + timedelta(hours=1))
     put(store, dialog, "2026CS000001", "退款")
     put(store, dialog, "2026CS000001", "=HYPERLINK(1)")
     put(store, dialog, "2026CS000002", "退款")
     assert [c.number for c in store.list_cases(label="refund")] == ["2026CS000002", "2026CS000001"]
     assert [c.number for c in store.list_cases(label="=HYPERLINK(1)")] == ["2026CS000001"]
     assert store.list_cases(label="vip") == []
+    out = io.StringIO()
+    assert list_cases(path, out, label="=HYPERLINK(1)") == 0            # heard cases --label
+    assert "2026CS000001" in out.getvalue() and "2026CS000002" not in out.getvalue()
 
     out = io.StringIO()
     store.export_cases_csv(out)

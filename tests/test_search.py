@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from bot.cli import main
 from bot.search_cli import search_cases as cli_search
 from bot.turns import handle_incoming
 from bot.types import Incoming, Profile
@@ -188,3 +189,22 @@ async def test_the_console_search_api(tmp_path: Path) -> None:
         finally:
             await http.close()
 
+
+
+def test_heard_cases_search_on_the_command_line(tmp_path: Path, dialog: Dialog,
+                                                capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "records.db"
+    store = Store.open(path)
+    say(store, dialog, KETTLE, user="U1", event="e1", name="王小明")
+    say(store, dialog, EARPHONES, user="U2", event="e2", at=NOW + timedelta(hours=1))
+    store.close()
+    assert main(["cases", "search", "壺身", "TW88231", "--db", str(path)]) == 0
+    out = capsys.readouterr().out
+    assert KETTLE_CASE in out and EARPHONES_CASE not in out and "王小明" in out
+    assert main(["cases", "search", "2026CS", "--limit", "1", "--db", str(path)]) == 0
+    out = capsys.readouterr().out
+    assert EARPHONES_CASE in out and KETTLE_CASE not in out        # newest first, limited
+    assert main(["cases", "search", "--db", str(path)]) == 2
+    assert "heard cases search WORDS" in capsys.readouterr().err
+    assert main(["cases", "show", KETTLE_CASE, "--db", str(path)]) == 0   # show still works
+    assert "壺身也有裂痕" in capsys.readouterr().out
