@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import unicodedata
 from dataclasses import dataclass
 from typing import Any
 
@@ -128,13 +129,14 @@ class SearchStore:
         limit = max(1, min(int(limit), MAX_LIMIT))
         clauses, params = [], []
         for term in terms:
-            sql, args = _term_cases(term)
-            clauses.append(f"number IN ({sql})")
-            params += args
+            parts = [_term_cases(form) for form in _forms(term)]
+            clauses.append(f"number IN ({' UNION '.join(sql for sql, _ in parts)})")
+            params += [arg for _, args in parts for arg in args]
         rows = self.conn.execute(
             f"SELECT record FROM cases WHERE {' AND '.join(clauses)} "
             "ORDER BY received_ts DESC, rowid DESC LIMIT ?", [*params, limit]).fetchall()
-        return [self._hit(CaseState.from_record(json.loads(r[0])), terms) for r in rows]
+        forms = [form for term in terms for form in _forms(term)]
+        return [self._hit(CaseState.from_record(json.loads(r[0])), forms) for r in rows]
 
     def _hit(self, case: CaseState, terms: list[str]) -> SearchHit:
         """Where the case matched: the newest message a person wrote (the customer, an
@@ -161,6 +163,14 @@ class SearchStore:
 
     def labels_in_use(self) -> dict[str, int]:
         return labels_in_use(self.conn)
+
+
+def _forms(term: str) -> list[str]:
+    """The term as typed and, if different, its half-width form: ＴＷ８８２３１ typed on a
+    phone keyboard finds TW88231, and the other way round through the case's order numbers
+    (kept half-width)."""
+    folded = unicodedata.normalize("NFKC", term)
+    return [term, folded] if folded != term and folded.strip() else [term]
 
 
 def _term_cases(term: str) -> tuple[str, list[Any]]:

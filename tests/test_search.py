@@ -57,6 +57,7 @@ KETTLE_CASE, EARPHONES_CASE = "2026CS000001", "2026CS000002"
     ("電熱水壺", [KETTLE_CASE]),
     ("TW88231", [KETTLE_CASE]),               # the order number
     ("tw882", [KETTLE_CASE]),                 # any case, part of it
+    ("ＴＷ８８２３１", [KETTLE_CASE]),          # typed full-width
     ("王小明", [KETTLE_CASE]),                # the customer's name
     ("小明", [KETTLE_CASE]),
     ("amy lee", [EARPHONES_CASE]),
@@ -104,6 +105,14 @@ def test_punctuation_a_customer_wrote_is_found_as_written(store: Store, dialog: 
     ("字" * (MAX_QUERY + 1), f"at most {MAX_QUERY}"),
     (" ".join(f"w{i}" for i in range(MAX_TERMS + 1)), f"at most {MAX_TERMS}"),
 ])
+def test_a_full_width_order_number_is_found_as_typed_on_a_keyboard(store: Store,
+                                                                    dialog: Dialog) -> None:
+    say(store, dialog, "我的包裹還沒到，訂單編號 ＴＷ５５１２３", user="U3", event="e3",
+        at=NOW + timedelta(hours=3))
+    [hit] = store.search_cases("tw55123")
+    assert (hit.case.number, hit.field, hit.snippet) == ("2026CS000003", "order", "TW55123")
+
+
 def test_a_search_that_cannot_run_says_why(store: Store, query: str, reason: str) -> None:
     with pytest.raises(SearchError, match=reason):
         store.search_cases(query)
