@@ -100,11 +100,6 @@ def test_punctuation_a_customer_wrote_is_found_as_written(store: Store, dialog: 
     assert found(store, "a%b") == []
 
 
-@pytest.mark.parametrize(("query", "reason"), [
-    ("", "type a case number"), ("   ", "type a case number"),
-    ("字" * (MAX_QUERY + 1), f"at most {MAX_QUERY}"),
-    (" ".join(f"w{i}" for i in range(MAX_TERMS + 1)), f"at most {MAX_TERMS}"),
-])
 def test_a_full_width_order_number_is_found_as_typed_on_a_keyboard(store: Store,
                                                                     dialog: Dialog) -> None:
     say(store, dialog, "我的包裹還沒到，訂單編號 ＴＷ５５１２３", user="U3", event="e3",
@@ -113,6 +108,11 @@ def test_a_full_width_order_number_is_found_as_typed_on_a_keyboard(store: Store,
     assert (hit.case.number, hit.field, hit.snippet) == ("2026CS000003", "order", "TW55123")
 
 
+@pytest.mark.parametrize(("query", "reason"), [
+    ("", "type a case number"), ("   ", "type a case number"),
+    ("字" * (MAX_QUERY + 1), f"at most {MAX_QUERY}"),
+    (" ".join(f"w{i}" for i in range(MAX_TERMS + 1)), f"at most {MAX_TERMS}"),
+])
 def test_a_search_that_cannot_run_says_why(store: Store, query: str, reason: str) -> None:
     with pytest.raises(SearchError, match=reason):
         store.search_cases(query)
