@@ -9,6 +9,7 @@ anyone signed in may label any case. Pure functions like `bot.agents`.
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Mapping
 
 from bot.agents import ActionError
@@ -24,6 +25,8 @@ def label_for(text: str, labels: Mapping[str, Label]) -> str:
     tidy = " ".join(text.split())
     if not tidy:
         raise ActionError("the label is empty")
+    if any(unicodedata.category(ch) in ("Cc", "Cf", "Co", "Cs") for ch in tidy):
+        raise ActionError("the label has invisible control characters; type it again")
     folded = tidy.casefold()
     for label in labels.values():
         if folded == label.id or folded in {n.strip().casefold() for n in label.name.values.values()}:

@@ -59,6 +59,7 @@ def test_a_typed_label_is_the_dialog_label_it_names_or_a_tidy_free_label(
 
 @pytest.mark.parametrize(("typed", "reason"), [
     ("", "empty"), ("   ", "empty"), ("字" * 21, "at most 20"),
+    ("退款\x1b[2J", "control characters"), ("vip\u202e", "control characters"),
 ])
 def test_a_label_that_cannot_be_kept_says_why(dialog: Dialog, typed: str, reason: str) -> None:
     with pytest.raises(ActionError, match=reason):
