@@ -29,6 +29,7 @@ from aiohttp import web
 from adapters.console_admin import AccountsPage
 from adapters.console_reports import ReportDownloads
 from adapters.console_try import TryIt
+from adapters.console_find import find_routes
 from adapters.console_view import action_args, detail, summary
 from adapters.dashboard import dashboard_content
 from adapters.guard import LoginLimiter, Network, account_key, client_address
@@ -136,6 +137,7 @@ class Console:
             *ReportDownloads(self).routes(),
             *self.try_it.routes(),
             *AccountsPage(self).routes(),
+            *find_routes(self),
         ]
 
     # ------------------------------------------------------------ sessions
@@ -238,14 +240,16 @@ class Console:
         status = request.query.get("status", "open")
         severity = request.query.get("severity") or None
         channel = request.query.get("channel") or None
+        label = request.query.get("label") or None
         me = agents.owner_of(agent["username"])
 
         def read(store: Store) -> list[CaseState]:
             if status == "recent":
-                return store.list_cases(severity=severity, channel=channel, limit=100)
+                return store.list_cases(severity=severity, channel=channel, label=label,
+                                        limit=100)
             owner = {"waiting": "team", "mine": me}.get(status)
             found = store.list_cases(stage="handoff", severity=severity, channel=channel,
-                                     owner=owner, limit=500)
+                                     owner=owner, label=label, limit=500)
             if status == "claimed":
                 found = [c for c in found if c.owner.startswith("agent:")]
             return found

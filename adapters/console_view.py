@@ -22,6 +22,7 @@ def summary(case: CaseState) -> dict[str, Any]:
         "waiting_since": (case.handoff_at or case.received_at).isoformat(),
         "due": case.first_response_due.isoformat(), "sla_breached": case.sla_breached,
         "risk": case.risk, "signals": sorted(case.signal_names()), "locale": case.locale,
+        "labels": case.labels,
     }
 
 
@@ -66,6 +67,8 @@ def action_args(action: str, data: dict[str, Any]) -> dict[str, Any]:
         return {"text": str(data.get("text", ""))}
     if action == "note":
         return {"text": str(data.get("text", ""))}
+    if action in ("label", "unlabel"):
+        return {"text": str(data.get("label", ""))}
     if action == "transfer":
         return {"to_agent": str(data.get("to", ""))}
     if action == "hand_back":

@@ -296,11 +296,18 @@ def cmd_cases(args: argparse.Namespace, settings: Settings) -> int:
     if db is None:
         return EXIT_FAIL
     tz = ZoneInfo(_dialog(args, settings).timezone)         # times are the team's
-    if args.action == "show":
+    if args.action == "search":
         if not args.number:
+            print("error: heard cases search WORDS (a case or order number, a name, words)",
+                  file=sys.stderr)
+            return EXIT_USAGE
+        from bot.search_cli import search_cases
+        return search_cases(db, args.number, sys.stdout, sys.stderr, limit=args.limit or 20)
+    if args.action == "show":
+        if len(args.number) != 1:
             print("error: heard cases show NUMBER", file=sys.stderr)
             return EXIT_USAGE
-        return show_case(db, args.number, sys.stdout, tz)
+        return show_case(db, args.number[0], sys.stdout, tz)
     if args.action == "export":
         out = open(args.out, "w", encoding="utf-8", newline="") if args.out else sys.stdout  # noqa: SIM115
         try:
@@ -309,7 +316,7 @@ def cmd_cases(args: argparse.Namespace, settings: Settings) -> int:
             if args.out:
                 out.close()
     return list_cases(db, sys.stdout, stage=args.stage, category=args.category,
-                      severity=args.severity, limit=args.limit, tz=tz)
+                      severity=args.severity, label=args.label, limit=args.limit or 50, tz=tz)
 
 
 # ---------------------------------------------------------------- parser
@@ -401,14 +408,19 @@ def build_parser() -> argparse.ArgumentParser:
     p = add("lint", cmd_lint, "Check a dialog file's texts for complaint-handling mistakes.")
     p.add_argument("file", nargs="?", help="dialog file (default: HEARD_DIALOG or the shipped one)")
 
-    p = add("cases", cmd_cases, "List, show or export complaint records.")
-    p.add_argument("action", nargs="?", choices=("list", "show", "export"), default="list")
-    p.add_argument("number", nargs="?", help="case number, for show")
+    p = add("cases", cmd_cases, "List, show, search or export complaint records.")
+    p.add_argument("action", nargs="?", choices=("list", "show", "search", "export"),
+                   default="list")
+    p.add_argument("number", nargs="*", metavar="NUMBER|WORDS",
+                   help="case number, for show; words to find, for search (every word must "
+                        "occur: the conversation, case number, customer's name, order number)")
     p.add_argument("--db", help="SQLite file (default: HEARD_DB)")
     p.add_argument("--stage", help="only cases in this stage")
     p.add_argument("--category", help="only cases of this category")
     p.add_argument("--severity", help="only cases of this severity")
-    p.add_argument("--limit", type=int, default=50, help="at most this many (default 50)")
+    p.add_argument("--label", help="only cases with this label (a dialog label's id or a free label)")
+    p.add_argument("--limit", type=int, default=None,
+                   help="at most this many (default 50; 20 for search, at most 100)")
     p.add_argument("--out", help="for export: write the CSV here instead of stdout")
     return parser
 

@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from adapters.base import OutboxMessage
-from bot import agents
+from bot import agents, labels
 from bot.case import CaseState, Step
 from bot.engine import Context
 from dialogs.model import Dialog
@@ -55,7 +55,9 @@ def timer_news(steps: Sequence[Step]) -> list[tuple[str, CaseState]]:
 
 
 TIMER_NEWS = (("sla_breach", "sla_breached"), ("commitment_overdue", "commitment_overdue"))
-ACTIONS = ("claim", "reply", "note", "commit", "fulfil", "resolve", "hand_back", "transfer")
+ACTIONS = ("claim", "reply", "note", "commit", "fulfil", "resolve", "hand_back", "transfer",
+           "label", "unlabel")
+LABEL_ACTIONS = {"label": labels.label, "unlabel": labels.unlabel}   # open to anyone signed in
 
 
 class DeskService:
@@ -73,7 +75,7 @@ class DeskService:
         agent claimed (recorded as an `override` event); agents may not."""
         if action not in ACTIONS:
             raise agents.ActionError(f"unknown action {action!r}")
-        if action != "claim":
+        if action not in ("claim", *LABEL_ACTIONS):
             args["may_override"] = role in agents.OVERRIDE_ROLES
         now, dialog = self.clock(), self.dialog()
 
@@ -85,7 +87,8 @@ class DeskService:
                 raise agents.ActionError(f"no agent {args.get('to_agent')!r}")
             ctx = Context(dialog=dialog, now=now,
                           new_case_number=lambda: store.next_case_number(now.year))
-            step: Step = getattr(agents, action)(case, agent, ctx=ctx, **args)
+            act = LABEL_ACTIONS.get(action) or getattr(agents, action)
+            step: Step = act(case, agent, ctx=ctx, **args)
             store.apply(step, None, now)
             assert step.case is not None
             return step.case

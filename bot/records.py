@@ -17,10 +17,12 @@ UTC_ZONE = ZoneInfo("UTC")
 
 
 def list_cases(db: Path, out: TextIO, *, stage: str | None = None, category: str | None = None,
-               severity: str | None = None, limit: int = 50, tz: ZoneInfo = UTC_ZONE) -> int:
+               severity: str | None = None, label: str | None = None, limit: int = 50,
+               tz: ZoneInfo = UTC_ZONE) -> int:
     store = Store.open(db)
     try:
-        cases = store.list_cases(stage=stage, category=category, severity=severity, limit=limit)
+        cases = store.list_cases(stage=stage, category=category, severity=severity, label=label,
+                                 limit=limit)
     finally:
         store.close()
     if not cases:

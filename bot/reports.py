@@ -39,6 +39,7 @@ class Report:
     by_category: dict[str, int] = field(default_factory=dict)
     by_severity: dict[str, int] = field(default_factory=dict)
     by_channel: dict[str, int] = field(default_factory=dict)
+    by_label: dict[str, int] = field(default_factory=dict)   # cases per label, most first
     handed_off: int = 0
     first_response_count: int = 0
     first_response_median_min: float | None = None
@@ -92,6 +93,7 @@ class Report:
         out += [("category", k, v) for k, v in self.by_category.items()]
         out += [("severity", k, v) for k, v in self.by_severity.items()]
         out += [("channel", k, v) for k, v in self.by_channel.items()]
+        out += [("label", k, v) for k, v in self.by_label.items()]
         out += [
             ("first response", "handed off", self.handed_off),
             ("first response", "answered by a person", self.first_response_count),
@@ -144,6 +146,7 @@ def build_report(store: Store, start: datetime, end: datetime) -> Report:
     report.by_category = _counts((c.category or "other" for c in cases), CATEGORY_IDS)
     report.by_severity = _counts((c.severity for c in cases), SEVERITIES)
     report.by_channel = dict(Counter(c.channel for c in cases).most_common())
+    report.by_label = dict(Counter(x for c in cases for x in c.labels).most_common())
     _first_response(report, cases)
     report.with_outcome = sum(1 for c in cases if c.outcome in OUTCOMES)
     report.resolved = sum(1 for c in cases if c.outcome == "resolved")

@@ -10,9 +10,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, time, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bot.normalize import canonical, to_simplified, to_traditional
+
+if TYPE_CHECKING:
+    from dialogs.labels import Label
 
 LOCALES: tuple[str, ...] = ("zh-TW", "zh-CN", "en")
 # Ordered from most to least severe; index 0 is the most severe.
@@ -360,6 +363,7 @@ class Dialog:
     ordinary: Examples = field(default_factory=dict)   # complaints no risk signal fires on
     understanding: UnderstandingRules = field(default_factory=UnderstandingRules)
     locales: tuple[str, ...] = LOCALES   # the locales every example list must cover
+    labels: Mapping[str, Label] = field(default_factory=dict)   # offered to agents for cases
 
     def text(self, key: str, locale: str, **values: object) -> str:
         return self.texts[key].get(locale).format(**values)

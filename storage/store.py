@@ -29,12 +29,13 @@ from bot.case import CaseState
 from bot.team_time import in_zone
 from storage.agent_accounts import AgentAccountStore, migrate_agent_accounts
 from storage.outbox import OutboxStore, migrate_5, migrate_6
+from storage.search import SearchStore, migrate_search
 
 if TYPE_CHECKING:
     from bot.case import Step
     from bot.types import Incoming
 
-SCHEMA_VERSION = 7
+SCHEMA_VERSION = 8
 CASE_FIELDS: tuple[str, ...] = tuple(f.name for f in fields(CaseState))
 
 
@@ -129,10 +130,10 @@ def _migrate_4(db: sqlite_utils.Database) -> None:
 
 
 MIGRATIONS = {1: _migrate_1, 2: _migrate_2, 3: _migrate_3, 4: _migrate_4, 5: migrate_5,
-              6: migrate_6, 7: migrate_agent_accounts}
+              6: migrate_6, 7: migrate_agent_accounts, 8: migrate_search}
 
 
-class Store(OutboxStore, AgentAccountStore):
+class Store(OutboxStore, AgentAccountStore, SearchStore):
     def __init__(self, conn: sqlite3.Connection) -> None:
         self.conn = conn
         self.db = sqlite_utils.Database(conn)
@@ -297,7 +298,7 @@ class Store(OutboxStore, AgentAccountStore):
     def list_cases(self, *, stage: str | None = None, category: str | None = None,
                    severity: str | None = None, since: datetime | None = None,
                    channel: str | None = None, owner: str | None = None,
-                   limit: int = 50) -> list[CaseState]:
+                   label: str | None = None, limit: int = 50) -> list[CaseState]:
         clauses: list[str] = []
         params: list[Any] = []
         for column, value in (("stage", stage), ("category", category), ("severity", severity),
@@ -308,6 +309,9 @@ class Store(OutboxStore, AgentAccountStore):
         if since is not None:
             clauses.append("received_ts >= ?")
             params.append(_ts(since))
+        if label:
+            clauses.append("EXISTS (SELECT 1 FROM json_each(record, '$.labels') WHERE value = ?)")
+            params.append(label)
         where = ("WHERE " + " AND ".join(clauses)) if clauses else ""
         params.append(limit)
         return self._cases(where, params, "ORDER BY received_ts DESC, rowid DESC LIMIT ?")

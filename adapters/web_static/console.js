@@ -41,7 +41,7 @@
   // ---------------------------------------------------------------- queue
 
   async function loadQueue() {
-    const params = new URLSearchParams({ status: $("status").value, severity: $("severity").value, channel: $("channel").value });
+    const params = new URLSearchParams({ status: $("status").value, severity: $("severity").value, channel: $("channel").value, label: $("label") ? $("label").value : "" });
     const cases = await api("/console/api/cases?" + params);
     const list = $("cases");
     list.textContent = "";
@@ -66,6 +66,7 @@
     item.appendChild(el("p", c.summary, "text"));
     item.appendChild(el("small", "等待自 " + when(c.waiting_since), "muted"));
     item.addEventListener("click", () => openCase(c.number));
+    document.dispatchEvent(new CustomEvent("heard:queue-item", { detail: { item, c } }));   // console_find.js
     return item;
   }
 
@@ -127,6 +128,7 @@
     });
     handBackChoices(c, $("a-handback").disabled || shown !== number);
     shown = number;
+    document.dispatchEvent(new CustomEvent("heard:case", { detail: c }));   // console_find.js
     document.querySelectorAll(".cases li").forEach((li) => li.classList.toggle("selected", li.dataset.number === number));
   }
 
@@ -274,7 +276,9 @@
     });
   });
   $("a-transfer").addEventListener("click", () => act("transfer", { to: $("a-transfer-to").value }));
-  ["status", "severity", "channel"].forEach((id) => $(id).addEventListener("change", loadQueue));
+  ["status", "severity", "channel", "label"].forEach((id) => $(id) && $(id).addEventListener("change", loadQueue));
+  // What console_find.js (search, labels) calls into.
+  window.heardConsole = { api, el, openCase, loadQueue, current: () => current };
 
   (async () => {
     me = await api("/console/api/me");
