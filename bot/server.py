@@ -25,6 +25,7 @@ from bot.config import Settings
 from bot.delivery import Delivery
 from bot.desk import DeskService
 from bot.dispatch import Dispatcher
+from bot.fetch import fetcher
 from bot.metrics import Metrics
 from bot.scheduler import Scheduler
 from bot.types import Incoming
@@ -61,7 +62,8 @@ class HeardServer:
 
             self.line = LineChannel(settings.line_secret, settings.line_token,
                                     settings.line_api_host,
-                                    token_fresh=settings.line_token_seconds)
+                                    token_fresh=settings.line_token_seconds,
+                                    data_host=settings.line_data_host)
             self.senders["line"] = self.line
         if settings.telegram_enabled:
             from adapters.telegram import TelegramChannel
@@ -90,7 +92,9 @@ class HeardServer:
             self.desk.desks.append(self.discord_desk)
         self.dispatcher = Dispatcher(self.writer, lambda: self.dialogs.dialog, self.metrics,
                                      on_outbox=self._deliver, clock=clock,
-                                     on_turn=self._after_turn)
+                                     on_turn=self._after_turn,
+                                     fetch=fetcher(settings, {"line": self.line,
+                                                              "telegram": self.telegram}))
         self.scheduler = Scheduler(self.writer, lambda: self.dialogs.dialog, clock,
                                    self.delivery.poke, every=scheduler_every,
                                    on_due=self.desk.after_timers)

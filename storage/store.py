@@ -25,13 +25,14 @@ from typing import TYPE_CHECKING, Any, TextIO
 import sqlite_utils
 
 from bot.case import CaseState
+from storage.attachments import AttachmentStore, migrate_attachments
 from storage.outbox import OutboxStore, migrate_5, migrate_6
 
 if TYPE_CHECKING:
     from bot.case import Step
     from bot.types import Incoming
 
-SCHEMA_VERSION = 6
+SCHEMA_VERSION = 7
 CASE_FIELDS: tuple[str, ...] = tuple(f.name for f in fields(CaseState))
 
 
@@ -126,10 +127,10 @@ def _migrate_4(db: sqlite_utils.Database) -> None:
 
 
 MIGRATIONS = {1: _migrate_1, 2: _migrate_2, 3: _migrate_3, 4: _migrate_4, 5: migrate_5,
-              6: migrate_6}
+              6: migrate_6, 7: migrate_attachments}
 
 
-class Store(OutboxStore):
+class Store(OutboxStore, AttachmentStore):
     def __init__(self, conn: sqlite3.Connection) -> None:
         self.conn = conn
         self.db = sqlite_utils.Database(conn)
@@ -340,7 +341,7 @@ class Store(OutboxStore):
 
     def messages(self, case_number: str) -> list[dict[str, Any]]:
         rows = self.db.query(
-            "SELECT direction, text, payload, buttons, kind, event_id, at FROM messages "
+            "SELECT id, direction, text, payload, buttons, kind, event_id, at FROM messages "
             "WHERE case_number = ? ORDER BY id", [case_number])
         out = []
         for row in rows:
@@ -444,9 +445,12 @@ class Store(OutboxStore):
             self.save_case(case)
         if incoming is not None:
             self.mark_processed(f"{incoming.channel}:{incoming.event_id}", at)
-            self.add_message(number, incoming.conversation_key, incoming.channel, "in", at,
-                             text=incoming.text, payload=incoming.payload,
-                             event_id=incoming.event_id)
+            message_id = self.add_message(number, incoming.conversation_key, incoming.channel,
+                                          "in", at, text=incoming.text, payload=incoming.payload,
+                                          event_id=incoming.event_id)
+            if incoming.attachment is not None and incoming.attachment.status != "ignored":
+                self.add_attachment(number, incoming.conversation_key, message_id,
+                                    incoming.event_id, incoming.attachment, at)
         if case is None:
             return self._enqueue_without_case(step, incoming, at)
         self.conn.executemany(
