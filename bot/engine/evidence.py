@@ -56,7 +56,13 @@ def record(turn: Turn, attachment: Attachment) -> None:
     else:
         reason = attachment.reason or "unavailable"
         turn.event("attachment_refused", **facts, reason=reason)
-        limit = attachment.limit or 0
         text = dialog.text(REFUSED_TEXTS.get(reason, "file_gone"), case.locale,
-                           limit=f"{limit / MB:g} MB")
+                           limit=size_words(attachment.limit or 0))
     turn.step.outgoing.append(Outgoing(text=text))
+
+
+def size_words(size: int) -> str:
+    """10 MB, 2.5 MB, 300 KB: a limit as people say it."""
+    if size >= MB:
+        return f"{round(size / MB, 1):g} MB"
+    return f"{max(1, round(size / 1024))} KB"
