@@ -19,13 +19,15 @@ from typing import Any
 from aiohttp import web
 
 from adapters import web as webchat
+from adapters import web_upload
 from adapters.base import Sender
 from adapters.console import Console, ConsoleHub
 from bot.config import Settings
 from bot.delivery import Delivery
 from bot.desk import DeskService
 from bot.dispatch import Dispatcher
-from bot.fetch import fetcher
+from bot.fetch import fetcher, limits
+from bot.files import FileStore
 from bot.metrics import Metrics
 from bot.scheduler import Scheduler
 from bot.types import Incoming
@@ -121,6 +123,9 @@ class HeardServer:
             web.post("/admin/reload", self.reload),
             *webchat.routes(self.writer, self.dispatcher.accept, self.dispatcher.settled,
                             self.clock),
+            *web_upload.routes(self.writer, self.dispatcher.accept, self.dispatcher.settled,
+                               self.clock, FileStore(self.settings.files_path),
+                               limits(self.settings)),
             *self.console.routes(),
         ])
         self.metrics.gauges["heard_outbox_messages"] = self._outbox_gauge
