@@ -25,12 +25,14 @@ from zoneinfo import ZoneInfo
 
 from aiohttp import web
 
+from adapters import console_files
 from adapters.console_view import action_args, detail, summary
 from adapters.dashboard import dashboard_html
 from adapters.guard import LoginLimiter, Network, account_key, client_address
 from bot import accounts, agents
 from bot.case import CaseState
 from bot.desk import DeskService
+from bot.files import FileStore
 from bot.reports import build_report, period
 from dialogs.loader import DialogHolder
 from dialogs.model import SEVERITIES, Dialog
@@ -104,9 +106,11 @@ class ConsoleHub:
 class Console:
     def __init__(self, writer: Writer, desk: DeskService, hub: ConsoleHub,
                  holder: DialogHolder, clock: Callable[[], datetime],
-                 trusted_proxies: tuple[Network, ...] = ()) -> None:
+                 trusted_proxies: tuple[Network, ...] = (),
+                 files: FileStore | None = None) -> None:
         self.writer, self.desk, self.hub, self.holder, self.clock = (
             writer, desk, hub, holder, clock)
+        self.files = files            # photos and files customers sent (console_files.py)
         self.limiter = LoginLimiter()
         self.trusted_proxies = trusted_proxies
 
@@ -128,6 +132,7 @@ class Console:
             web.get("/console/export.csv", self.export),
             web.get("/console/dialog", self.dialog_page),
             web.post("/console/api/stories", self.stories),
+            *console_files.routes(self.writer, self._session, self.files),
         ]
 
     # ------------------------------------------------------------ sessions
@@ -259,7 +264,7 @@ class Console:
                 return None
             earlier = [summary(c) for c in store.list_cases(limit=20)
                        if c.conversation_key == case.conversation_key and c.number != number]
-            return {"case": case, "messages": store.messages(number),
+            return {"case": case, "messages": console_files.with_attachments(store, number),
                     "events": store.events(number), "earlier": earlier}
 
         found = await self.writer.read(read)

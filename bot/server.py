@@ -81,7 +81,8 @@ class HeardServer:
         self.hub = ConsoleHub()
         self.desk.desks.append(self.hub)
         self.console = Console(self.writer, self.desk, self.hub, self.dialogs, clock,
-                               trusted_proxies=settings.trusted_proxies)
+                               trusted_proxies=settings.trusted_proxies,
+                               files=FileStore(settings.files_path))
         self.discord: Any = None
         self.discord_desk: Any = None
         if settings.discord_enabled:
