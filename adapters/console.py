@@ -92,6 +92,9 @@ class ConsoleHub:
     async def customer_wrote(self, case: CaseState, text: str) -> None:
         self._send({"type": "message", "case": summary(case)})
 
+    async def customer_sent_file(self, case: CaseState) -> None:
+        self._send({"type": "message", "case": summary(case)})
+
     async def sla_breached(self, case: CaseState) -> None:
         self._send({"type": "sla", "case": summary(case)})
 

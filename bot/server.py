@@ -90,7 +90,8 @@ class HeardServer:
 
             self.discord = DiscordGateway(settings.discord_token, settings.discord_channel)
             self.discord_desk = DiscordDesk(self.discord, self.desk, self.writer,
-                                            settings.public_url)
+                                            settings.public_url,
+                                            files=FileStore(settings.files_path))
             self.discord.desk = self.discord_desk
             self.desk.desks.append(self.discord_desk)
         self.dispatcher = Dispatcher(self.writer, lambda: self.dialogs.dialog, self.metrics,

@@ -29,6 +29,9 @@ def migrate_attachments(db: sqlite_utils.Database) -> None:
     }, pk="id", if_not_exists=True)
     db.table("attachments").create_index(["case_number", "id"], if_not_exists=True)
     db.table("attachments").create_index(["message_id"], if_not_exists=True)
+    # which kept files a desk (Discord) already posted in the case's thread
+    db.table("desk_files").create({"desk": str, "attachment_id": int, "at": str},
+                                  pk=("desk", "attachment_id"), if_not_exists=True)
 
 
 class AttachmentStore:
@@ -53,3 +56,16 @@ class AttachmentStore:
         rows = self.conn.execute(f"SELECT {', '.join(COLUMNS)} FROM attachments "
                                  "WHERE case_number = ? ORDER BY id", (case_number,)).fetchall()
         return [dict(zip(COLUMNS, row, strict=True)) for row in rows]
+
+    def unposted_attachments(self, desk: str, case_number: str) -> list[dict[str, Any]]:
+        """The case's kept files `desk` has not posted yet, oldest first."""
+        rows = self.conn.execute(
+            f"SELECT {', '.join('a.' + c for c in COLUMNS)} FROM attachments a "
+            "WHERE a.case_number = ? AND a.status = 'stored' AND NOT EXISTS (SELECT 1 FROM "
+            "desk_files d WHERE d.desk = ? AND d.attachment_id = a.id) ORDER BY a.id",
+            (case_number, desk)).fetchall()
+        return [dict(zip(COLUMNS, row, strict=True)) for row in rows]
+
+    def mark_posted(self, desk: str, attachment_id: int, at: datetime) -> None:
+        self.conn.execute("INSERT OR IGNORE INTO desk_files (desk, attachment_id, at) "
+                          "VALUES (?, ?, ?)", (desk, attachment_id, at.isoformat()))
