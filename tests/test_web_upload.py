@@ -63,3 +63,30 @@ async def test_a_page_dressed_as_a_photo_is_refused(tmp_path: Path) -> None:
         [row] = await s.read(attachments)
         assert (row["status"], row["reason"]) == ("refused", "type")
         assert DIALOG.text("file_type", "en") in [m["text"] for m in state["messages"]]
+
+
+async def test_the_console_serves_a_pdf_as_a_download_to_agents_only(tmp_path: Path) -> None:
+    from tests.test_console import add_agent, sign_in
+
+    add_agent(tmp_path / "h.db", "amy")
+    async with serving(tmp_path / "h.db") as s:
+        pdf = b"%PDF-1.4\n<script>alert(1)</script>\n%%EOF"
+        status, state = await upload(s, pdf, "invoice-2026.pdf")
+        assert status == 200
+        number = state["case"]["number"]
+        http, csrf = await sign_in(s, "amy")
+        async with http.get(f"{s.url}/console/api/cases/{number}",
+                            headers={"X-CSRF-Token": csrf}) as r:
+            case = await r.json()
+        [sent] = [a for m in case["messages"] for a in m["attachments"]]
+        assert (sent["kind"], sent["status"], sent["name"]) == ("file", "stored", "invoice-2026.pdf")
+        async with http.get(s.url + sent["url"]) as r:
+            assert r.status == 200 and await r.read() == pdf
+            assert r.headers["Content-Type"] == "application/octet-stream"
+            assert r.headers["Content-Disposition"].startswith("attachment;")
+            assert r.headers["X-Content-Type-Options"] == "nosniff"
+        await http.close()
+        async with s.http.get(s.url + sent["url"]) as r:       # no session
+            assert r.status == 401
+        async with s.http.get(f"{s.url}/console/files/999") as r:
+            assert r.status == 401
