@@ -48,6 +48,7 @@ def show_case(db: Path, number: str, out: TextIO) -> int:
                 "received_at", "category", "category_words", "severity", "risk", "summary",
                 "remedy_id", "commitment", "due_at", "followup_at", "owner", "outcome", "csat"):
         print(f"{key:18} {record[key]}", file=out)
+    print(f"{'evidence':18} {len(case.evidence)} photo(s) or file(s) kept", file=out)
     print("\nsignals:", file=out)
     for s in case.signals:
         print(f"  {s.name:18} weight {s.weight:<4} words: {', '.join(s.words)}", file=out)

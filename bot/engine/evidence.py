@@ -36,6 +36,7 @@ def noted(step: Step, incoming: Incoming, ctx: Context) -> Step:
         return step
     turn = Turn(case, ctx, None, incoming.payload, attachment)
     record(turn, attachment)
+    case.updated_at = ctx.now
     if case.stage != "handoff":
         at = 1 if step.new_case and step.outgoing else 0
         step.outgoing[at:at] = turn.step.outgoing
