@@ -187,3 +187,46 @@ async def test_a_telegram_sticker_is_answered_and_not_stored(tmp_path: Path) -> 
         await s.settle()
         assert s.telegram.texts == [DIALOG.text("sticker", "en")]
         assert s.telegram.downloads == [] and await s.read(attachments) == []
+
+
+async def test_a_photo_accepted_before_a_crash_is_fetched_after_the_restart(tmp_path: Path) -> None:
+    """The inbox keeps the event with its pending photo; the restart fetches and answers."""
+    from datetime import UTC, datetime
+
+    from aiohttp import web
+
+    from bot.server import HeardServer
+    from bot.turns import event_key
+    from bot.types import Attachment, Incoming, incoming_to_dict
+    from dialogs.loader import DialogHolder
+    from tests.channels import settings_for
+    from tests.stubs import LineStub, TelegramStub
+
+    db = tmp_path / "h.db"
+    now = datetime.now(UTC)
+    kept = Incoming("line", USER, "01EVCRASHPHOTO000000000001", now, payload="media:image:42",
+                    attachment=Attachment(kind="image", ref="42"))
+    store = Store.open(db)
+    with store.transaction():
+        store.add_inbox("line", event_key(kept), kept.conversation_key, incoming_to_dict(kept), now)
+    store.close()
+    line, telegram = LineStub(), TelegramStub()
+    await line.start()
+    await telegram.start()
+    line.contents["42"] = jpeg()
+    server = HeardServer(settings_for(db, line, telegram), DialogHolder(default_dialog_path()),
+                         background=False)
+    runner = web.AppRunner(server.app())
+    await runner.setup()                           # start-up: recover the inbox
+    try:
+        await server.dispatcher.drain()
+        await server.delivery.send_due()
+        assert line.fetched == ["42"]
+        [row] = await server.writer.read(attachments)
+        assert row["status"] == "stored" and len(kept_files(tmp_path)) == 1
+        assert any(DIALOG.text("photo_kept", "zh-TW", case_number=row["case_number"]) == text
+                   for _, text in line.received)
+    finally:
+        await runner.cleanup()
+        await line.stop()
+        await telegram.stop()
