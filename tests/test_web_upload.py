@@ -90,3 +90,20 @@ async def test_the_console_serves_a_pdf_as_a_download_to_agents_only(tmp_path: P
             assert r.status == 401
         async with s.http.get(f"{s.url}/console/files/999") as r:
             assert r.status == 401
+
+
+async def test_a_photo_bigger_than_a_json_body_may_be_is_still_kept(tmp_path: Path) -> None:
+    """HEARD_MAX_BODY bounds JSON requests; a photo is bound by HEARD_IMAGE_MAX_MB."""
+    import io
+    import os
+
+    from PIL import Image
+
+    out = io.BytesIO()
+    Image.frombytes("RGB", (1200, 1200), os.urandom(1200 * 1200 * 3)).save(out, "JPEG", quality=95)
+    assert len(out.getvalue()) > 1_000_000
+    async with serving(tmp_path / "h.db", max_body=1_000_000) as s:
+        status, _ = await upload(s, out.getvalue(), "noise.jpg")
+        assert status == 200
+        [row] = await s.read(attachments)
+        assert row["status"] == "stored"
