@@ -70,6 +70,15 @@ class TemporaryFailure(DeliveryError):
         self.whole_channel = whole_channel
 
 
+class ContentGone(Exception):
+    """The platform no longer has (or never had) a file the customer sent."""
+
+
+class ContentTooBig(Exception):
+    """A file the customer sent is over the size Heard keeps (known before or while
+    downloading it)."""
+
+
 class CustomerBlocked(DeliveryError):
     """The customer blocked the bot (LINE unfollow, Telegram Forbidden): stop sending."""
 

@@ -26,16 +26,18 @@ from zoneinfo import ZoneInfo
 
 from aiohttp import web
 
+from adapters import console_files
 from adapters.console_admin import AccountsPage
+from adapters.console_find import find_routes
 from adapters.console_reports import ReportDownloads
 from adapters.console_try import TryIt
-from adapters.console_find import find_routes
 from adapters.console_view import action_args, detail, summary
 from adapters.dashboard import dashboard_content
 from adapters.guard import LoginLimiter, Network, account_key, client_address
 from bot import accounts, agents
 from bot.case import CaseState
 from bot.desk import DeskService
+from bot.files import FileStore
 from bot.reports import period
 from dialogs.loader import DialogHolder
 from dialogs.model import SEVERITIES, Dialog
@@ -95,6 +97,9 @@ class ConsoleHub:
     async def customer_wrote(self, case: CaseState, text: str) -> None:
         self._send({"type": "message", "case": summary(case)})
 
+    async def customer_sent_file(self, case: CaseState) -> None:
+        self._send({"type": "message", "case": summary(case)})
+
     async def sla_breached(self, case: CaseState) -> None:
         self._send({"type": "sla", "case": summary(case)})
 
@@ -109,9 +114,11 @@ class ConsoleHub:
 class Console:
     def __init__(self, writer: Writer, desk: DeskService, hub: ConsoleHub,
                  holder: DialogHolder, clock: Callable[[], datetime],
-                 trusted_proxies: tuple[Network, ...] = ()) -> None:
+                 trusted_proxies: tuple[Network, ...] = (),
+                 files: FileStore | None = None) -> None:
         self.writer, self.desk, self.hub, self.holder, self.clock = (
             writer, desk, hub, holder, clock)
+        self.files = files            # photos and files customers sent (console_files.py)
         self.limiter = LoginLimiter()
         self.trusted_proxies = trusted_proxies
         self.try_it = TryIt(self)
@@ -138,6 +145,7 @@ class Console:
             *self.try_it.routes(),
             *AccountsPage(self).routes(),
             *find_routes(self),
+            *console_files.routes(self.writer, self._session, self.files),
         ]
 
     # ------------------------------------------------------------ sessions
@@ -271,7 +279,7 @@ class Console:
                 return None
             earlier = [summary(c) for c in store.list_cases(limit=20)
                        if c.conversation_key == case.conversation_key and c.number != number]
-            return {"case": case, "messages": store.messages(number),
+            return {"case": case, "messages": console_files.with_attachments(store, number),
                     "events": store.events(number), "earlier": earlier}
 
         found = await self.writer.read(read)

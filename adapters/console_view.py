@@ -54,7 +54,8 @@ def detail(found: dict[str, Any], dialog: Dialog, agent_name: str,
         "followup_at": case.followup_at.isoformat() if case.followup_at else None,
         "messages": [{"from": "customer" if m["direction"] == "in" else (
                           "agent" if m["kind"] == "agent" else "bot"),
-                      "text": m["text"] or "", "pressed": m["payload"], "at": m["at"]}
+                      "text": m["text"] or "", "pressed": m["payload"], "at": m["at"],
+                      "attachments": m.get("attachments", [])}
                      for m in found["messages"]],
         "notes": notes, "history": history, "earlier": found["earlier"],
         "canned": agents.canned_replies(case, agent_name, dialog),

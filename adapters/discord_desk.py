@@ -16,11 +16,16 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
+from datetime import datetime
+from functools import partial
 from typing import Any, Protocol
 
 from bot.agents import ActionError, hand_back_choices
 from bot.case import CaseState
 from bot.desk import DeskService
+from bot.files import FileStore
+from storage.store import Store
 from storage.writer import Writer
 
 log = logging.getLogger(__name__)
@@ -44,14 +49,16 @@ class Gateway(Protocol):
 
     async def open_thread(self, name: str, text: str) -> str: ...
     async def post(self, thread_id: str, text: str, *, ping: bool = False) -> None: ...
+    async def post_file(self, thread_id: str, name: str, data: bytes) -> None: ...
 
 
 class DiscordDesk:
     name = DESK
 
     def __init__(self, gateway: Gateway, service: DeskService, writer: Writer,
-                 console_url: str = "") -> None:
+                 console_url: str = "", files: FileStore | None = None) -> None:
         self.gateway, self.service, self.writer = gateway, service, writer
+        self.files = files          # photos customers sent are posted in the thread
         self.console_url = console_url.rstrip("/")
         self._jobs: asyncio.Queue[tuple[str, tuple[Any, ...]]] = asyncio.Queue()
         self._worker: asyncio.Task[None] | None = None
@@ -75,6 +82,10 @@ class DiscordDesk:
 
     async def customer_wrote(self, case: CaseState, text: str) -> None:
         self._jobs.put_nowait(("post", (case.number, f"💬 客人 Customer: {text}")))
+        self._jobs.put_nowait(("files", (case.number,)))
+
+    async def customer_sent_file(self, case: CaseState) -> None:
+        self._jobs.put_nowait(("files", (case.number,)))
 
     async def case_changed(self, case: CaseState, what: str, agent: str | None) -> None:
         words = {"claim": "認領了 claimed", "resolve": "處理完成 resolved",
@@ -126,11 +137,30 @@ class DiscordDesk:
             thread = await self.gateway.open_thread(name[:THREAD_NAME_LIMIT], self.opening(case))
             await self.writer.run(lambda s: s.set_thread(DESK, case.number, thread,
                                                          self.service.clock()))
+            await self._post_files(case.number)      # photos sent before the handoff
+            return
+        if kind == "files":
+            await self._post_files(args[0])
             return
         number, text = args
         target = await self.writer.read(lambda s: s.thread_for(DESK, number))
         if target:
             await self.gateway.post(target, text[:MESSAGE_LIMIT], ping=kind == "alert")
+
+    async def _post_files(self, number: str) -> None:
+        """The case's kept files not posted yet, each as a file in the thread, then
+        marked (a crash between the two posts one again, never loses one)."""
+        if self.files is None:
+            return
+        files = self.files
+        target = await self.writer.read(lambda s: s.thread_for(DESK, number))
+        if not target:
+            return
+        rows = await self.writer.read(lambda s: s.unposted_attachments(DESK, number))
+        for row in rows:
+            data = await asyncio.to_thread(files.read, row["sha256"])
+            await self.gateway.post_file(target, _file_name(row), data)
+            await self.writer.run(partial(_posted, int(row["id"]), self.service.clock()))
 
     def opening(self, case: CaseState) -> str:
         signals = "; ".join(f"{s.name}: {', '.join(s.words)}" for s in case.signals) or "-"
@@ -180,6 +210,18 @@ class DiscordDesk:
             lines.append(f"`!handback {then}` {HAND_BACK_WORDS[then]}"
                          + (f" — 不適用 not now: {why}" if why else ""))
         self._jobs.put_nowait(("post", (number, "\n".join(lines))))
+
+
+def _posted(attachment_id: int, at: datetime, store: Store) -> None:
+    store.mark_posted(DESK, attachment_id, at)
+
+
+def _file_name(row: dict[str, Any]) -> str:
+    """A name Discord shows and that says the type the bytes were checked to be."""
+    extension = {"image/jpeg": "jpg", "image/png": "png", "image/webp": "webp",
+                 "image/gif": "gif", "video/mp4": "mp4", "application/pdf": "pdf"}
+    stem = re.sub(r"[^\w.-]", "_", (row["name"] or "").rsplit(".", 1)[0])[:60] or f"file-{row['id']}"
+    return f"{stem}.{extension.get(row['mime'] or '', 'bin')}"
 
 
 class DiscordGateway:
@@ -256,3 +298,15 @@ class DiscordGateway:
                                             replied_user=False)
                     if ping else discord.AllowedMentions.none())
         await thread.send(text, allowed_mentions=mentions)  # type: ignore[union-attr]
+
+    async def post_file(self, thread_id: str, name: str, data: bytes) -> None:
+        """A photo or file the customer sent, as a Discord attachment (discord.File)."""
+        import io
+
+        import discord
+
+        await asyncio.wait_for(self.client.wait_until_ready(), timeout=30)
+        thread = self.client.get_channel(int(thread_id)) or await self.client.fetch_channel(
+            int(thread_id))
+        await thread.send(file=discord.File(io.BytesIO(data), filename=name),  # type: ignore[union-attr]
+                          allowed_mentions=discord.AllowedMentions.none())

@@ -23,6 +23,7 @@ from linebot.v3.messaging import (
     ApiException,
     AsyncApiClient,
     AsyncMessagingApi,
+    AsyncMessagingApiBlob,
     Configuration,
     PushMessageRequest,
     ReplyMessageRequest,
@@ -38,6 +39,8 @@ from linebot.v3.webhooks import (
 
 from adapters.base import (
     Checkpoint,
+    ContentGone,
+    ContentTooBig,
     CustomerBlocked,
     OutboxMessage,
     PermanentFailure,
@@ -47,7 +50,7 @@ from adapters.base import (
     split_text,
 )
 from bot.payloads import FOLLOW, MEDIA_PREFIX, UNFOLLOW
-from bot.types import Incoming
+from bot.types import Attachment, Incoming
 
 log = logging.getLogger(__name__)
 
@@ -60,6 +63,8 @@ DATA_LIMIT = 300
 REPLY_TOKEN_FRESH = 50.0   # seconds after the webhook arrived; LINE keeps them about a minute
 REQUEST_TIMEOUT = 10.0
 HANDLED = frozenset({"message", "postback", "follow", "unfollow"})   # event types we read
+FILE_KINDS = frozenset({"image", "video", "audio", "file"})   # LINE keeps their bytes for us
+CONTENT_TIMEOUT = 60.0     # seconds for one download from LINE's data host
 
 # The SDK's calls check their arguments with pydantic's `validate_arguments` on every call
 # (both `reply_message` and the `_with_http_info` it calls): about a tenth of the CPU a
@@ -76,10 +81,14 @@ class LineChannel:
 
     def __init__(self, secret: str, access_token: str, host: str = "https://api.line.me",
                  timeout: float = REQUEST_TIMEOUT,
-                 token_fresh: float = REPLY_TOKEN_FRESH) -> None:
+                 token_fresh: float = REPLY_TOKEN_FRESH,
+                 data_host: str = "https://api-data.line.me") -> None:
         self.secret = secret
         self.access_token = access_token
         self.host = host
+        self.data_host = data_host
+        self._blob_client: AsyncApiClient | None = None
+        self._blob: AsyncMessagingApiBlob | None = None
         self.timeout = timeout
         self.token_fresh = token_fresh
         self._client: AsyncApiClient | None = None
@@ -99,11 +108,42 @@ class LineChannel:
         if session is not None and hasattr(session, "_trust_env"):
             session._trust_env = False
         self._api = AsyncMessagingApi(self._client)
+        # message content lives on LINE's data host: the blob client has its own host
+        data_config = Configuration(access_token=self.access_token, host=self.data_host)
+        if proxy:
+            data_config.proxy = proxy
+        self._blob_client = AsyncApiClient(data_config)
+        self._blob = AsyncMessagingApiBlob(self._blob_client)
 
     async def close(self) -> None:
         if self._client is not None:
             await self._client.close()
             self._client = self._api = None
+        if self._blob_client is not None:
+            await self._blob_client.close()
+            self._blob_client = self._blob = None
+
+    async def content(self, attachment: Attachment, limit: int) -> bytes:
+        """The bytes of an image, video, audio or file message (the blob API). A file
+        message says its size: one over `limit` is not downloaded at all. LINE keeps
+        content for a limited time: 404/410 is `ContentGone`; 5xx, 429 and timeouts are
+        `TemporaryFailure`."""
+        if attachment.declared_size is not None and attachment.declared_size > limit:
+            raise ContentTooBig(f"{attachment.declared_size} bytes")
+        if self._blob is None:
+            raise TemporaryFailure("LINE client not started")
+        try:
+            data = await self._blob.get_message_content(attachment.ref,
+                                                        _request_timeout=CONTENT_TIMEOUT)
+        except ApiException as exc:
+            if exc.status in (404, 410):
+                raise ContentGone(f"LINE answered {exc.status}") from exc
+            raise _failure(exc) from exc
+        except Exception as exc:   # timeouts and connection errors
+            raise TemporaryFailure(f"LINE content: {type(exc).__name__}: {exc}") from exc
+        if len(data) > limit:
+            raise ContentTooBig(f"{len(data)} bytes")
+        return bytes(data)
 
     # ------------------------------------------------------------ receiving
 
@@ -162,6 +202,7 @@ class LineChannel:
             else:
                 kind_name = getattr(message, "type", "media")
                 fields["payload"] = f"{MEDIA_PREFIX}{kind_name}:{getattr(message, 'id', '')}"
+                fields["attachment"] = _attachment(message, kind_name)
         elif isinstance(event, PostbackEvent):
             fields["payload"] = event.postback.data[:DATA_LIMIT]
         elif isinstance(event, FollowEvent):
@@ -239,6 +280,23 @@ class LineChannel:
         except Exception as exc:  # timeouts and connection errors
             raise TemporaryFailure(f"LINE reply: {type(exc).__name__}: {exc}") from exc
         return True
+
+
+def _attachment(message: Any, kind: str) -> Attachment | None:
+    """What a media message brings: a file LINE holds for us (fetched before the turn), a
+    sticker (acknowledged, never stored), or nothing we keep (a location)."""
+    if kind == "sticker":
+        return Attachment(kind="sticker", ref=str(getattr(message, "sticker_id", "") or ""),
+                          status="ignored")
+    if kind not in FILE_KINDS:
+        return None
+    provider = getattr(getattr(message, "content_provider", None), "type", "line")
+    found = Attachment(kind=kind, ref=str(message.id), name=getattr(message, "file_name", None),
+                       declared_size=getattr(message, "file_size", None))
+    if provider not in (None, "line"):
+        # an external URL the sending app chose: never fetched by us
+        return Attachment(kind=kind, ref=found.ref, status="refused", reason="unavailable")
+    return found
 
 
 def render_json(messages: list[OutboxMessage]) -> list[dict[str, Any]]:

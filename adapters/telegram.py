@@ -23,6 +23,8 @@ from telegram import Bot
 
 from adapters.base import (
     Checkpoint,
+    ContentGone,
+    ContentTooBig,
     CustomerBlocked,
     DeliveryError,
     OutboxMessage,
@@ -31,8 +33,8 @@ from adapters.base import (
     cleaned,
     split_text,
 )
-from bot.payloads import FOLLOW
-from bot.types import Incoming, Profile
+from bot.payloads import FOLLOW, MEDIA_PREFIX
+from bot.types import Attachment, Incoming, Profile
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +46,10 @@ JOIN = "\n\n"
 CONNECTIONS = 256          # as PTB's own pool
 TIMEOUT = aiohttp.ClientTimeout(total=15.0, sock_connect=5.0, sock_read=5.0)
 JSON_HEADERS = {"Content-Type": "application/json"}
+# message field -> the kind of file it carries (a photo comes in sizes, largest last)
+MEDIA_FIELDS = {"photo": "image", "document": "file", "video": "video", "voice": "audio",
+                "audio": "audio", "sticker": "sticker"}
+CHUNK = 64 * 1024
 
 
 class TelegramChannel:
@@ -55,6 +61,8 @@ class TelegramChannel:
         self.token = token
         self.secret_token = secret_token
         self.api = f"{base_url}{token}"
+        # files are downloaded from /file/bot<token>/<file_path> beside the Bot API
+        self.files = f"{base_url.removesuffix('/bot')}/file/bot{token}"
         self.proxy = ((os.environ.get("HTTPS_PROXY") or os.environ.get("https_proxy"))
                       if base_url.startswith("https:") else None)
         self.bot = Bot(token, base_url=base_url)   # long polling (bot/server.py)
@@ -92,6 +100,13 @@ class TelegramChannel:
             return [cleaned(_pressed(query, event_id, now))], [_string(query, "id")]
         message = data.get("message")
         text = _optional(_object(message, "message"), "text") if message is not None else None
+        media = _media(message) if message is not None and text is None else None
+        if message is not None and media is not None:
+            return [cleaned(Incoming(
+                channel=CHANNEL, user_id=str(_chat_id(message)), event_id=event_id,
+                received_at=now, text=_optional(message, "caption") or "",
+                payload=f"{MEDIA_PREFIX}{media.kind}:{event_id}", attachment=media,
+                profile=_profile(message.get("from"))))], []
         if message is None or text is None:
             log.info("telegram: update %s has no text or button, ignored", event_id)
             return [], []
@@ -128,6 +143,41 @@ class TelegramChannel:
             if i == len(parts) - 1 and last.buttons:
                 params["reply_markup"] = keyboard(last)
             await self.call("sendMessage", params)
+
+    async def content(self, attachment: Attachment, limit: int) -> bytes:
+        """A file the customer sent: getFile, then the download (at most `limit` bytes
+        read; a size Telegram states over it is not downloaded at all)."""
+        if attachment.declared_size is not None and attachment.declared_size > limit:
+            raise ContentTooBig(f"{attachment.declared_size} bytes")
+        try:
+            found = await self.call("getFile", {"file_id": attachment.ref})
+        except PermanentFailure as exc:       # 400: too big for bots, or no such file
+            if "too big" in str(exc).lower():
+                raise ContentTooBig(str(exc)) from exc
+            raise ContentGone(str(exc)) from exc
+        path = found.get("file_path") if isinstance(found, dict) else None
+        if not isinstance(path, str) or not path or ".." in path:
+            raise ContentGone("Telegram gave no file path")
+        return await self._download(f"{self.files}/{path}", limit)
+
+    async def _download(self, url: str, limit: int) -> bytes:
+        if self._http is None:
+            raise TemporaryFailure("Telegram client not started")
+        try:
+            async with self._http.get(url, proxy=self.proxy) as response:
+                if response.status in (400, 404):
+                    raise ContentGone(f"Telegram answered {response.status}")
+                if response.status != 200:
+                    raise TemporaryFailure(f"Telegram file download: HTTP {response.status}")
+                data = bytearray()
+                async for chunk in response.content.iter_chunked(CHUNK):
+                    data += chunk
+                    if len(data) > limit:
+                        raise ContentTooBig(f"more than {limit} bytes")
+                return bytes(data)
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            reason = str(exc).replace(self.token, "<token>") if self.token else str(exc)
+            raise TemporaryFailure(f"Telegram file download: {type(exc).__name__}: {reason}") from exc
 
     async def call(self, method: str, params: dict[str, Any]) -> Any:
         """One Bot API method; its `result`. Failures are told apart as PTB tells them:
@@ -191,6 +241,26 @@ def _pressed(query: dict[str, Any], event_id: str, now: datetime) -> Incoming:
     chat = _chat_id(_object(message, "callback_query.message")) if message else _id(sender)
     return Incoming(channel=CHANNEL, user_id=str(chat), event_id=event_id, received_at=now,
                     payload=_optional(query, "data") or "", profile=_profile(sender))
+
+
+def _media(message: dict[str, Any]) -> Attachment | None:
+    """The file a message carries (the largest size of a photo), or None."""
+    for name, kind in MEDIA_FIELDS.items():
+        found = message.get(name)
+        if found is None:
+            continue
+        if name == "photo":
+            if not isinstance(found, list) or not found:
+                raise ValueError("photo is not a list of sizes")
+            found = found[-1]
+        found = _object(found, name)
+        if kind == "sticker":
+            return Attachment(kind="sticker", ref=_string(found, "file_id"), status="ignored")
+        size = found.get("file_size")
+        return Attachment(kind=kind, ref=_string(found, "file_id"),
+                          name=_optional(found, "file_name"),
+                          declared_size=size if isinstance(size, int) and size >= 0 else None)
+    return None
 
 
 def _object(value: Any, what: str) -> dict[str, Any]:

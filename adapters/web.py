@@ -25,6 +25,7 @@ from typing import Any
 from aiohttp import web
 
 from adapters.base import Checkpoint, OutboxMessage, cleaned
+from bot.payloads import MEDIA_PREFIX
 from bot.types import Incoming, Profile
 from storage.store import Store
 from storage.writer import Writer
@@ -183,10 +184,18 @@ def _state(store: Store, visitor: str, after: int) -> dict[str, Any]:
         {"id": m["id"], "from": "customer" if m["direction"] == "in" else "bot",
          "text": m["text"] or "", "buttons": m["buttons"] if m["direction"] == "out" else [],
          "pressed": m["payload"] if m["direction"] == "in" else None, "at": m["at"],
-         "case": m["case_number"]}
+         "case": m["case_number"], **_sent_file(m)}
         for m in store.conversation_messages(key, after)
     ]
     return {
         "messages": messages,
         "case": {"number": case.number, "stage": case.stage} if case else None,
     }
+
+
+def _sent_file(message: dict[str, Any]) -> dict[str, Any]:
+    """A photo or file the visitor sent: its kind (the page shows a word for it)."""
+    payload = message["payload"] or ""
+    if message["direction"] != "in" or not payload.startswith(MEDIA_PREFIX):
+        return {}
+    return {"file": payload[len(MEDIA_PREFIX):].split(":", 1)[0], "pressed": None}

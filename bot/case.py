@@ -76,6 +76,7 @@ class CaseState:
     overdue_reminded: bool = False                           # the owner was told it is overdue
     handoff_ack_at: datetime | None = None                   # last "passed on, we'll reply" in handoff
     labels: list[str] = field(default_factory=list)          # dialog label ids and free labels (bot.labels)
+    evidence: list[dict[str, Any]] = field(default_factory=list)  # photos and files kept
 
     def telling(self) -> list[str]:
         """The customer's telling as it stands: what a correction replaced is left out."""

@@ -28,11 +28,19 @@ SETTINGS: dict[str, tuple[str, str]] = {
     "HEARD_WORKERS": ("", "processes for `heard serve` (empty: one per core; 1: everything "
                           "in one process)"),
     "HEARD_MAX_BODY": ("1000000", "largest webhook or web chat request accepted, in bytes"),
+    "HEARD_FILES": ("", "folder keeping the photos and files customers send (empty: `files` "
+                        "beside the HEARD_DB file)"),
+    "HEARD_IMAGE_MAX_MB": ("10", "largest photo kept, in MB; a bigger one is refused with an "
+                                 "answer saying so"),
+    "HEARD_FILE_MAX_MB": ("20", "largest video or PDF kept, in MB (Telegram lets bots fetch "
+                                "up to 20)"),
     "HEARD_DELIVERY_MAX_AGE": ("6", "hours a reply keeps being retried while its platform "
                                     "fails; then it is marked failed and the team is alerted"),
     "LINE_CHANNEL_SECRET": ("", "LINE channel secret (Messaging API); empty: LINE is off"),
     "LINE_CHANNEL_ACCESS_TOKEN": ("", "LINE channel access token (long-lived)"),
     "LINE_API_HOST": ("https://api.line.me", "LINE Messaging API address (tests use a stub)"),
+    "LINE_DATA_HOST": ("https://api-data.line.me", "LINE address serving the content of "
+                                                   "photos and files (tests use a stub)"),
     "LINE_REPLY_TOKEN_SECONDS": ("50", "seconds after a LINE webhook arrives that its reply "
                                        "token is used (LINE keeps them about a minute); later "
                                        "replies are pushed"),
@@ -60,9 +68,13 @@ class Settings:
     max_body: int = 1_000_000
     workers: int = 0                        # 0: one per core
     delivery_max_age: float = 6 * 3600.0    # seconds
+    files_dir: Path | None = None           # None: `files` beside the database
+    image_max_mb: float = 10.0
+    file_max_mb: float = 20.0
     line_secret: str = ""
     line_token: str = ""
     line_api_host: str = "https://api.line.me"
+    line_data_host: str = "https://api-data.line.me"
     line_token_seconds: float = 50.0
     telegram_token: str = ""
     telegram_secret: str = ""
@@ -72,6 +84,10 @@ class Settings:
     public_url: str = ""
     trusted_proxies: tuple[Network, ...] = ()
     admin_token: str = ""
+
+    @property
+    def files_path(self) -> Path:
+        return self.files_dir if self.files_dir is not None else self.db_path.parent / "files"
 
     @property
     def line_enabled(self) -> bool:
@@ -108,6 +124,10 @@ class Settings:
             line_secret=values["LINE_CHANNEL_SECRET"],
             line_token=values["LINE_CHANNEL_ACCESS_TOKEN"],
             line_api_host=values["LINE_API_HOST"].rstrip("/"),
+            line_data_host=values["LINE_DATA_HOST"].rstrip("/"),
+            files_dir=Path(values["HEARD_FILES"]) if values["HEARD_FILES"] else None,
+            image_max_mb=_positive(values["HEARD_IMAGE_MAX_MB"], "HEARD_IMAGE_MAX_MB"),
+            file_max_mb=_positive(values["HEARD_FILE_MAX_MB"], "HEARD_FILE_MAX_MB"),
             line_token_seconds=_positive(values["LINE_REPLY_TOKEN_SECONDS"],
                                          "LINE_REPLY_TOKEN_SECONDS"),
             telegram_token=values["TELEGRAM_BOT_TOKEN"],

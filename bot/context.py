@@ -12,6 +12,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from bot.case import CaseEvent, CaseState, Step
+from bot.types import Attachment
 from bot.understanding import Understanding
 from dialogs.model import Dialog
 
@@ -34,6 +35,7 @@ class Turn:
     ctx: Context
     u: Understanding | None
     payload: str | None
+    attachment: Attachment | None = None              # a photo or file came with it
     step: Step = field(init=False)
     noted: bool = field(init=False, default=False)   # the message added to the telling
 

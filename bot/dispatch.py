@@ -35,6 +35,8 @@ Clock = Callable[[], datetime]
 # Told after every stored turn: the case, what the customer wrote, whether it escalated,
 # and the event's inbox id.
 OnTurn = Callable[[CaseState | None, str, bool, int], Awaitable[None]]
+# Resolves an event's pending attachment (bot/fetch.py) before its turn.
+Fetch = Callable[[Incoming], Awaitable[Incoming]]
 SETTLE_WAIT = 10.0          # seconds a web chat request waits for another process's turn
 REMEMBERED = 20_000         # accepted events waiting to hear back from the turn worker
 AHEAD_WAIT = 1.0            # seconds a webhook waits at most for the turn worker to catch up
@@ -49,8 +51,10 @@ class Dispatcher:
     def __init__(self, writer: Writer, dialog: Callable[[], Dialog], metrics: Metrics,
                  on_outbox: Callable[[str], None] = lambda key: None, clock: Clock = utc_now,
                  on_turn: OnTurn | None = None,
-                 remote: Callable[[], None] | None = None) -> None:
+                 remote: Callable[[], None] | None = None,
+                 fetch: Fetch | None = None) -> None:
         self.writer = writer
+        self.fetch = fetch
         self.remote = remote
         self.on_turn = on_turn
         self.dialog = dialog
@@ -193,6 +197,8 @@ class Dispatcher:
         task.add_done_callback(self._done)
 
     async def _process(self, inbox_id: int, incoming: Incoming) -> None:
+        if self.fetch is not None and incoming.attachment is not None:
+            incoming = await self.fetch(incoming)     # in order: this conversation waits
         now = self.clock()
         dialog = self.dialog()
 

@@ -58,6 +58,7 @@ def show_case(db: Path, number: str, out: TextIO, tz: ZoneInfo = UTC_ZONE) -> in
         value = shown(record[key], tz) if key in DATETIME_FIELDS else record[key]
         print(f"{key:18} {value}", file=out)
     print(f"{'time zone':18} {tz.key}", file=out)
+    print(f"{'evidence':18} {len(case.evidence)} photo(s) or file(s) kept", file=out)
     print("\nsignals:", file=out)
     for s in case.signals:
         print(f"  {s.name:18} weight {s.weight:<4} words: {', '.join(s.words)}", file=out)

@@ -19,12 +19,15 @@ from typing import Any
 from aiohttp import web
 
 from adapters import web as webchat
+from adapters import web_upload
 from adapters.base import Sender
 from adapters.console import Console, ConsoleHub
 from bot.config import Settings
 from bot.delivery import Delivery
 from bot.desk import DeskService
 from bot.dispatch import Dispatcher
+from bot.fetch import fetcher, limits
+from bot.files import FileStore
 from bot.metrics import Metrics
 from bot.scheduler import Scheduler
 from bot.types import Incoming
@@ -61,7 +64,8 @@ class HeardServer:
 
             self.line = LineChannel(settings.line_secret, settings.line_token,
                                     settings.line_api_host,
-                                    token_fresh=settings.line_token_seconds)
+                                    token_fresh=settings.line_token_seconds,
+                                    data_host=settings.line_data_host)
             self.senders["line"] = self.line
         if settings.telegram_enabled:
             from adapters.telegram import TelegramChannel
@@ -77,7 +81,8 @@ class HeardServer:
         self.hub = ConsoleHub()
         self.desk.desks.append(self.hub)
         self.console = Console(self.writer, self.desk, self.hub, self.dialogs, clock,
-                               trusted_proxies=settings.trusted_proxies)
+                               trusted_proxies=settings.trusted_proxies,
+                               files=FileStore(settings.files_path))
         self.discord: Any = None
         self.discord_desk: Any = None
         if settings.discord_enabled:
@@ -85,12 +90,15 @@ class HeardServer:
 
             self.discord = DiscordGateway(settings.discord_token, settings.discord_channel)
             self.discord_desk = DiscordDesk(self.discord, self.desk, self.writer,
-                                            settings.public_url)
+                                            settings.public_url,
+                                            files=FileStore(settings.files_path))
             self.discord.desk = self.discord_desk
             self.desk.desks.append(self.discord_desk)
         self.dispatcher = Dispatcher(self.writer, lambda: self.dialogs.dialog, self.metrics,
                                      on_outbox=self._deliver, clock=clock,
-                                     on_turn=self._after_turn)
+                                     on_turn=self._after_turn,
+                                     fetch=fetcher(settings, {"line": self.line,
+                                                              "telegram": self.telegram}))
         self.scheduler = Scheduler(self.writer, lambda: self.dialogs.dialog, clock,
                                    self.delivery.poke, every=scheduler_every,
                                    on_due=self.desk.after_timers)
@@ -117,6 +125,9 @@ class HeardServer:
             web.post("/admin/reload", self.reload),
             *webchat.routes(self.writer, self.dispatcher.accept, self.dispatcher.settled,
                             self.clock),
+            *web_upload.routes(self.writer, self.dispatcher.accept, self.dispatcher.settled,
+                               self.clock, FileStore(self.settings.files_path),
+                               limits(self.settings)),
             *self.console.routes(),
         ])
         self.metrics.gauges["heard_outbox_messages"] = self._outbox_gauge

@@ -19,6 +19,7 @@ from bot.case import CaseState, Step
 from bot.config import Settings
 from bot.desk import timer_news, turn_news
 from bot.dispatch import Dispatcher, utc_now
+from bot.fetch import content_channels, fetcher
 from bot.metrics import Metrics
 from bot.scheduler import Scheduler
 from bot.understanding import ready
@@ -39,9 +40,11 @@ class TurnWorker:
         self.http_count = len(wake.write_fds)      # a pipe to each HTTP worker
         self.writer = Writer(settings.db_path, batch_seconds=TURN_BATCH_SECONDS)
         self.metrics = Metrics()
+        self.channels = content_channels(settings)      # photos and files are fetched here
         self.dispatcher = Dispatcher(self.writer, lambda: self.dialogs.dialog, self.metrics,
                                      on_outbox=self._replies, clock=utc_now,
-                                     on_turn=self._after_turn)
+                                     on_turn=self._after_turn,
+                                     fetch=fetcher(settings, self.channels))
         self.scheduler = Scheduler(self.writer, lambda: self.dialogs.dialog, utc_now,
                                    self._look, every=scheduler_every, on_due=self._after_timers)
         self._looked = asyncio.Event()
@@ -51,6 +54,8 @@ class TurnWorker:
     async def run(self) -> None:
         await asyncio.to_thread(ready, self.dialogs.dialog)
         await self.writer.start()
+        for channel in self.channels.values():
+            await channel.start()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, self._stop.set)
@@ -80,6 +85,8 @@ class TurnWorker:
             await self.dispatcher.drain()       # accepted events finish their turns
             await self.scheduler.stop()
             await self.writer.stop()
+            for channel in self.channels.values():
+                await channel.close()
             log.info("turn worker: stopped")
 
     def _heard(self, message: dict[str, object]) -> None:

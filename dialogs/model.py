@@ -184,6 +184,18 @@ TEXT_KEYS: Mapping[str, frozenset[str]] = {
     "difference_unknown": frozenset(),
     # strftime-style is not used: {month} {day} {hour} {minute} {weekday}
     "datetime": frozenset({"month", "day", "hour", "minute"}),
+    # Photos and files (bot/engine/evidence.py): a photo / another file kept with the case.
+    "photo_kept": frozenset({"case_number"}),
+    "file_kept": frozenset({"case_number"}),
+    # refused: over the size limit ({limit}, e.g. "10 MB"), a type we do not keep, or the
+    # platform no longer had it (or the download failed): what to send instead.
+    "file_too_big": frozenset({"limit"}),
+    "file_type": frozenset(),
+    "file_gone": frozenset(),
+    # listening, nothing told yet, only a photo: ask for the story in words.
+    "evidence_ask": frozenset(),
+    # a sticker: acknowledged, never stored.
+    "sticker": frozenset(),
 }
 
 # Optional texts: a key with one of these prefixes, then a situation id, replaces the

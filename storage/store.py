@@ -28,6 +28,7 @@ import sqlite_utils
 from bot.case import CaseState
 from bot.team_time import in_zone
 from storage.agent_accounts import AgentAccountStore, migrate_agent_accounts
+from storage.attachments import AttachmentStore, migrate_attachments
 from storage.outbox import OutboxStore, migrate_5, migrate_6
 from storage.search import SearchStore, migrate_search
 
@@ -35,7 +36,7 @@ if TYPE_CHECKING:
     from bot.case import Step
     from bot.types import Incoming
 
-SCHEMA_VERSION = 8
+SCHEMA_VERSION = 9
 CASE_FIELDS: tuple[str, ...] = tuple(f.name for f in fields(CaseState))
 
 
@@ -130,10 +131,11 @@ def _migrate_4(db: sqlite_utils.Database) -> None:
 
 
 MIGRATIONS = {1: _migrate_1, 2: _migrate_2, 3: _migrate_3, 4: _migrate_4, 5: migrate_5,
-              6: migrate_6, 7: migrate_agent_accounts, 8: migrate_search}
+              6: migrate_6, 7: migrate_agent_accounts, 8: migrate_search,
+              9: migrate_attachments}
 
 
-class Store(OutboxStore, AgentAccountStore, SearchStore):
+class Store(OutboxStore, AgentAccountStore, SearchStore, AttachmentStore):
     def __init__(self, conn: sqlite3.Connection) -> None:
         self.conn = conn
         self.db = sqlite_utils.Database(conn)
@@ -347,7 +349,7 @@ class Store(OutboxStore, AgentAccountStore, SearchStore):
 
     def messages(self, case_number: str) -> list[dict[str, Any]]:
         rows = self.db.query(
-            "SELECT direction, text, payload, buttons, kind, event_id, at FROM messages "
+            "SELECT id, direction, text, payload, buttons, kind, event_id, at FROM messages "
             "WHERE case_number = ? ORDER BY id", [case_number])
         out = []
         for row in rows:
@@ -451,9 +453,12 @@ class Store(OutboxStore, AgentAccountStore, SearchStore):
             self.save_case(case)
         if incoming is not None:
             self.mark_processed(f"{incoming.channel}:{incoming.event_id}", at)
-            self.add_message(number, incoming.conversation_key, incoming.channel, "in", at,
-                             text=incoming.text, payload=incoming.payload,
-                             event_id=incoming.event_id)
+            message_id = self.add_message(number, incoming.conversation_key, incoming.channel,
+                                          "in", at, text=incoming.text, payload=incoming.payload,
+                                          event_id=incoming.event_id)
+            if incoming.attachment is not None and incoming.attachment.status != "ignored":
+                self.add_attachment(number, incoming.conversation_key, message_id,
+                                    incoming.event_id, incoming.attachment, at)
         if case is None:
             return self._enqueue_without_case(step, incoming, at)
         self.conn.executemany(

@@ -119,7 +119,7 @@ def settings_for(db: Path, line: LineStub | None, telegram: TelegramStub | None,
     return Settings(
         db_path=db, dialog_path=default_dialog_path(), log_level="INFO", port=0,
         line_secret=LINE_SECRET if line else "", line_token=LINE_TOKEN if line else "",
-        line_api_host=line.url if line else "",
+        line_api_host=line.url if line else "", line_data_host=line.url if line else "",
         telegram_token=TELEGRAM_TOKEN if telegram else "",
         telegram_secret=TELEGRAM_SECRET if telegram else "",
         telegram_api_url=telegram.base_url if telegram else "", **extra)

@@ -49,7 +49,7 @@ class Heard:
     async def start(self) -> None:
         env = {**os.environ, "HEARD_DB": str(self.db), "HEARD_PORT": str(self.port),
                "LINE_CHANNEL_SECRET": LINE_SECRET, "LINE_CHANNEL_ACCESS_TOKEN": LINE_TOKEN,
-               "LINE_API_HOST": self.line.url, "TELEGRAM_BOT_TOKEN": "",
+               "LINE_API_HOST": self.line.url, "LINE_DATA_HOST": self.line.url, "TELEGRAM_BOT_TOKEN": "",
                "HEARD_LOG_LEVEL": "WARNING", "HEARD_WORKERS": "2", **self.extra}
         self._log = self.db.with_suffix(".log").open("ab")
         self.process = await asyncio.create_subprocess_exec(

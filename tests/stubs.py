@@ -118,7 +118,7 @@ class LineStub(Stub):
     with each event it sends. `clock` is the stub's idea of now (a test's virtual clock,
     or real time)."""
 
-    endpoints = ("reply", "push")
+    endpoints = ("reply", "push", "content")
 
     def __init__(self, token_ttl: float = 60.0,
                  clock: Callable[[], datetime] | None = None) -> None:
@@ -133,6 +133,8 @@ class LineStub(Stub):
         self.retry_keys: set[str] = set()
         self.calls: list[tuple[str, dict[str, Any], dict[str, str]]] = []
         self.received: list[tuple[str, str]] = []         # (user id, text) as delivered
+        self.contents: dict[str, bytes] = {}   # message id -> what the customer sent
+        self.fetched: list[str] = []           # message ids whose content was asked for
 
     @property
     def texts(self) -> list[str]:
@@ -166,8 +168,23 @@ class LineStub(Stub):
     def app(self) -> web.Application:
         app = web.Application()
         app.add_routes([web.post("/v2/bot/message/reply", self.reply),
-                        web.post("/v2/bot/message/push", self.push)])
+                        web.post("/v2/bot/message/push", self.push),
+                        # served by api-data.line.me: the SDK's blob client has its own host
+                        web.get("/v2/bot/message/{id}/content", self.content)])
         return app
+
+    async def content(self, request: web.Request) -> web.StreamResponse:
+        """A media message's bytes while LINE keeps them; 404 once they are gone."""
+        self._auth(request)
+        message_id = request.match_info["id"]
+        self.fetched.append(message_id)
+        failure = self._failure("content")
+        if failure:
+            return await self._failed(failure)
+        data = self.contents.get(message_id)
+        if data is None:
+            return web.json_response({"message": "Not found"}, status=404)
+        return web.Response(body=data, content_type="application/octet-stream")
 
     def _auth(self, request: web.Request) -> None:
         if request.headers.get("Authorization") != f"Bearer {LINE_TOKEN}":
@@ -230,7 +247,8 @@ class TelegramStub(Stub):
     """The Bot API methods Heard uses; JSON or form-encoded posts (PTB sends forms),
     answered {"ok": true, "result": ...}."""
 
-    endpoints = ("sendMessage",)
+    endpoints = ("sendMessage", "getFile")
+    TOO_BIG = 20 * 1024 * 1024     # bots may download files up to 20 MB
 
     def __init__(self) -> None:
         super().__init__()
@@ -238,6 +256,8 @@ class TelegramStub(Stub):
         self.answered: list[str] = []
         self.webhook: dict[str, Any] = {}
         self.updates: list[dict[str, Any]] = []
+        self.files: dict[str, bytes] = {}      # file_id -> the file's bytes
+        self.downloads: list[str] = []         # file paths downloaded
 
     @property
     def base_url(self) -> str:
@@ -249,8 +269,20 @@ class TelegramStub(Stub):
 
     def app(self) -> web.Application:
         app = web.Application()
-        app.add_routes([web.post("/bot{token}/{method}", self.method)])
+        app.add_routes([web.post("/bot{token}/{method}", self.method),
+                        web.get("/file/bot{token}/{path:.+}", self.download)])
         return app
+
+    async def download(self, request: web.Request) -> web.Response:
+        if request.match_info["token"] != TELEGRAM_TOKEN:
+            return web.json_response({"ok": False, "error_code": 401}, status=401)
+        path = request.match_info["path"]
+        self.downloads.append(path)
+        data = self.files.get(path.rsplit("/", 1)[-1])
+        if data is None:
+            return web.json_response({"ok": False, "error_code": 404,
+                                      "description": "Not Found"}, status=404)
+        return web.Response(body=data, content_type="application/octet-stream")
 
     async def method(self, request: web.Request) -> web.Response:
         if request.match_info["token"] != TELEGRAM_TOKEN:
@@ -269,9 +301,24 @@ class TelegramStub(Stub):
             if failure:
                 return web.json_response({"ok": False, "error_code": failure.status,
                                           **failure.body}, status=int(failure.status))
+            if name == "getFile":
+                return self._get_file(str(data.get("file_id")))
             return web.json_response({"ok": True, "result": self._result(name, data)})
         finally:
             self._changed()
+
+    def _get_file(self, file_id: str) -> web.Response:
+        """getFile as the Bot API answers it: a path to download, or 400."""
+        data = self.files.get(file_id)
+        if data is None:
+            return web.json_response({"ok": False, "error_code": 400,
+                                      "description": "Bad Request: invalid file_id"}, status=400)
+        if len(data) > self.TOO_BIG:
+            return web.json_response({"ok": False, "error_code": 400,
+                                      "description": "Bad Request: file is too big"}, status=400)
+        return web.json_response({"ok": True, "result": {
+            "file_id": file_id, "file_unique_id": f"u{file_id}", "file_size": len(data),
+            "file_path": f"photos/{file_id}"}})
 
     def _result(self, name: str, data: dict[str, Any]) -> Any:
         if name == "getMe":

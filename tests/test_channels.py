@@ -134,6 +134,8 @@ async def test_follow_greets_without_a_case_and_unfollow_stops_pushes(tmp_path: 
 
 
 async def test_stickers_and_images_are_acknowledged_and_kept(tmp_path: Path) -> None:
+    """A sticker is answered and kept in the transcript without opening a case; the image
+    opens one (tests/test_files_channels.py covers what is fetched and stored)."""
     async with serving(tmp_path / "h.db") as s:
         for name in ("sticker", "image"):
             await s.post_line(json.dumps(fixture(f"line/{name}.json")).encode())
@@ -142,7 +144,10 @@ async def test_stickers_and_images_are_acknowledged_and_kept(tmp_path: Path) -> 
         case = (await s.read(lambda st: st.list_cases()))[0]
         kept = [m["payload"] for m in await s.read(lambda st: st.messages(case.number))
                 if m["direction"] == "in"]
-        assert kept == ["media:sticker:1501597916", "media:image:354718705033693859"]
+        assert kept == ["media:image:354718705033693859"]
+        both = await s.read(lambda st: st.conversation_messages(f"line:{USER}"))
+        assert [m["payload"] for m in both if m["payload"]] == [
+            "media:sticker:1501597916", "media:image:354718705033693859"]
 
 
 async def test_standby_mode_sends_nothing(tmp_path: Path) -> None:

@@ -51,7 +51,7 @@ def desk(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, StubTh
     dialog = db.parent / "shop.yml"
     dialog.write_text(default_dialog_path().read_text(encoding="utf-8"), encoding="utf-8")
     env = {"HEARD_DB": str(db), "LINE_CHANNEL_SECRET": LINE_SECRET,
-           "LINE_CHANNEL_ACCESS_TOKEN": LINE_TOKEN, "LINE_API_HOST": line.url,
+           "LINE_CHANNEL_ACCESS_TOKEN": LINE_TOKEN, "LINE_API_HOST": line.url, "LINE_DATA_HOST": line.url,
            "HEARD_DIALOG": str(dialog)}
     for name, role in (("amy", "agent"), ("ben", "agent"), ("lin", "admin")):
         subprocess.run([sys.executable, "-m", "bot.cli", "agents", "add", name, "--name",

@@ -138,7 +138,8 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     db = tmp_path_factory.mktemp("fuzz") / "fuzz.db"
     env = {"HEARD_DB": str(db), "HEARD_LOG_LEVEL": "ERROR",
            "LINE_CHANNEL_SECRET": LINE_SECRET, "LINE_CHANNEL_ACCESS_TOKEN": LINE_TOKEN,
-           "LINE_API_HOST": stubs.line.url, "TELEGRAM_BOT_TOKEN": TELEGRAM_TOKEN,
+           "LINE_API_HOST": stubs.line.url, "LINE_DATA_HOST": stubs.line.url,
+           "TELEGRAM_BOT_TOKEN": TELEGRAM_TOKEN,
            "TELEGRAM_SECRET_TOKEN": TELEGRAM_SECRET, "TELEGRAM_API_URL": stubs.telegram.base_url}
     try:
         with heard_serve(env) as url:

@@ -43,6 +43,7 @@
     if (message.from === "customer" && !text && message.pressed) {
       text = labels.get(message.pressed) || "✓";
     }
+    if (message.file) text = (message.file === "image" ? words.photo : words.file) + (text ? " " + text : "");
     const body = document.createElement("div");
     body.className = "text";
     body.textContent = text;
@@ -92,6 +93,27 @@
     }
   }
 
+  // The upload button: the file goes as multipart with a header no other site can send.
+  async function upload(file) {
+    if (busy) return;
+    busy = true; send.disabled = true; notice("");
+    const data = new FormData();
+    data.append("id", (crypto.randomUUID ? crypto.randomUUID() : String(Date.now())).replace(/[^A-Za-z0-9_-]/g, ""));
+    data.append("after", String(lastId));
+    data.append("language", locale);
+    data.append("file", file);
+    try {
+      const response = await fetch("/chat/api/upload", {
+        method: "POST", headers: { "X-Heard-Chat": "1" }, credentials: "same-origin", body: data });
+      if (!response.ok) throw new Error(await response.text());
+      apply(await response.json());
+    } catch (error) {
+      notice(words.notSent);
+    } finally {
+      busy = false; send.disabled = false;
+    }
+  }
+
   async function poll() {
     if (busy) return;
     try {
@@ -114,6 +136,12 @@
       event.preventDefault();
       form.requestSubmit();
     }
+  });
+  $("attach").addEventListener("click", () => $("file").click());
+  $("file").addEventListener("change", async () => {
+    const picked = $("file").files[0];
+    $("file").value = "";
+    if (picked) await upload(picked);
   });
   $("restart").addEventListener("click", async () => {
     busy = true;

@@ -85,6 +85,26 @@
     return parts.join("\n");
   }
 
+  // A photo or file the customer sent: a thumbnail, a download link, or why it was refused.
+  function attachmentView(a) {
+    const box = el("div", null, "attachment");
+    if (a.url && a.kind === "image") {
+      const link = el("a");
+      link.href = a.url; link.target = "_blank"; link.rel = "noopener";
+      const img = el("img", null, "thumb");
+      img.src = a.url; img.alt = a.name || "照片"; img.loading = "lazy";
+      link.appendChild(img);
+      box.appendChild(link);
+    } else if (a.url) {
+      const link = el("a", "📎 " + (a.name || "檔案") + "（" + Math.ceil((a.size || 0) / 1024) + " KB）");
+      link.href = a.url;
+      box.appendChild(link);
+    } else {
+      box.appendChild(el("span", "〔未保存的" + (a.kind === "image" ? "照片" : "檔案") + "：" + (a.reason || "") + "〕", "refused"));
+    }
+    return box;
+  }
+
   async function openCase(number) {
     current = number;
     const c = await api("/console/api/cases/" + encodeURIComponent(number));
@@ -107,7 +127,9 @@
     c.messages.forEach((m) => {
       const item = el("li", null, m.from);
       item.appendChild(el("time", when(m.at)));
-      item.appendChild(el("span", m.text || (m.pressed ? "〔按了：" + m.pressed + "〕" : "")));
+      const files = m.attachments || [];
+      item.appendChild(el("span", m.text || (m.pressed && !files.length ? "〔按了：" + m.pressed + "〕" : "")));
+      files.forEach((a) => item.appendChild(attachmentView(a)));
       transcript.appendChild(item);
     });
     transcript.scrollTop = transcript.scrollHeight;

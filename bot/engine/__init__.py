@@ -17,6 +17,7 @@ from bot.context import Context, Turn, finish
 from bot.engine.aftercare import after_commitment, followup_due
 from bot.engine.confirming import confirming, listen, listening
 from bot.engine.escalation import escalate_if_risky, in_handoff
+from bot.engine.evidence import noted, sticker
 from bot.engine.offering import offering, sampled
 from bot.engine.telling import check_repeat_of_earlier, classify_case, note_customer, severity
 from bot.hours import response_deadline
@@ -29,13 +30,28 @@ from dialogs.model import Dialog
 
 
 def step(case: CaseState | None, incoming: Incoming, ctx: Context) -> Step:
-    """Advance the conversation by one customer action."""
+    """Advance the conversation by one customer action. A photo or file goes through the
+    same story (its caption is what the customer said) and is then noted on the case."""
+    attachment = incoming.attachment
+    if attachment is None:
+        return _story(case, incoming, ctx)
+    if attachment.status == "ignored":
+        return sticker(case, incoming, ctx, _locale_for(None, incoming, ctx.dialog))
+    result = _story(case, incoming, ctx)
+    if result.case is None:       # "hi" with a photo: the photo is about something
+        result = _open_case(incoming, ctx, None, incoming.payload)
+    return noted(result, incoming, ctx)
+
+
+def _story(case: CaseState | None, incoming: Incoming, ctx: Context) -> Step:
     u = understand(incoming.text, ctx.dialog) if incoming.text else None
     payload = incoming.payload
     if payload == FOLLOW:
         return _greet(case, incoming, ctx)
     if case is not None and case.stage == "handoff":
         return in_handoff(case, incoming, ctx, u)
+    if case is not None and case.stage == "committed" and u is None and incoming.attachment:
+        return Step(case=case)            # more evidence for the promise being kept
     if case is not None and case.stage in ("committed", "closed"):
         after = after_commitment(case, incoming, ctx, u, payload)
         if after is not None:
@@ -45,10 +61,11 @@ def step(case: CaseState | None, incoming: Incoming, ctx: Context) -> Step:
         if u is not None and _only_greeting(u):
             return _greet(None, incoming, ctx, u)
         return _open_case(incoming, ctx, u, payload)
-    turn = Turn(case, ctx, u, payload)
+    turn = Turn(case, ctx, u, payload, incoming.attachment)
     note_customer(turn)
-    if not escalate_if_risky(turn):
-        STAGE_HANDLERS[case.stage](turn)
+    if not escalate_if_risky(turn) and (u is not None or turn.attachment is None
+                                        or (case.stage == "listening" and not case.telling())):
+        STAGE_HANDLERS[case.stage](turn)      # a bare photo mid-story moves nothing on
     return finish(turn)
 
 
@@ -111,7 +128,7 @@ def _open_case(incoming: Incoming, ctx: Context, u: Understanding | None,
         channel=incoming.channel, customer_name=incoming.profile.display_name, locale=locale,
         stage="listening", received_at=now, updated_at=now, first_response_due=now,
     )
-    turn = Turn(case, ctx, u, payload)
+    turn = Turn(case, ctx, u, payload, incoming.attachment)
     turn.step.new_case = True
     turn.event("opened", channel=incoming.channel, locale=locale)
     note_customer(turn)

@@ -27,7 +27,8 @@ def listen(turn: Turn) -> None:
         return
     if not case.telling():
         if u is None or u.is_empty:
-            replies.say(turn, "empty" if u is not None else "non_text")
+            replies.say(turn, "empty" if u is not None
+                        else "evidence_ask" if turn.attachment is not None else "non_text")
             return
         if u.act.act == "greeting" and case.prompts == 0:
             case.prompts += 1
