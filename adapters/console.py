@@ -25,6 +25,7 @@ from zoneinfo import ZoneInfo
 
 from aiohttp import web
 
+from adapters.console_desk import ConsoleDesk, queue_facts, unread_first
 from adapters.console_view import action_args, detail, summary
 from adapters.dashboard import dashboard_html
 from adapters.guard import LoginLimiter, Network, account_key, client_address
@@ -128,6 +129,7 @@ class Console:
             web.get("/console/export.csv", self.export),
             web.get("/console/dialog", self.dialog_page),
             web.post("/console/api/stories", self.stories),
+            *ConsoleDesk(self).routes(),
         ]
 
     # ------------------------------------------------------------ sessions
@@ -246,7 +248,8 @@ class Console:
         if status != "recent":
             found.sort(key=lambda c: (SEVERITIES.index(c.severity),
                                       c.handoff_at or c.received_at))
-        return _json([summary(c) for c in found])
+        facts = await self.writer.read(lambda s: queue_facts(s, found, agent["username"]))
+        return _json(unread_first([{**summary(c), **facts[c.number]} for c in found]))
 
     async def case(self, request: web.Request) -> web.Response:
         agent = await self._agent(request)
@@ -260,7 +263,8 @@ class Console:
             earlier = [summary(c) for c in store.list_cases(limit=20)
                        if c.conversation_key == case.conversation_key and c.number != number]
             return {"case": case, "messages": store.messages(number),
-                    "events": store.events(number), "earlier": earlier}
+                    "events": store.events(number), "earlier": earlier,
+                    "agent_names": store.agent_names()}
 
         found = await self.writer.read(read)
         if found is None:

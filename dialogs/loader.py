@@ -22,6 +22,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import yaml
 
 from bot.normalize import canonical, to_simplified
+from dialogs.console_words import read_console
 from dialogs.model import (
     ACT_NAMES,
     BUTTON_KEYS,
@@ -54,7 +55,8 @@ from dialogs.safe_yaml import UnsafeYaml, load_limited
 LABEL_LIMIT = 20     # LINE quick-reply labels
 TOP_KEYS = ("version", "name", "default_locale", "locales", "timezone", "risk_threshold",
             "order_number_pattern", "understanding", "products", "colours", "grades", "categories",
-            "signals", "intents", "acts", "ordinary", "restatement", "texts", "buttons", "team", "followups")
+            "signals", "intents", "acts", "ordinary", "restatement", "texts", "buttons", "team", "followups",
+            "console")
 CANNED_PLACEHOLDERS = frozenset({"case_number", "customer_name", "summary", "commitment", "due",
                                  "agent", "team"})
 SIGNAL_PARAMS = {
@@ -364,6 +366,7 @@ class _Reader:
         team = self.team(top.get("team"), "team")
         followups = self.followups(top.get("followups"), "followups")
         products, measures = self.products(top.get("products"), "products")
+        console = read_console(self, top.get("console"))
         if self.problems:
             return None
         return Dialog(
@@ -376,6 +379,7 @@ class _Reader:
             colours=self.words(top.get("colours"), "colours"), team=team,
             followups=followups, acts=acts, understanding=rules, locales=self.locales,
             ordinary=self.examples(top.get("ordinary"), "ordinary", required=False),
+            console=console,
         )
 
     def products(self, value: Any, path: str

@@ -25,13 +25,14 @@ from typing import TYPE_CHECKING, Any, TextIO
 import sqlite_utils
 
 from bot.case import CaseState
+from storage.console_marks import ConsoleMarksStore, migrate_console_marks
 from storage.outbox import OutboxStore, migrate_5, migrate_6
 
 if TYPE_CHECKING:
     from bot.case import Step
     from bot.types import Incoming
 
-SCHEMA_VERSION = 6
+SCHEMA_VERSION = 7
 CASE_FIELDS: tuple[str, ...] = tuple(f.name for f in fields(CaseState))
 
 
@@ -126,10 +127,10 @@ def _migrate_4(db: sqlite_utils.Database) -> None:
 
 
 MIGRATIONS = {1: _migrate_1, 2: _migrate_2, 3: _migrate_3, 4: _migrate_4, 5: migrate_5,
-              6: migrate_6}
+              6: migrate_6, 7: migrate_console_marks}
 
 
-class Store(OutboxStore):
+class Store(OutboxStore, ConsoleMarksStore):
     def __init__(self, conn: sqlite3.Connection) -> None:
         self.conn = conn
         self.db = sqlite_utils.Database(conn)
