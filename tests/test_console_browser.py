@@ -128,7 +128,7 @@ def test_an_escalated_line_case_from_live_arrival_to_resolution(
     assert any("今天會寄出" in m["text"] for p in line.stub.pushes for m in p["messages"])
 
     amy.click("#a-resolve")
-    expect(amy.locator("#v-badges")).to_contain_text("committed")
+    expect(amy.locator("#v-badges")).to_contain_text("已承諾")              # the stage, by its name
     ben.select_option("#status", "recent")
     expect(ben.locator(".cases li").first).to_contain_text("機器人")
     assert ben.evaluate("window.__pwned") is None
@@ -165,7 +165,7 @@ def test_handing_back_the_agent_picks_what_the_bot_does_next(
     expect(choices).to_be_hidden()
     amy.click("#a-handback")                              # a choice, never a direct hand-back
     expect(choices).to_be_visible()
-    expect(amy.locator("#v-badges")).to_contain_text("handoff")
+    expect(amy.locator("#v-badges")).to_contain_text("轉專人")
     expect(choices.locator("[data-then=confirm]")).to_be_disabled()    # nothing promised yet
     assert "commitment" in (choices.locator("[data-then=confirm]").get_attribute("title") or "")
     for enabled in ("close", "offer", "listen"):
@@ -184,7 +184,7 @@ def test_handing_back_the_agent_picks_what_the_bot_does_next(
     amy.click("#a-handback")
     choices.locator("[data-then=offer]").click()
     expect(choices).to_be_hidden()
-    expect(amy.locator("#v-badges")).to_contain_text("offering")
+    expect(amy.locator("#v-badges")).to_contain_text("提供方案")
     offer = pushed_to(line, user, "如果您想換個處理方式")
     datas = [i["action"]["data"] for i in offer["quickReply"]["items"]]
     assert len(datas) == 3 and datas[0].startswith("remedy:") and datas[2] == "human"

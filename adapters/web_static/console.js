@@ -80,8 +80,7 @@
       ? queue : await api("/console/api/cases?status=open");
     mineUnread = {};
     open.forEach((c) => { if (c.unread) mineUnread[c.number] = c.unread; });
-    const count = Object.keys(mineUnread).length;
-    document.title = (count ? "(" + count + ") " : "") + TITLE;
+    countUnread();
     return open;
   }
 
@@ -222,12 +221,25 @@
     select.value = chosen;
   }
 
+  // Read: the badge goes and the title counts one less; the list keeps its order until
+  // the next news, so j/k walk on through the same list.
   async function markRead(number) {
     if (!mineUnread[number]) return;
     try {
       await api("/console/api/read/" + encodeURIComponent(number), { method: "POST", body: "{}" });
-      await loadQueue();
-    } catch (error) { /* the next refresh shows it unread again */ }
+    } catch (error) { return; /* the next refresh shows it unread again */ }
+    delete mineUnread[number];
+    const item = document.querySelector('.cases li[data-number="' + CSS.escape(number) + '"]');
+    if (item) {
+      item.classList.remove("unread");
+      item.querySelectorAll(".unread-count").forEach((badge) => badge.remove());
+    }
+    countUnread();
+  }
+
+  function countUnread() {
+    const count = Object.keys(mineUnread).length;
+    document.title = (count ? "(" + count + ") " : "") + TITLE;
   }
 
   function closeCase() {
