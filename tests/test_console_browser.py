@@ -115,8 +115,8 @@ def test_an_escalated_line_case_from_live_arrival_to_resolution(
     assert amy.locator("#v-messages img, #v-messages script").count() == 0
 
     amy.click("#a-claim")
-    expect(amy.locator("#v-badges")).to_contain_text("由 amy 處理")
-    expect(ben.locator(".cases li").first).to_contain_text("由 amy 處理")  # live for ben too
+    expect(amy.locator("#v-badges")).to_contain_text("由 Amy 處理")
+    expect(ben.locator(".cases li").first).to_contain_text("由 Amy 處理")  # live for ben too
 
     amy.fill("#a-text", "您好，我是 Amy，今天會寄出全新的吹風機給您。")
     amy.click("#a-reply")
@@ -156,7 +156,7 @@ def test_handing_back_the_agent_picks_what_the_bot_does_next(
     card.click()
     expect(amy.locator("#v-number")).not_to_be_empty()
     amy.click("#a-claim")
-    expect(amy.locator("#v-badges")).to_contain_text("由 amy 處理")
+    expect(amy.locator("#v-badges")).to_contain_text("由 Amy 處理")
     amy.fill("#a-text", "您好，我是 Amy，雜音的問題我們一定處理，您看看想換新還是退款。")
     amy.click("#a-reply")
     expect(amy.locator("#v-messages li.agent")).to_contain_text("換新還是退款")

@@ -89,7 +89,7 @@ def test_a_customer_message_on_a_claimed_case_is_noticed(
     expect(amy.locator("#v-summary")).to_contain_text("耳機")
     expect(amy).to_have_title("Heard 客服台")                # everything she has is read
 
-    expect(card(ben, number)).to_contain_text("由 amy 處理")
+    expect(card(ben, number)).to_contain_text("由 Amy 林 處理")
     told_ben = ben.evaluate("window.__notes.length")
     telegram_says(url, 7000001, "美玲", "陳", "請問新的吹風機什麼時候寄出？")
     expect(claimed).to_have_class(re.compile(r"\bunread\b"))

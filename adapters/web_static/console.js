@@ -11,6 +11,7 @@
   let words = { severities: {}, stages: {}, signals: {}, outcomes: {}, owners: {}, categories: {}, situations: {} };
   let queue = [];           // the cases listed, as the server sent them
   let mineUnread = {};      // case number -> unread customer messages, over every open case
+  let people = {};          // agent username -> display name
 
   async function api(path, options = {}) {
     const response = await fetch(path, Object.assign({
@@ -54,7 +55,7 @@
   }
 
   function ownerText(owner) {
-    if (owner && owner.startsWith("agent:")) return "由 " + owner.slice(6) + " 處理";
+    if (owner && owner.startsWith("agent:")) return "由 " + (people[owner.slice(6)] || owner.slice(6)) + " 處理";
     return name("owners", owner) || "機器人";
   }
 
@@ -105,8 +106,10 @@
     const preview = el("p", c.preview ? "「" + c.preview + "」" : c.summary, "text");
     if (c.last_from === "customer") preview.classList.add("from-customer");
     item.appendChild(preview);
-    const since = c.waiting_from || (c.stage === "handoff" ? c.waiting_since : null);
-    const small = el("small", since ? "客人等了 " + waited(since) : "最後更新 " + when(c.last_at || c.waiting_since), "muted waited");
+    // waiting_from: the customer's first message since a person last answered (none: answered)
+    const since = c.stage === "handoff" ? c.waiting_from : null;
+    const small = el("small", since ? "客人等了 " + waited(since)
+      : (c.last_from === "agent" ? "已回覆 · " : "最後更新 ") + when(c.last_at || c.waiting_since), "muted waited");
     if (since) small.dataset.since = since;
     item.appendChild(small);
     item.addEventListener("click", () => openCase(c.number, { user: true }));
@@ -177,7 +180,7 @@
     $("v-commitment").textContent = c.commitment ? "承諾：" + c.commitment + (c.due_text ? "（" + c.due_text + " 前）" : "") : "";
     fill("v-earlier", c.earlier, (e) => e.number + " · " + name("stages", e.stage) + " · " + e.summary);
     transcript(c);
-    fill("v-notes", c.notes, (n) => n.agent + "：" + n.text + "（" + when(n.at) + "）");
+    fill("v-notes", c.notes, (n) => (people[n.agent] || n.agent) + "：" + n.text + "（" + when(n.at) + "）");
     cannedOptions(c.canned || {});
     const mine = me && c.owner === "agent:" + me.username;
     $("a-claim").disabled = c.stage !== "handoff" || c.owner !== "team";
@@ -527,6 +530,7 @@
       if (option.value) option.textContent = name("severities", option.value);
     });
     const others = await api("/console/api/agents");
+    others.forEach((a) => { people[a.username] = a.name || a.username; });
     others.filter((a) => a.username !== me.username).forEach((a) => {
       const option = el("option", a.name || a.username);
       option.value = a.username;
