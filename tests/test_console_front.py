@@ -209,9 +209,10 @@ def test_shortcuts_move_claim_reply_and_resolve(
     expect(ben.locator("#v-number")).to_have_text(second or "")
     ben.keyboard.press("k")
     expect(ben.locator("#v-number")).to_have_text(first or "")
-    while "小美" not in ben.locator("#v-messages").inner_text():
-        ben.keyboard.press("j")
-    number = ben.locator("#v-number").inner_text()
+    number = card(ben, "小美").get_attribute("data-number") or ""
+    card(ben, number).click()
+    expect(ben.locator("#v-number")).to_have_text(number)
+    ben.locator("#v-summary").click()                        # focus off the list
 
     ben.keyboard.press("c")
     expect(ben.locator("#a-status")).to_have_text(f"已接手 {number}")
