@@ -31,6 +31,7 @@ from adapters.console_admin import AccountsPage
 from adapters.console_find import find_routes
 from adapters.console_reports import ReportDownloads
 from adapters.console_try import TryIt
+from adapters.console_desk import ConsoleDesk, queue_facts, unread_first
 from adapters.console_view import action_args, detail, summary
 from adapters.dashboard import dashboard_content
 from adapters.guard import LoginLimiter, Network, account_key, client_address
@@ -146,6 +147,7 @@ class Console:
             *AccountsPage(self).routes(),
             *find_routes(self),
             *console_files.routes(self.writer, self._session, self.files),
+            *ConsoleDesk(self).routes(),
         ]
 
     # ------------------------------------------------------------ sessions
@@ -266,7 +268,8 @@ class Console:
         if status != "recent":
             found.sort(key=lambda c: (SEVERITIES.index(c.severity),
                                       c.handoff_at or c.received_at))
-        return _json([summary(c) for c in found])
+        facts = await self.writer.read(lambda s: queue_facts(s, found, agent["username"]))
+        return _json(unread_first([{**summary(c), **facts[c.number]} for c in found]))
 
     async def case(self, request: web.Request) -> web.Response:
         agent = await self._agent(request)
@@ -280,7 +283,8 @@ class Console:
             earlier = [summary(c) for c in store.list_cases(limit=20)
                        if c.conversation_key == case.conversation_key and c.number != number]
             return {"case": case, "messages": console_files.with_attachments(store, number),
-                    "events": store.events(number), "earlier": earlier}
+                    "events": store.events(number), "earlier": earlier,
+                    "agent_names": store.agent_names()}
 
         found = await self.writer.read(read)
         if found is None:

@@ -52,15 +52,31 @@ def detail(found: dict[str, Any], dialog: Dialog, agent_name: str,
         "due_at": case.due_at.isoformat() if case.due_at else None,
         "due_text": format_time(dialog, case.due_at, case.locale) if case.due_at else None,
         "followup_at": case.followup_at.isoformat() if case.followup_at else None,
-        "messages": [{"from": "customer" if m["direction"] == "in" else (
-                          "agent" if m["kind"] == "agent" else "bot"),
-                      "text": m["text"] or "", "pressed": m["payload"], "at": m["at"],
-                      "attachments": m.get("attachments", [])}
-                     for m in found["messages"]],
+        "messages": transcript(found, case),
+        "customer_key": case.conversation_key,
         "notes": notes, "history": history, "earlier": found["earlier"],
         "canned": agents.canned_replies(case, agent_name, dialog),
         "hand_back": agents.hand_back_choices(case, now),
     }
+
+
+def transcript(found: dict[str, Any], case: CaseState) -> list[dict[str, Any]]:
+    """The case's messages, each naming who wrote it: the customer, the bot or the agent.
+    An agent's reply is stored as a message and an `agent_reply` event in one step, in
+    the same order, so the n-th agent message is the n-th reply event's agent's words."""
+    names: dict[str, str] = found.get("agent_names", {})
+    repliers = iter([e["data"].get("agent") for e in found["events"]
+                     if e["kind"] == "agent_reply"])
+    out = []
+    for m in found["messages"]:
+        author, by = ("customer", case.customer_name) if m["direction"] == "in" else ("bot", None)
+        if m["direction"] == "out" and m["kind"] == "agent":
+            username = next(repliers, None)
+            author, by = "agent", names.get(username or "", username)
+        out.append({"from": author, "by": by, "text": m["text"] or "",
+                    "pressed": m["payload"], "at": m["at"],
+                    "attachments": m.get("attachments", [])})
+    return out
 
 
 def action_args(action: str, data: dict[str, Any]) -> dict[str, Any]:

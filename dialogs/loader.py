@@ -23,6 +23,7 @@ import yaml
 
 from bot.normalize import canonical, to_simplified
 from dialogs.labels import read_labels
+from dialogs.console_words import read_console
 from dialogs.model import (
     ACT_NAMES,
     BUTTON_KEYS,
@@ -56,7 +57,7 @@ LABEL_LIMIT = 20     # LINE quick-reply labels
 TOP_KEYS = ("version", "name", "default_locale", "locales", "timezone", "risk_threshold",
             "order_number_pattern", "understanding", "products", "colours", "grades", "categories",
             "signals", "intents", "acts", "ordinary", "restatement", "texts", "buttons", "team", "followups",
-            "labels")
+            "labels", "console")
 CANNED_PLACEHOLDERS = frozenset({"case_number", "customer_name", "summary", "commitment", "due",
                                  "agent", "team"})
 SIGNAL_PARAMS = {
@@ -367,6 +368,7 @@ class _Reader:
         followups = self.followups(top.get("followups"), "followups")
         products, measures = self.products(top.get("products"), "products")
         labels = read_labels(self, top.get("labels"))
+        console = read_console(self, top.get("console"))
         if self.problems:
             return None
         return Dialog(
@@ -380,6 +382,7 @@ class _Reader:
             followups=followups, acts=acts, understanding=rules, locales=self.locales,
             ordinary=self.examples(top.get("ordinary"), "ordinary", required=False),
             labels=labels,
+            console=console,
         )
 
     def products(self, value: Any, path: str

@@ -350,6 +350,16 @@ class FollowupRules:
 
 
 @dataclass(frozen=True, slots=True)
+class ConsoleWords:
+    """What the agent console calls things (severities, stages, signals, outcomes), its
+    language, and the name of the team's time zone; parsed by `dialogs.console_words`."""
+
+    locale: str | None = None         # None: the dialog's default locale
+    zone: Localized | None = None     # "台北時間"
+    names: Mapping[str, Mapping[str, Localized]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
 class Dialog:
     path: str
     digest: str                       # sha256 of the file: the live version
@@ -376,6 +386,7 @@ class Dialog:
     understanding: UnderstandingRules = field(default_factory=UnderstandingRules)
     locales: tuple[str, ...] = LOCALES   # the locales every example list must cover
     labels: Mapping[str, Label] = field(default_factory=dict)   # offered to agents for cases
+    console: ConsoleWords = field(default_factory=ConsoleWords)
 
     def text(self, key: str, locale: str, **values: object) -> str:
         return self.texts[key].get(locale).format(**values)

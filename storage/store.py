@@ -29,6 +29,7 @@ from bot.case import CaseState
 from bot.team_time import in_zone
 from storage.agent_accounts import AgentAccountStore, migrate_agent_accounts
 from storage.attachments import AttachmentStore, migrate_attachments
+from storage.console_marks import ConsoleMarksStore, migrate_console_marks
 from storage.outbox import OutboxStore, migrate_5, migrate_6
 from storage.search import SearchStore, migrate_search
 
@@ -36,7 +37,7 @@ if TYPE_CHECKING:
     from bot.case import Step
     from bot.types import Incoming
 
-SCHEMA_VERSION = 9
+SCHEMA_VERSION = 10
 CASE_FIELDS: tuple[str, ...] = tuple(f.name for f in fields(CaseState))
 
 
@@ -132,10 +133,10 @@ def _migrate_4(db: sqlite_utils.Database) -> None:
 
 MIGRATIONS = {1: _migrate_1, 2: _migrate_2, 3: _migrate_3, 4: _migrate_4, 5: migrate_5,
               6: migrate_6, 7: migrate_agent_accounts, 8: migrate_search,
-              9: migrate_attachments}
+              9: migrate_attachments, 10: migrate_console_marks}
 
 
-class Store(OutboxStore, AgentAccountStore, SearchStore, AttachmentStore):
+class Store(OutboxStore, AgentAccountStore, SearchStore, AttachmentStore, ConsoleMarksStore):
     def __init__(self, conn: sqlite3.Connection) -> None:
         self.conn = conn
         self.db = sqlite_utils.Database(conn)

@@ -115,8 +115,8 @@ def test_an_escalated_line_case_from_live_arrival_to_resolution(
     assert amy.locator("#v-messages img, #v-messages script").count() == 0
 
     amy.click("#a-claim")
-    expect(amy.locator("#v-badges")).to_contain_text("由 amy 處理")
-    expect(ben.locator(".cases li").first).to_contain_text("由 amy 處理")  # live for ben too
+    expect(amy.locator("#v-badges")).to_contain_text("由 Amy 處理")
+    expect(ben.locator(".cases li").first).to_contain_text("由 Amy 處理")  # live for ben too
 
     amy.fill("#a-text", "您好，我是 Amy，今天會寄出全新的吹風機給您。")
     amy.click("#a-reply")
@@ -128,7 +128,7 @@ def test_an_escalated_line_case_from_live_arrival_to_resolution(
     assert any("今天會寄出" in m["text"] for p in line.stub.pushes for m in p["messages"])
 
     amy.click("#a-resolve")
-    expect(amy.locator("#v-badges")).to_contain_text("committed")
+    expect(amy.locator("#v-badges")).to_contain_text("已承諾")              # the stage, by its name
     ben.select_option("#status", "recent")
     expect(ben.locator(".cases li").first).to_contain_text("機器人")
     assert ben.evaluate("window.__pwned") is None
@@ -156,7 +156,7 @@ def test_handing_back_the_agent_picks_what_the_bot_does_next(
     card.click()
     expect(amy.locator("#v-number")).not_to_be_empty()
     amy.click("#a-claim")
-    expect(amy.locator("#v-badges")).to_contain_text("由 amy 處理")
+    expect(amy.locator("#v-badges")).to_contain_text("由 Amy 處理")
     amy.fill("#a-text", "您好，我是 Amy，雜音的問題我們一定處理，您看看想換新還是退款。")
     amy.click("#a-reply")
     expect(amy.locator("#v-messages li.agent")).to_contain_text("換新還是退款")
@@ -165,7 +165,7 @@ def test_handing_back_the_agent_picks_what_the_bot_does_next(
     expect(choices).to_be_hidden()
     amy.click("#a-handback")                              # a choice, never a direct hand-back
     expect(choices).to_be_visible()
-    expect(amy.locator("#v-badges")).to_contain_text("handoff")
+    expect(amy.locator("#v-badges")).to_contain_text("轉專人")
     expect(choices.locator("[data-then=confirm]")).to_be_disabled()    # nothing promised yet
     assert "commitment" in (choices.locator("[data-then=confirm]").get_attribute("title") or "")
     for enabled in ("close", "offer", "listen"):
@@ -184,7 +184,7 @@ def test_handing_back_the_agent_picks_what_the_bot_does_next(
     amy.click("#a-handback")
     choices.locator("[data-then=offer]").click()
     expect(choices).to_be_hidden()
-    expect(amy.locator("#v-badges")).to_contain_text("offering")
+    expect(amy.locator("#v-badges")).to_contain_text("提供方案")
     offer = pushed_to(line, user, "如果您想換個處理方式")
     datas = [i["action"]["data"] for i in offer["quickReply"]["items"]]
     assert len(datas) == 3 and datas[0].startswith("remedy:") and datas[2] == "human"
