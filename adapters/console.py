@@ -28,10 +28,10 @@ from aiohttp import web
 
 from adapters import console_files
 from adapters.console_admin import AccountsPage
+from adapters.console_desk import ConsoleDesk, queue_facts, unread_first
 from adapters.console_find import find_routes
 from adapters.console_reports import ReportDownloads
 from adapters.console_try import TryIt
-from adapters.console_desk import ConsoleDesk, queue_facts, unread_first
 from adapters.console_view import action_args, detail, summary
 from adapters.dashboard import dashboard_content
 from adapters.guard import LoginLimiter, Network, account_key, client_address

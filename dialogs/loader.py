@@ -22,8 +22,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import yaml
 
 from bot.normalize import canonical, to_simplified
-from dialogs.labels import read_labels
 from dialogs.console_words import read_console
+from dialogs.labels import read_labels
 from dialogs.model import (
     ACT_NAMES,
     BUTTON_KEYS,
