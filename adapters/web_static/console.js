@@ -210,10 +210,9 @@
     });
     handBackChoices(c, $("a-handback").disabled || switching);
     shown = number;
-    document.dispatchEvent(new CustomEvent("heard:case", { detail: c }));   // console_find.js
     document.querySelectorAll(".cases li").forEach((li) => li.classList.toggle("selected", li.dataset.number === number));
     if (!document.hidden) await markRead(number);
-    contactPanel(c.customer_key);
+    document.dispatchEvent(new CustomEvent("heard:case", { detail: c }));   // console_find.js, console_contact.js
     return c;
   }
 
@@ -283,67 +282,6 @@
   });
   $("back").addEventListener("click", () => {
     if (history.state && history.state.case) history.back(); else closeCase();
-  });
-
-  // ---------------------------------------------------------------- contact panel
-
-  async function contactPanel(key) {
-    const panel = $("contact");
-    panel.dataset.key = key || "";
-    if (!key) { panel.hidden = true; return; }
-    let person;
-    try {
-      person = await api("/console/api/customers/" + encodeURIComponent(key));
-    } catch (error) {
-      panel.hidden = true;
-      return;
-    }
-    if (panel.dataset.key !== key) return;
-    panel.hidden = false;
-    const facts = $("c-facts");
-    facts.textContent = "";
-    [["名字", person.name || "（未留名）"], ["管道", person.channel], ["語言", person.language || "-"],
-     ["第一次聯絡", when(person.first_seen)], ["最近聯絡", when(person.last_seen)],
-     ["狀態", person.blocked ? "已封鎖或取消追蹤（訊息送不到）" : "可以聯絡"]].forEach(([term, value]) => {
-      facts.appendChild(el("dt", term));
-      facts.appendChild(el("dd", value, term === "狀態" && person.blocked ? "blocked" : ""));
-    });
-    const cases = $("c-cases");
-    cases.textContent = "";
-    person.cases.forEach((k) => {
-      const item = el("li");
-      const link = el("button", k.number, "link");
-      link.type = "button";
-      link.addEventListener("click", () => openCase(k.number, { user: true }));
-      item.appendChild(link);
-      const bits = [name("stages", k.stage)];
-      if (k.outcome) bits.push(name("outcomes", k.outcome));
-      if (k.rating) bits.push("評分 " + k.rating + "/5");
-      bits.push(when(k.received_at));
-      item.appendChild(el("span", " · " + bits.join(" · ")));
-      if (k.summary) item.appendChild(el("div", k.summary, "muted"));
-      cases.appendChild(item);
-    });
-    customerNotes(person.notes);
-  }
-
-  function customerNotes(notes) {
-    fill("c-notes", notes, (n) => n.agent_name + "：" + n.text + "（" + when(n.at) + "）");
-  }
-
-  $("c-note-add").addEventListener("click", async () => {
-    const key = $("contact").dataset.key;
-    if (!key) return;
-    try {
-      const body = await api("/console/api/customers/" + encodeURIComponent(key) + "/notes", {
-        method: "POST", body: JSON.stringify({ text: $("c-note-text").value }),
-      });
-      customerNotes(body.notes);
-      $("c-note-text").value = "";
-      say("已新增客人備註");
-    } catch (error) {
-      say("備註沒有存到：" + error.message);
-    }
   });
 
   // The hand-back choices: a choice that does not fit this case is disabled, with the
@@ -544,7 +482,7 @@
   // For the other console scripts (shortcuts, search, labels).
   window.heardConsole = {
     openCase: (number) => openCase(number, { user: true }), loadQueue, closeCase, act, send, api, el, when,
-    current: () => current, queue: () => queue, words: () => words,
+    fill, say, name, current: () => current, queue: () => queue, words: () => words,
   };
 
   (async () => {
