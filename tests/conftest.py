@@ -10,3 +10,6 @@ from dialogs.model import Dialog
 def dialog() -> Dialog:
     """The shipped default dialog, loaded once."""
     return load_dialog(default_dialog_path())
+
+
+pytest_plugins = ("tests.browsers",)     # the `browser` fixture of the page tests

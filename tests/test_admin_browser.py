@@ -14,19 +14,14 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import Browser, Page, expect
 
+from tests.browsers import needs_chromium
 from tests.processes import ROOT, heard_serve
 from tests.stubs import LINE_SECRET, LINE_TOKEN
 from tests.test_console_browser import PASSWORD, StubThread, line_message
 
-pytest.importorskip("playwright")
-
-from playwright.sync_api import Browser, Page, expect, sync_playwright
-
-from tests.test_webchat_browser import CHROMIUM
-
-if not Path(CHROMIUM).exists():
-    pytest.skip("chromium is not installed", allow_module_level=True)
+needs_chromium()
 
 
 @pytest.fixture(scope="module")
@@ -48,12 +43,6 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         line.stop()
 
 
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
-        yield browser
-        browser.close()
 
 
 def signed_in(browser: Browser, url: str, username: str) -> tuple[Page, str]:

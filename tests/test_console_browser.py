@@ -14,18 +14,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from playwright.sync_api import Browser, Page, expect
 
 from dialogs.loader import default_dialog_path
+from tests.browsers import needs_chromium
 from tests.channels import line_body, line_event, sign
 from tests.processes import ROOT, heard_serve
 from tests.stubs import LINE_SECRET, LINE_TOKEN, LineStub
-from tests.test_webchat_browser import CHROMIUM
 
-pytest.importorskip("playwright")
-if not Path(CHROMIUM).exists():
-    pytest.skip("chromium is not installed", allow_module_level=True)
-
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+needs_chromium()
 
 PASSWORD = "correct horse battery"
 
@@ -65,12 +62,6 @@ def desk(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, StubTh
         line.stop()
 
 
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
-        yield browser
-        browser.close()
 
 
 def agent_page(browser: Browser, url: str, username: str) -> Page:

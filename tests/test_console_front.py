@@ -5,18 +5,14 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
+from playwright.sync_api import Browser, BrowserContext, Page, expect
 
+from tests.browsers import needs_chromium
 from tests.desk_harness import PASSWORD, Stubs, desk, line_says, telegram_says
-from tests.test_webchat_browser import CHROMIUM
 
-pytest.importorskip("playwright")
-if not Path(CHROMIUM).exists():
-    pytest.skip("chromium is not installed", allow_module_level=True)
-
-from playwright.sync_api import Browser, BrowserContext, Page, expect, sync_playwright
+needs_chromium()
 
 # Records every notification the page raises (headless Chromium shows none).
 RECORD_NOTIFICATIONS = """
@@ -40,12 +36,6 @@ def heard(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Stubs
         yield running
 
 
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
-        yield browser
-        browser.close()
 
 
 def sign_in(context: BrowserContext, url: str, username: str) -> Page:

@@ -10,17 +10,16 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-
-from tests.channels import line_body, line_event, sign
-from tests.test_console_browser import CHROMIUM, StubThread, agent_page, browser, desk
-from tests.test_files_channels import jpeg
-
-if not Path(CHROMIUM).exists():
-    pytest.skip("chromium is not installed", allow_module_level=True)
-
 from playwright.sync_api import Browser, Page, expect
 
-__all__ = ["browser", "desk"]     # the console tests' fixtures: one server, agents amy/ben/lin
+from tests.browsers import needs_chromium
+from tests.channels import line_body, line_event, sign
+from tests.test_console_browser import StubThread, agent_page, desk
+from tests.test_files_channels import jpeg
+
+needs_chromium()
+
+__all__ = ["desk"]     # the console tests' fixtures: one server, agents amy/ben/lin
 
 
 @pytest.fixture

@@ -10,20 +10,17 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
+from playwright.sync_api import Browser, Page, expect
 
 from dialogs.loader import default_dialog_path
+from tests.browsers import needs_chromium
 from tests.processes import ROOT, heard_serve
 from tests.stubs import LINE_SECRET, LINE_TOKEN
-from tests.test_console_browser import CHROMIUM, PASSWORD, StubThread, agent_page, line_message
+from tests.test_console_browser import PASSWORD, StubThread, agent_page, line_message
 
-pytest.importorskip("playwright")
-if not Path(CHROMIUM).exists():
-    pytest.skip("chromium is not installed", allow_module_level=True)
-
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+needs_chromium()
 
 KETTLE = "Ufind0000000000000000000000000001"
 EARPHONES = "Ufind0000000000000000000000000002"
@@ -56,12 +53,6 @@ def desk(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, StubTh
         line.stop()
 
 
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
-        yield browser
-        browser.close()
 
 
 def answered(line: StubThread, users: set[str]) -> None:

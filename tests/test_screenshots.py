@@ -8,14 +8,10 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
-
+from tests.browsers import needs_chromium
 from tests.processes import ROOT
-from tests.test_webchat_browser import CHROMIUM
 
-pytest.importorskip("playwright")
-if not Path(CHROMIUM).exists():
-    pytest.skip("chromium is not installed", allow_module_level=True)
+needs_chromium()
 
 
 def png_size(path: Path) -> tuple[int, int]:

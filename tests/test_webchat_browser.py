@@ -4,28 +4,21 @@ from __future__ import annotations
 
 import functools
 import http.server
-import os
 import re
-import shutil
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import Browser, Page, expect
 
+from bot.locale import detect_locale
+from tests.browsers import needs_chromium
+from tests.processes import heard_serve
+
+needs_chromium()
 ROOT = Path(__file__).resolve().parent.parent
-CHROMIUM = "/usr/bin/chromium"
-
-if not Path(CHROMIUM).exists() and not shutil.which("chromium"):
-    if os.environ.get("CI"):
-        raise RuntimeError("CI needs Debian's chromium for the browser tests (.ci/run installs it)")
-    pytest.skip("chromium is not installed (apt-get install -y chromium)", allow_module_level=True)
-
-from playwright.sync_api import Browser, Page, expect, sync_playwright  # noqa: E402
-
-from bot.locale import detect_locale  # noqa: E402
-from tests.processes import heard_serve  # noqa: E402
 
 HAN = re.compile(r"[\u3400-\u9fff]")
 
@@ -36,13 +29,6 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         yield url
 
 
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=shutil.which("chromium") or CHROMIUM,
-                                    args=["--no-sandbox"])
-        yield browser
-        browser.close()
 
 
 @contextmanager
