@@ -134,6 +134,7 @@ def test_the_contact_panel_shows_who_the_customer_is(
     expect(panel.locator("#c-facts")).to_contain_text("志明 張")
     expect(panel.locator("#c-facts")).to_contain_text("telegram")
     expect(panel.locator("#c-facts")).to_contain_text("可以聯絡")
+    expect(panel.locator("#c-facts")).to_contain_text("繁體中文")     # the language, named
     expect(panel.locator("#c-facts")).to_contain_text("台北時間")    # the team's time zone
     number = amy.locator("#v-number").inner_text()
     expect(panel.locator("#c-cases")).to_contain_text(number)

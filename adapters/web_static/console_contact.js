@@ -13,6 +13,15 @@
   const say = (text) => desk().say(text);
   const openCase = (number) => desk().openCase(number);
 
+  // The platform's language code (zh-hant, zh-TW, en-US …) as people say it.
+  function languageName(code) {
+    if (!code) return "-";
+    const c = String(code).toLowerCase();
+    if (c.startsWith("zh")) return /hans|cn|sg/.test(c) ? "簡體中文" : "繁體中文";
+    const names = { en: "英文", ja: "日文", ko: "韓文", th: "泰文", vi: "越南文", id: "印尼文" };
+    return names[c.split(/[-_]/)[0]] || String(code);
+  }
+
   async function contactPanel(key) {
     const panel = $("contact");
     panel.dataset.key = key || "";
@@ -28,7 +37,7 @@
     panel.hidden = false;
     const facts = $("c-facts");
     facts.textContent = "";
-    [["名字", person.name || "（未留名）"], ["管道", person.channel], ["語言", person.language || "-"],
+    [["名字", person.name || "（未留名）"], ["管道", person.channel], ["語言", languageName(person.language)],
      ["第一次聯絡", when(person.first_seen)], ["最近聯絡", when(person.last_seen)],
      ["狀態", person.blocked ? "已封鎖或取消追蹤（訊息送不到）" : "可以聯絡"]].forEach(([term, value]) => {
       facts.appendChild(el("dt", term));
