@@ -244,7 +244,7 @@ def transfer(case: CaseState, agent: str, to_agent: str, ctx: Context,
     if to_agent == agent:
         raise ActionError("that is you")
     case.owner = owner_of(to_agent)
-    case.claimed_at = ctx.now
+    case.claimed_at = case.claimed_at or ctx.now   # when a person first took it (reports)
     turn.event("transferred", agent=agent, to=to_agent)
     return _done(turn)
 

@@ -17,6 +17,7 @@ from bot.agent_report import PeriodRecords, agent_figures, buckets, trend
 from bot.case import CaseState
 from bot.cli import main
 from bot.context import Context
+from bot.reports import build_report
 from bot.turns import handle_incoming, run_due
 from bot.types import Incoming
 from dialogs.model import Dialog
@@ -105,6 +106,13 @@ def test_per_agent_figures_follow_what_people_did(desk: Desk) -> None:
     assert (ben.resolved, ben.resolution_median_min) == (2, 82.5)   # 120 and 45
     assert (ben.csat_count, ben.csat_average) == (1, 3.0)
     assert agent_figures(PeriodRecords.read(desk.store, DEC, DEC + timedelta(days=30))) == []
+
+
+def test_the_teams_first_response_is_the_first_claim_not_a_later_transfer(desk: Desk) -> None:
+    report = build_report(desk.store, NOV, DEC)
+    assert report.first_response_count == 3
+    assert report.first_response_median_min == 15         # 5, 20 (amy's claim) and 15
+    assert report.first_response_p90_min == 20            # not 40, when ben took it over
 
 
 def test_the_trend_counts_each_day_in_the_teams_zone(desk: Desk) -> None:
