@@ -336,7 +336,9 @@ class Console:
         start_day, end_day, start, end = period(tz, first, last,
                                                 self.clock().astimezone(tz).date())
         query = urlencode({"from": start_day.isoformat(), "to": end_day.isoformat()})
-        content = await self.writer.read(lambda s: dashboard_content(s, start, end, query))
+        dialog = self.dialog()
+        content = await self.writer.read(lambda s: dashboard_content(s, start, end, query,
+                                                                     dialog))
         return _html(_template("console_dashboard.html", raw={"content": content},
                                csrf=session["csrf"], start=start_day.isoformat(),
                                end=end_day.isoformat(), zone=tz.key))

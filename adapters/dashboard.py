@@ -9,7 +9,11 @@ from typing import Any
 from bot.agent_report import AgentFigures, Bucket, PeriodRecords, agent_figures, trend, trend_step
 from bot.charts import bars, columns
 from bot.reports import Report, build_report
+from dialogs.console_words import console_names
+from dialogs.model import Dialog
 from storage.store import Store
+
+Names = dict[str, dict[str, str]]     # part ("categories", "labels", …) -> key -> name
 
 
 def _card(label: str, value: Any, percent: bool = False) -> str:
@@ -25,7 +29,13 @@ def _card(label: str, value: Any, percent: bool = False) -> str:
 
 def dashboard_html(report: Report, figures: list[AgentFigures] | None = None,
                    buckets: list[Bucket] | None = None, step: str = "day",
-                   query: str = "") -> str:
+                   query: str = "", names: Names | None = None) -> str:
+    """The figures and charts; categories, severities, channels, labels and signals by
+    their names in the console's language where `names` has them (keys otherwise)."""
+    def named(part: str, pairs: Any) -> list[tuple[str, Any]]:
+        found = (names or {}).get(part, {})
+        return [(found.get(key) or key, n) for key, n in pairs]
+
     cards = "".join([
         _card("案件 Cases", report.cases),
         _card("轉專人 Escalation rate", report.escalation_rate, True),
@@ -45,11 +55,11 @@ def dashboard_html(report: Report, figures: list[AgentFigures] | None = None,
         ("first response in target", report.first_response_within_target))
         if value is not None]
     charts = "".join([
-        bars("依分類 By category", list(report.by_category.items())),
-        bars("依嚴重度 By severity", list(report.by_severity.items())),
-        bars("依管道 By channel", list(report.by_channel.items())),
-        bars("依標籤 By label", [(k, n) for k, n in list(report.by_label.items())[:12]]),
-        bars("轉專人的主要訊號 Top escalation signals", list(report.top_signals)),
+        bars("依分類 By category", named("categories", report.by_category.items())),
+        bars("依嚴重度 By severity", named("severities", report.by_severity.items())),
+        bars("依管道 By channel", named("channels", report.by_channel.items())),
+        bars("依標籤 By label", named("labels", list(report.by_label.items())[:12])),
+        bars("轉專人的主要訊號 Top escalation signals", named("signals", report.top_signals)),
         bars("滿意度分布 CSAT", [(f"{n} ★", report.csat.get(n, 0)) for n in range(1, 6)]),
         bars("比率 Rates", rates, percent=True),
     ])
@@ -67,11 +77,20 @@ def _cell(value: Any) -> str:
     return f"<td>{html.escape(shown)}</td>"
 
 
-def dashboard_content(store: Store, start: datetime, end: datetime, query: str) -> str:
+def dashboard_content(store: Store, start: datetime, end: datetime, query: str,
+                      dialog: Dialog | None = None) -> str:
     """Everything the dashboard shows for [start, end), read in one go."""
     records = PeriodRecords.read(store, start, end)
     return dashboard_html(build_report(store, start, end), agent_figures(records),
-                          trend(records), trend_step(start, end), query)
+                          trend(records), trend_step(start, end), query,
+                          dashboard_names(dialog) if dialog else None)
+
+
+def dashboard_names(dialog: Dialog) -> Names:
+    found = console_names(dialog)
+    locale = found["locale"]
+    return {**{part: found[part] for part in ("categories", "severities", "signals")},
+            "labels": {lid: label.name.get(locale) for lid, label in dialog.labels.items()}}
 
 
 def agents_html(figures: list[AgentFigures], query: str) -> str:

@@ -192,7 +192,8 @@ def test_admins_see_the_dashboard_and_the_dialog_status(
     lin.goto(f"{url}/console/dashboard")
     expect(lin.locator(".card").first).to_contain_text("案件")
     expect(lin.locator("figure.chart svg").first).to_be_visible()
-    expect(lin.locator("figure.chart").first).to_contain_text("logistics")
+    expect(lin.locator("figure.chart").first).to_contain_text("物流配送")   # names, not keys
+    expect(lin.locator("figure.chart").first).not_to_contain_text("logistics")
     assert lin.locator("figure.chart svg rect").count() >= 2
 
     lin.goto(f"{url}/console/dialog")

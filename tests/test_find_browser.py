@@ -158,7 +158,7 @@ def test_labels_are_added_filtered_exported_and_removed(
     assert len(labelled) == 1 and labelled[0]["labels"] == '["refund", "第二次 客訴"]'
     assert all(r["labels"] == "[]" for r in rows if r is not labelled[0])
     lin.goto(f"{url}/console/dashboard")
-    expect(lin.locator("figure", has_text="依標籤")).to_contain_text("refund")
+    expect(lin.locator("figure", has_text="依標籤")).to_contain_text("退款")     # by name
 
     amy.locator("#v-labels .label-chip[data-label=refund] button").click()   # removed
     expect(amy.locator("#v-labels .label-chip")).to_have_count(1)
