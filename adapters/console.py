@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import html
 import io
 import json
 import logging
@@ -30,6 +29,7 @@ from adapters import console_files
 from adapters.console_admin import AccountsPage
 from adapters.console_desk import ConsoleDesk, queue_facts, unread_first
 from adapters.console_find import find_routes
+from adapters.console_http import html_page, json_error, json_object, json_reply, template
 from adapters.console_reports import ReportDownloads
 from adapters.console_try import TryIt
 from adapters.console_view import action_args, detail, summary
@@ -47,18 +47,9 @@ from storage.writer import Writer
 
 log = logging.getLogger(__name__)
 
-STATIC = Path(__file__).resolve().parent / "web_static"
 COOKIE = "heard_session"
 LOGIN_COOKIE = "heard_login"
 SESSION_HOURS = 12
-HEADERS = {
-    "Content-Security-Policy": "default-src 'self'; img-src 'self' data:; frame-ancestors 'none'; "
-                               "base-uri 'none'; form-action 'self'",
-    "X-Content-Type-Options": "nosniff",
-    "X-Frame-Options": "DENY",
-    "Referrer-Policy": "no-referrer",
-    "Cache-Control": "no-store",
-}
 
 
 class ConsoleHub:
@@ -163,11 +154,18 @@ class Console:
         """The signed-in agent of an API call, with its CSRF token checked."""
         session = await self._session(request)
         if session is None:
-            raise _json_error(401, "sign in first")
+            raise json_error(401, "sign in first")
         sent = request.headers.get("X-CSRF-Token")      # never in the URL: logs keep URLs
         if not sent or sent != session["csrf"]:
-            raise _json_error(403, "missing or wrong CSRF token")
+            raise json_error(403, "missing or wrong CSRF token")
         return session
+
+    async def _admin(self, request: web.Request) -> dict[str, Any]:
+        """The signed-in admin of an API call (CSRF checked); 403 for anyone else."""
+        agent = await self._agent(request)
+        if agent["role"] != "admin":
+            raise json_error(403, "admins only")
+        return agent
 
     async def is_admin(self, request: web.Request) -> bool:
         """A signed-in admin whose request carries the session's CSRF token (header)."""
@@ -184,12 +182,12 @@ class Console:
                      "limited": "嘗試太多次，請稍後再試 · Too many tries, wait a few minutes",
                      "csrf": "登入頁已過期，請再試一次 · The page expired, please try again"
                      }.get(request.query.get("error", ""), "")
-            body = _template("console_login.html", csrf=token, error=error)
-            response = _html(body)
+            body = template("console_login.html", csrf=token, error=error)
+            response = html_page(body)
             response.set_cookie(LOGIN_COOKIE, token, httponly=True, samesite="Strict",
                                 secure=_secure(request), path="/console")
             return response
-        return _html(_template("console.html", csrf=session["csrf"],
+        return html_page(template("console.html", csrf=session["csrf"],
                                agent=session["display_name"] or session["username"]))
 
     async def login(self, request: web.Request) -> web.Response:
@@ -236,13 +234,13 @@ class Console:
 
     async def me(self, request: web.Request) -> web.Response:
         agent = await self._agent(request)
-        return _json({"username": agent["username"], "name": agent["display_name"],
+        return json_reply({"username": agent["username"], "name": agent["display_name"],
                       "role": agent["role"]})
 
     async def agent_list(self, request: web.Request) -> web.Response:
         await self._agent(request)
         found = await self.writer.read(lambda s: s.agents())
-        return _json([{"username": a["username"], "name": a["display_name"], "role": a["role"]}
+        return json_reply([{"username": a["username"], "name": a["display_name"], "role": a["role"]}
                       for a in found])
 
     async def cases(self, request: web.Request) -> web.Response:
@@ -269,7 +267,7 @@ class Console:
             found.sort(key=lambda c: (SEVERITIES.index(c.severity),
                                       c.handoff_at or c.received_at))
         facts = await self.writer.read(lambda s: queue_facts(s, found, agent["username"]))
-        return _json(unread_first([{**summary(c), **facts[c.number]} for c in found]))
+        return json_reply(unread_first([{**summary(c), **facts[c.number]} for c in found]))
 
     async def case(self, request: web.Request) -> web.Response:
         agent = await self._agent(request)
@@ -288,8 +286,8 @@ class Console:
 
         found = await self.writer.read(read)
         if found is None:
-            raise _json_error(404, f"no case {number}")
-        return _json(detail(found, dialog, agent["display_name"] or agent["username"],
+            raise json_error(404, f"no case {number}")
+        return json_reply(detail(found, dialog, agent["display_name"] or agent["username"],
                             self.clock()))
 
     # ------------------------------------------------------------ acting
@@ -297,23 +295,18 @@ class Console:
     async def action(self, request: web.Request) -> web.Response:
         agent = await self._agent(request)
         number, action = request.match_info["number"], request.match_info["action"]
-        try:
-            data = await request.json() if request.can_read_body else {}
-        except ValueError:
-            raise _json_error(400, "the body is not JSON") from None
-        if not isinstance(data, dict):
-            raise _json_error(400, "the body must be a JSON object")
+        data = await json_object(request)
         try:
             args = action_args(action, data)
             case = await self.desk.act(number, agent["username"], action, role=agent["role"],
                                        **args)
         except agents.ChoiceError as exc:
-            raise _json_error(400, str(exc)) from exc
+            raise json_error(400, str(exc)) from exc
         except agents.ActionError as exc:
-            raise _json_error(409, str(exc)) from exc
+            raise json_error(409, str(exc)) from exc
         except (ValueError, TypeError) as exc:
-            raise _json_error(400, str(exc)) from exc
-        return _json(summary(case))
+            raise json_error(400, str(exc)) from exc
+        return json_reply(summary(case))
 
     # ------------------------------------------------------------ admin pages
 
@@ -339,7 +332,7 @@ class Console:
         dialog = self.dialog()
         content = await self.writer.read(lambda s: dashboard_content(s, start, end, query,
                                                                      dialog))
-        return _html(_template("console_dashboard.html", raw={"content": content},
+        return html_page(template("console_dashboard.html", raw={"content": content},
                                csrf=session["csrf"], start=start_day.isoformat(),
                                end=end_day.isoformat(), zone=tz.key))
 
@@ -363,19 +356,17 @@ class Console:
         session = await self._page_session(request, ("admin",))
         dialog, error = self.holder.dialog, self.holder.last_error
         error_at = self.holder.error_at
-        return _html(_template(
+        return html_page(template(
             "console_dialog.html", csrf=session["csrf"], name=dialog.name, path=dialog.path,
             version=dialog.digest[:12], loaded=self.holder.loaded_at.isoformat(timespec="seconds"),
             error=str(error) if error else "",
             error_at=error_at.isoformat(timespec="seconds") if error and error_at else ""))
 
     async def stories(self, request: web.Request) -> web.Response:
-        agent = await self._agent(request)
-        if agent["role"] != "admin":
-            raise _json_error(403, "admins only")
+        await self._admin(request)
         text = await request.text()
         dialog = self.dialog()
-        return _json(await asyncio.to_thread(_run_stories, text, dialog))
+        return json_reply(await asyncio.to_thread(_run_stories, text, dialog))
 
     # ------------------------------------------------------------ live news
 
@@ -408,14 +399,6 @@ async def _events(queue: asyncio.Queue[dict[str, Any]]) -> AsyncIterator[dict[st
             yield {"type": "ping"}
 
 
-def _template(template: str, raw: dict[str, str] | None = None, **values: str) -> str:
-    """Fill `{{key}}` with escaped values; `raw` only for HTML built from escaped parts."""
-    text = (STATIC / template).read_text(encoding="utf-8")
-    for key, value in (raw or {}).items():
-        text = text.replace("{{{" + key + "}}}", value)
-    for key, value in values.items():
-        text = text.replace("{{" + key + "}}", html.escape(value, quote=True))
-    return text
 
 
 def _run_stories(text: str, dialog: Dialog) -> dict[str, Any]:
@@ -436,21 +419,10 @@ def _run_stories(text: str, dialog: Dialog) -> dict[str, Any]:
             "failures": [str(f).replace(str(path), "stories") for f in report.failures]}
 
 
-def _html(body: str) -> web.Response:
-    return web.Response(text=body, content_type="text/html", charset="utf-8", headers=HEADERS)
 
 
-def _json(data: Any) -> web.Response:
-    return web.json_response(data, headers={"Cache-Control": "no-store",
-                                            "X-Content-Type-Options": "nosniff"})
 
 
-def _json_error(status: int, message: str) -> web.HTTPException:
-    body = json.dumps({"error": message}, ensure_ascii=False)
-    kinds: dict[int, type[web.HTTPException]] = {
-        400: web.HTTPBadRequest, 401: web.HTTPUnauthorized, 403: web.HTTPForbidden,
-        404: web.HTTPNotFound, 409: web.HTTPConflict}
-    return kinds[status](text=body, content_type="application/json")
 
 
 def _secure(request: web.Request) -> bool:

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
+from adapters.console_http import html_page, json_error, json_object, json_reply, template
 from adapters.guard import account_key
 from bot import agent_admin
 from bot.accounts import hash_password
@@ -33,30 +34,18 @@ class AccountsPage:
                 web.post("/console/api/admin/agents/{username}/{action}", self.act)]
 
     async def page(self, request: web.Request) -> web.Response:
-        from adapters.console import _html, _template
-
         session = await self.console._page_session(request, ("admin",))
-        return _html(_template("console_agents.html", csrf=session["csrf"],
+        return html_page(template("console_agents.html", csrf=session["csrf"],
                                agent=session["username"]))
 
-    async def _admin(self, request: web.Request) -> dict[str, Any]:
-        from adapters.console import _json_error
-
-        agent = await self.console._agent(request)
-        if agent["role"] != "admin":
-            raise _json_error(403, "admins only")
-        return agent
-
     async def listing(self, request: web.Request) -> web.Response:
-        from adapters.console import _json
-
-        admin = await self._admin(request)
+        admin = await self.console._admin(request)
         rows = await self.console.writer.read(agent_admin.account_rows)
-        return _json({"me": admin["username"], "agents": rows})
+        return json_reply({"me": admin["username"], "agents": rows})
 
     async def add(self, request: web.Request) -> web.Response:
-        await self._admin(request)
-        data = await _body(request)
+        await self.console._admin(request)
+        data = await json_object(request)
         username, role = _text(data, "username"), _text(data, "role") or "agent"
         name = _text(data, "name") or username
         hashed = await _hashed(_password(data))
@@ -66,13 +55,11 @@ class AccountsPage:
         return await self.listing(request)
 
     async def act(self, request: web.Request) -> web.Response:
-        from adapters.console import _json_error
-
-        admin = await self._admin(request)
+        admin = await self.console._admin(request)
         username, action = request.match_info["username"], request.match_info["action"]
         if action not in ACTIONS:
-            raise _json_error(404, f"no action {action}")
-        data = await _body(request)
+            raise json_error(404, f"no action {action}")
+        data = await json_object(request)
         now, me = self.console.clock(), admin["username"]
         if action == "passwd":
             hashed = await _hashed(_password(data))
@@ -91,12 +78,10 @@ class AccountsPage:
         return await self.listing(request)
 
     async def _change(self, fn: Any) -> Any:
-        from adapters.console import _json_error
-
         try:
             return await self.console.writer.run(fn)
         except AccountError as exc:
-            raise _json_error(409, str(exc)) from exc
+            raise json_error(409, str(exc)) from exc
 
     async def _tell(self, numbers: list[str], by: str) -> None:
         """Consoles hear that the removed person's cases moved."""
@@ -105,19 +90,6 @@ class AccountsPage:
             if case is not None:
                 await self.console.hub.case_changed(case, "reassigned", by)
 
-
-async def _body(request: web.Request) -> dict[str, Any]:
-    from adapters.console import _json_error
-
-    if not request.can_read_body:
-        return {}
-    try:
-        data = await request.json()
-    except ValueError:
-        raise _json_error(400, "the body is not JSON") from None
-    if not isinstance(data, dict):
-        raise _json_error(400, "the body must be a JSON object")
-    return data
 
 
 def _text(data: dict[str, Any], key: str) -> str:
@@ -131,10 +103,8 @@ def _password(data: dict[str, Any]) -> str:
 
 
 async def _hashed(password: str) -> str:
-    from adapters.console import _json_error
-
     try:
         return await asyncio.to_thread(hash_password, password)
     except ValueError as exc:
-        raise _json_error(400, str(exc)) from exc
+        raise json_error(400, str(exc)) from exc
 

@@ -8,12 +8,12 @@ Routes are added by `Console.routes()`; every call is signed in and CSRF-checked
 
 from __future__ import annotations
 
-import json
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
+from adapters.console_http import json_error, json_object, json_reply
 from bot import agents
 from bot.case import CaseState
 from dialogs.console_words import console_names
@@ -57,28 +57,25 @@ class ConsoleDesk:
         number, now = request.match_info["number"], self.console.clock()
         marker = await self.console.writer.run(
             lambda s: s.mark_read(agent["username"], number, now))
-        return _json({"number": number, "seen": marker})
+        return json_reply({"number": number, "seen": marker})
 
     async def words(self, request: web.Request) -> web.Response:
         await self.console._agent(request)
-        return _json(console_names(self.console.dialog()))
+        return json_reply(console_names(self.console.dialog()))
 
     async def customer(self, request: web.Request) -> web.Response:
         await self.console._agent(request)
         key = request.match_info["key"]
         found = await self.console.writer.read(lambda s: contact(s, key))
         if found is None:
-            raise _error(web.HTTPNotFound, "no such customer")
-        return _json(found)
+            raise json_error(404, "no such customer")
+        return json_reply(found)
 
     async def add_note(self, request: web.Request) -> web.Response:
         agent = await self.console._agent(request)
         key = request.match_info["key"]
-        try:
-            data = await request.json()
-        except ValueError:
-            raise _error(web.HTTPBadRequest, "the body is not JSON") from None
-        text = str(data.get("text", "")) if isinstance(data, dict) else ""
+        data = await json_object(request)
+        text = str(data.get("text", ""))
         now = self.console.clock()
 
         def write(store: Store) -> list[dict[str, Any]]:
@@ -90,10 +87,10 @@ class ConsoleDesk:
         try:
             notes = await self.console.writer.run(write)
         except LookupError:
-            raise _error(web.HTTPNotFound, "no such customer") from None
+            raise json_error(404, "no such customer") from None
         except ValueError as exc:
-            raise _error(web.HTTPBadRequest, str(exc)) from exc
-        return _json({"notes": notes})
+            raise json_error(400, str(exc)) from exc
+        return json_reply({"notes": notes})
 
 
 def contact(store: Store, key: str) -> dict[str, Any] | None:
@@ -112,13 +109,3 @@ def contact(store: Store, key: str) -> dict[str, Any] | None:
         "notes": store.customer_notes(key),
     }
 
-
-def _json(data: Any) -> web.Response:
-    return web.json_response(data, dumps=lambda v: json.dumps(v, ensure_ascii=False),
-                             headers={"Cache-Control": "no-store",
-                                      "X-Content-Type-Options": "nosniff"})
-
-
-def _error(kind: type[web.HTTPException], message: str) -> web.HTTPException:
-    return kind(text=json.dumps({"error": message}, ensure_ascii=False),
-                content_type="application/json")

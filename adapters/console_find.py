@@ -11,12 +11,12 @@ Signed-in agents only, with the session's CSRF header, like every console API ca
 
 from __future__ import annotations
 
-import json
 from collections.abc import Awaitable, Callable
 from typing import Any, Protocol
 
 from aiohttp import web
 
+from adapters.console_http import json_error, json_reply
 from adapters.console_view import summary
 from dialogs.model import Dialog
 from storage.search import MAX_LIMIT, SearchError, SearchHit
@@ -42,12 +42,12 @@ def _search(console: _Console) -> Callable[[web.Request], Awaitable[web.Response
         try:
             limit = min(int(request.query.get("limit", "20")), MAX_LIMIT)
         except ValueError:
-            return _error(400, "limit is a number, e.g. 20")
+            raise json_error(400, "limit is a number, e.g. 20") from None
         try:
             hits = await console.writer.read(lambda s: s.search_cases(query, limit))
         except SearchError as exc:
-            return _error(400, str(exc))
-        return _json([hit_json(h) for h in hits])
+            raise json_error(400, str(exc)) from exc
+        return json_reply([hit_json(h) for h in hits])
     return search
 
 
@@ -61,7 +61,7 @@ def _labels(console: _Console) -> Callable[[web.Request], Awaitable[web.Response
         await console._agent(request)
         dialog = console.dialog()
         in_use = await console.writer.read(lambda s: s.labels_in_use())
-        return _json({"labels": label_list(dialog, in_use)})
+        return json_reply({"labels": label_list(dialog, in_use)})
     return labels
 
 
@@ -74,18 +74,4 @@ def label_list(dialog: Dialog, in_use: dict[str, int]) -> list[dict[str, Any]]:
     out += [{"id": name, "name": name, "names": {}, "colour": None, "cases": n, "free": True}
             for name, n in in_use.items() if name not in dialog.labels]
     return out
-
-
-def _json(data: Any) -> web.Response:
-    return web.json_response(data, headers={"Cache-Control": "no-store",
-                                            "X-Content-Type-Options": "nosniff"})
-
-
-def _error(status: int, message: str) -> web.Response:
-    return web.json_response({"error": message}, status=status, dumps=_dumps,
-                             headers={"Cache-Control": "no-store"})
-
-
-def _dumps(data: Any) -> str:
-    return json.dumps(data, ensure_ascii=False)
 

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
+from adapters.console_http import json_error, json_object, json_reply
 from bot.sandbox import notice, sandbox_path, sandbox_turn
 from storage.store import Store
 
@@ -36,28 +37,19 @@ class TryIt:
         return self._store
 
     async def turn(self, request: web.Request) -> web.Response:
-        from adapters.console import _json, _json_error
-
-        agent = await self.console._agent(request)
-        if agent["role"] != "admin":
-            raise _json_error(403, "admins only")
-        try:
-            data = await request.json()
-        except ValueError:
-            raise _json_error(400, "the body is not JSON") from None
-        if not isinstance(data, dict):
-            raise _json_error(400, "the body must be a JSON object")
+        await self.console._admin(request)
+        data = await json_object(request)
         customer, text = str(data.get("customer", "")), str(data.get("text") or "")
         payload = data.get("payload")
         locale = data.get("locale") if data.get("locale") in LOCALES else None
         if not CUSTOMER.fullmatch(customer):
-            raise _json_error(400, "customer must be 8-32 lowercase letters or digits")
+            raise json_error(400, "customer must be 8-32 lowercase letters or digits")
         if payload is not None and not isinstance(payload, str):
-            raise _json_error(400, "payload must be text")
+            raise json_error(400, "payload must be text")
         if not text.strip() and not payload:
-            raise _json_error(400, "say something or press a button")
+            raise json_error(400, "say something or press a button")
         if len(text) > MAX_TEXT:
-            raise _json_error(400, f"at most {MAX_TEXT} characters")
+            raise json_error(400, f"at most {MAX_TEXT} characters")
         dialog, now = self.console.dialog(), self.console.clock()
 
         def run() -> dict[str, Any]:
@@ -66,4 +58,4 @@ class TryIt:
                                     text=text, payload=payload, locale=locale)
 
         result = await asyncio.to_thread(run)
-        return _json({**result, "notice": notice(locale)})
+        return json_reply({**result, "notice": notice(locale)})
