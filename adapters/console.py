@@ -320,14 +320,7 @@ class Console:
 
     async def dashboard(self, request: web.Request) -> web.Response:
         session = await self._page_session(request, ("admin", "supervisor"))
-        tz = ZoneInfo(self.dialog().timezone)
-        try:
-            first = date.fromisoformat(request.query["from"]) if request.query.get("from") else None
-            last = date.fromisoformat(request.query["to"]) if request.query.get("to") else None
-        except ValueError:
-            raise web.HTTPBadRequest(text="dates look like 2026-11-01") from None
-        start_day, end_day, start, end = period(tz, first, last,
-                                                self.clock().astimezone(tz).date())
+        start_day, end_day, start, end, tz = self.report_period(request)
         query = urlencode({"from": start_day.isoformat(), "to": end_day.isoformat()})
         dialog = self.dialog()
         content = await self.writer.read(lambda s: dashboard_content(s, start, end, query,
@@ -335,6 +328,18 @@ class Console:
         return html_page(template("console_dashboard.html", raw={"content": content},
                                csrf=session["csrf"], start=start_day.isoformat(),
                                end=end_day.isoformat(), zone=tz.key))
+
+    def report_period(self, request: web.Request) -> tuple[date, date, datetime, datetime,
+                                                           ZoneInfo]:
+        """The report page's days (`from`, `to`; the last 30 by default) in the team's zone:
+        first and last day, and the [start, end) they span."""
+        tz = ZoneInfo(self.dialog().timezone)
+        try:
+            first = date.fromisoformat(request.query["from"]) if request.query.get("from") else None
+            last = date.fromisoformat(request.query["to"]) if request.query.get("to") else None
+        except ValueError:
+            raise web.HTTPBadRequest(text="dates look like 2026-11-01") from None
+        return (*period(tz, first, last, self.clock().astimezone(tz).date()), tz)
 
     async def export(self, request: web.Request) -> web.Response:
         """Every case with every record field, as CSV (admins and supervisors)."""

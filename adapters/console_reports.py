@@ -4,14 +4,13 @@ as the page (admins and supervisors)."""
 from __future__ import annotations
 
 import io
-from datetime import date, datetime
+from datetime import datetime
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from aiohttp import web
 
 from bot.agent_report import PeriodRecords, agent_figures, trend, write_agents_csv, write_trend_csv
-from bot.reports import period
 from storage.store import Store
 
 if TYPE_CHECKING:
@@ -29,14 +28,7 @@ class ReportDownloads:
     async def _period(self, request: web.Request) -> tuple[str, datetime, datetime, ZoneInfo]:
         """The page's period (the dashboard's defaults): a file-name stamp, [start, end)."""
         await self.console._page_session(request, ("admin", "supervisor"))
-        tz = ZoneInfo(self.console.dialog().timezone)
-        try:
-            first = date.fromisoformat(request.query["from"]) if request.query.get("from") else None
-            last = date.fromisoformat(request.query["to"]) if request.query.get("to") else None
-        except ValueError:
-            raise web.HTTPBadRequest(text="dates look like 2026-11-01") from None
-        first, last, start, end = period(tz, first, last,
-                                         self.console.clock().astimezone(tz).date())
+        first, last, start, end, tz = self.console.report_period(request)
         return f"{first:%Y%m%d}-{last:%Y%m%d}", start, end, tz
 
     async def agents(self, request: web.Request) -> web.Response:

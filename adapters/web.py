@@ -75,7 +75,7 @@ def routes(writer: Writer, accept: Accept, settle: Settle,
         visitor = _visitor(request)
         if visitor is None:
             return web.json_response({"messages": [], "case": None})
-        after = _int(request.query.get("after"))
+        after = after_id(request.query.get("after"))
         return web.json_response(await writer.read(lambda s: _state(s, visitor, after)))
 
     async def post(request: web.Request) -> web.Response:
@@ -87,10 +87,7 @@ def routes(writer: Writer, accept: Accept, settle: Settle,
             raise web.HTTPBadRequest(text="the body is not JSON") from exc
         if not isinstance(data, dict):
             raise web.HTTPBadRequest(text="the body must be a JSON object")
-        secret = request.cookies.get(COOKIE, "")
-        fresh = not SECRET.match(secret)
-        if fresh:
-            secret = secrets.token_urlsafe(32)
+        secret, fresh = visitor_secret(request)
         visitor = visitor_id(secret)
         text = data.get("text") or ""
         payload = data.get("payload")
@@ -106,13 +103,8 @@ def routes(writer: Writer, accept: Accept, settle: Settle,
             channel=CHANNEL, user_id=visitor, event_id=f"{visitor}:{message_id}",
             received_at=clock(), text=text, payload=payload or None,
             profile=Profile(language_code=language_hint(data.get("language")))))
-        await accept([incoming])
-        await settle(incoming.conversation_key)
-        after = _int(data.get("after"))
-        response = web.json_response(await writer.read(lambda s: _state(s, visitor, after)))
-        if fresh:
-            _set_cookie(request, response, secret)
-        return response
+        return await answer(request, writer, accept, settle, incoming, secret, fresh,
+                            after_id(data.get("after")))
 
     async def restart(request: web.Request) -> web.Response:
         """"Start over": a new visitor; the old conversation stays in the records."""
@@ -158,6 +150,27 @@ def _visitor(request: web.Request) -> str | None:
     return visitor_id(secret) if SECRET.match(secret) else None
 
 
+def visitor_secret(request: web.Request) -> tuple[str, bool]:
+    """The visitor's secret from their cookie, or a new one (`fresh`: the answer sets it)."""
+    secret = request.cookies.get(COOKIE, "")
+    if SECRET.match(secret):
+        return secret, False
+    return secrets.token_urlsafe(32), True
+
+
+async def answer(request: web.Request, writer: Writer, accept: Accept, settle: Settle,
+                 incoming: Incoming, secret: str, fresh: bool, after: int) -> web.Response:
+    """Keep what the visitor sent, wait for its turn, and answer with the conversation
+    after message `after` (setting the visitor's cookie when it is new)."""
+    await accept([incoming])
+    await settle(incoming.conversation_key)
+    visitor = visitor_id(secret)
+    response = web.json_response(await writer.read(lambda s: _state(s, visitor, after)))
+    if fresh:
+        _set_cookie(request, response, secret)
+    return response
+
+
 def _set_cookie(request: web.Request, response: web.Response, secret: str) -> None:
     """HttpOnly, never readable by scripts. Over HTTPS the chat may sit in an iframe on a
     shop's own site, so the cookie is SameSite=None; Secure; Partitioned (kept per shop);
@@ -170,7 +183,8 @@ def _set_cookie(request: web.Request, response: web.Response, secret: str) -> No
                                        f"Max-Age={COOKIE_DAYS * 86400}; HttpOnly; {where}")
 
 
-def _int(value: Any) -> int:
+def after_id(value: Any) -> int:
+    """The `after` message id a page sent (0 when missing or not a number)."""
     try:
         return max(0, int(value or 0))
     except (TypeError, ValueError):

@@ -11,26 +11,23 @@ upload costs no memory; HEARD_MAX_BODY (for JSON) does not apply here.
 from __future__ import annotations
 
 import asyncio
-import secrets
 import uuid
 from collections.abc import Callable
 from datetime import datetime
-from typing import Any
 
 from aiohttp import BodyPartReader, web
 
 from adapters.base import clean_text, cleaned
 from adapters.web import (
     CHANNEL,
-    COOKIE,
     MESSAGE_ID,
-    SECRET,
     Accept,
     Settle,
-    _set_cookie,
-    _state,
+    after_id,
+    answer,
     language_hint,
     visitor_id,
+    visitor_secret,
 )
 from bot.files import FileStore, Limits, keep, refused, sniff
 from bot.payloads import MEDIA_PREFIX
@@ -54,22 +51,14 @@ def routes(writer: Writer, accept: Accept, settle: Settle, clock: Callable[[], d
         message_id = fields.get("id") or uuid.uuid4().hex
         if not MESSAGE_ID.match(message_id):
             raise web.HTTPBadRequest(text="id must be 1-64 letters, digits, - or _")
-        secret = request.cookies.get(COOKIE, "")
-        fresh = not SECRET.match(secret)
-        if fresh:
-            secret = secrets.token_urlsafe(32)
+        secret, fresh = visitor_secret(request)
         visitor = visitor_id(secret)
         incoming = cleaned(Incoming(
             channel=CHANNEL, user_id=visitor, event_id=f"{visitor}:{message_id}",
             received_at=clock(), payload=f"{MEDIA_PREFIX}{attachment.kind}:{message_id}",
             attachment=attachment, profile=Profile(language_code=language_hint(fields.get("language")))))
-        await accept([incoming])
-        await settle(incoming.conversation_key)
-        after = _int(fields.get("after"))
-        response = web.json_response(await writer.read(lambda s: _state(s, visitor, after)))
-        if fresh:
-            _set_cookie(request, response, secret)
-        return response
+        return await answer(request, writer, accept, settle, incoming, secret, fresh,
+                            after_id(fields.get("after")))
 
     return [web.post("/chat/api/upload", upload)]
 
@@ -117,9 +106,3 @@ def _kind(head: bytes) -> str:
     mime = sniff(head) or ""
     return "image" if mime.startswith("image/") else "video" if mime == "video/mp4" else "file"
 
-
-def _int(value: Any) -> int:
-    try:
-        return max(0, int(value or 0))
-    except (TypeError, ValueError):
-        return 0
