@@ -8,8 +8,6 @@ import asyncio
 import itertools
 import json
 import os
-import subprocess
-import sys
 import threading
 import urllib.request
 from collections.abc import Iterator
@@ -18,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from tests.channels import line_body, line_event, sign, telegram_text
-from tests.processes import ROOT, heard_serve
+from tests.processes import add_agents, heard_serve
 from tests.stubs import LINE_SECRET, LINE_TOKEN, TELEGRAM_TOKEN, LineStub, TelegramStub
 
 PASSWORD = "correct horse battery"
@@ -52,11 +50,7 @@ def desk(folder: Path) -> Iterator[tuple[str, Stubs]]:
            "LINE_CHANNEL_ACCESS_TOKEN": LINE_TOKEN, "LINE_API_HOST": stubs.line_url,
            "TELEGRAM_BOT_TOKEN": TELEGRAM_TOKEN,
            "TELEGRAM_API_URL": f"{stubs.telegram_url}/bot"}
-    for username, name, role in AGENTS:
-        subprocess.run([sys.executable, "-m", "bot.cli", "agents", "add", username, "--name",
-                        name, "--role", role, "--password-stdin"],
-                       input=PASSWORD + "\n", text=True, cwd=ROOT, env={**os.environ, **env},
-                       check=True, capture_output=True)
+    add_agents(env, PASSWORD, AGENTS)
     try:
         with heard_serve(env) as url:
             yield url, stubs

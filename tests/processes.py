@@ -9,7 +9,7 @@ import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import IO
@@ -48,3 +48,14 @@ def heard_serve(env: dict[str, str], stderr: IO[str] | None = None) -> Iterator[
     finally:
         process.terminate()
         process.wait(timeout=15)
+
+
+def add_agents(env: dict[str, str], password: str,
+               accounts: Iterable[tuple[str, str, str]]) -> None:
+    """Console accounts (username, display name, role) made with `heard agents add`, as an
+    admin would, on the records `env` names."""
+    for username, name, role in accounts:
+        subprocess.run([sys.executable, "-m", "bot.cli", "agents", "add", username, "--name",
+                        name, "--role", role, "--password-stdin"],
+                       input=password + "\n", text=True, cwd=ROOT, env={**os.environ, **env},
+                       check=True, capture_output=True)

@@ -6,9 +6,6 @@ from __future__ import annotations
 
 import csv
 import io
-import os
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,7 +14,7 @@ import pytest
 from playwright.sync_api import Browser, Page, expect
 
 from tests.browsers import needs_chromium
-from tests.processes import ROOT, heard_serve
+from tests.processes import add_agents, heard_serve
 from tests.stubs import LINE_SECRET, LINE_TOKEN
 from tests.test_console_browser import PASSWORD, StubThread, line_message
 
@@ -30,12 +27,8 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     db = tmp_path_factory.mktemp("report") / "report.db"
     env = {"HEARD_DB": str(db), "LINE_CHANNEL_SECRET": LINE_SECRET,
            "LINE_CHANNEL_ACCESS_TOKEN": LINE_TOKEN, "LINE_API_HOST": line.url}
-    for name, role in (("amy", "agent"), ("ben", "agent"), ("lin", "supervisor"),
-                       ("max", "admin")):
-        subprocess.run([sys.executable, "-m", "bot.cli", "agents", "add", name, "--name",
-                        name.title(), "--role", role, "--password-stdin"],
-                       input=PASSWORD + "\n", text=True, cwd=ROOT, env={**os.environ, **env},
-                       check=True, capture_output=True)
+    add_agents(env, PASSWORD, [("amy", "Amy", "agent"), ("ben", "Ben", "agent"),
+                               ("lin", "Lin", "supervisor"), ("max", "Max", "admin")])
     try:
         with heard_serve(env) as url:
             yield url

@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import os
-import subprocess
-import sys
 import threading
 import time
 import urllib.request
@@ -19,7 +16,7 @@ from playwright.sync_api import Browser, Page, expect
 from dialogs.loader import default_dialog_path
 from tests.browsers import needs_chromium
 from tests.channels import line_body, line_event, sign
-from tests.processes import ROOT, heard_serve
+from tests.processes import add_agents, heard_serve
 from tests.stubs import LINE_SECRET, LINE_TOKEN, LineStub
 
 needs_chromium()
@@ -50,11 +47,8 @@ def desk(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, StubTh
     env = {"HEARD_DB": str(db), "LINE_CHANNEL_SECRET": LINE_SECRET,
            "LINE_CHANNEL_ACCESS_TOKEN": LINE_TOKEN, "LINE_API_HOST": line.url, "LINE_DATA_HOST": line.url,
            "HEARD_DIALOG": str(dialog)}
-    for name, role in (("amy", "agent"), ("ben", "agent"), ("lin", "admin")):
-        subprocess.run([sys.executable, "-m", "bot.cli", "agents", "add", name, "--name",
-                        name.title(), "--role", role, "--password-stdin"],
-                       input=PASSWORD + "\n", text=True, cwd=ROOT, env={**os.environ, **env},
-                       check=True, capture_output=True)
+    add_agents(env, PASSWORD, [("amy", "Amy", "agent"), ("ben", "Ben", "agent"),
+                               ("lin", "Lin", "admin")])
     try:
         with heard_serve(env) as url:
             yield url, line, dialog

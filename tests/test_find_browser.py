@@ -5,9 +5,6 @@ from __future__ import annotations
 
 import csv
 import io
-import os
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 
@@ -16,7 +13,7 @@ from playwright.sync_api import Browser, Page, expect
 
 from dialogs.loader import default_dialog_path
 from tests.browsers import needs_chromium
-from tests.processes import ROOT, heard_serve
+from tests.processes import add_agents, heard_serve
 from tests.stubs import LINE_SECRET, LINE_TOKEN
 from tests.test_console_browser import PASSWORD, StubThread, agent_page, line_message
 
@@ -36,11 +33,7 @@ def desk(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, StubTh
     env = {"HEARD_DB": str(db), "LINE_CHANNEL_SECRET": LINE_SECRET,
            "LINE_CHANNEL_ACCESS_TOKEN": LINE_TOKEN, "LINE_API_HOST": line.url,
            "HEARD_DIALOG": str(dialog)}
-    for name, role in (("amy", "agent"), ("lin", "admin")):
-        subprocess.run([sys.executable, "-m", "bot.cli", "agents", "add", name, "--name",
-                        name.title(), "--role", role, "--password-stdin"],
-                       input=PASSWORD + "\n", text=True, cwd=ROOT, env={**os.environ, **env},
-                       check=True, capture_output=True)
+    add_agents(env, PASSWORD, [("amy", "Amy", "agent"), ("lin", "Lin", "admin")])
     try:
         with heard_serve(env) as url:
             line_message(url, KETTLE, "01FIND00000000000000000001",
