@@ -90,6 +90,11 @@ def test_a_customer_message_on_a_claimed_case_is_noticed(
     notes = amy.evaluate("window.__notes")
     assert notes[-1]["title"] == f"{number} 美玲 陳"
     assert "什麼時候寄出" in notes[-1]["body"]
+    amy.select_option("#label", "refund")                   # a filter hides it from the list …
+    expect(claimed).to_have_count(0)
+    expect(amy).to_have_title("(1) Heard 客服台")            # … not from the count
+    amy.select_option("#label", "")
+    expect(claimed).to_be_visible()
 
     expect(card(ben, number)).to_contain_text("什麼時候寄出")   # amy's case: not ben's news
     expect(card(ben, number).locator(".unread-count")).to_have_count(0)

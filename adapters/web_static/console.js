@@ -77,8 +77,9 @@
     list.textContent = "";
     queue.forEach((c) => list.appendChild(queueItem(c)));
     $("empty").hidden = queue.length > 0;
-    const open = params.get("status") === "open" && !params.get("severity") && !params.get("channel")
-      ? queue : await api("/console/api/cases?status=open");
+    // every open case counts in the title, whatever the filters show
+    const filtered = ["severity", "channel", "label"].some((key) => params.get(key));
+    const open = params.get("status") === "open" && !filtered ? queue : await api("/console/api/cases?status=open");
     mineUnread = {};
     open.forEach((c) => { if (c.unread) mineUnread[c.number] = c.unread; });
     countUnread();
