@@ -173,14 +173,15 @@ def _check_agent(where: str, value: Any) -> None:
 
 
 class StoryRun:
-    """One story against a fresh in-memory store and a virtual clock."""
+    """One story against fresh records (a temporary file, or `records`: e.g. an empty
+    PostgreSQL database) and a virtual clock."""
 
-    def __init__(self, story: Story, dialog: Dialog) -> None:
+    def __init__(self, story: Story, dialog: Dialog, records: str | None = None) -> None:
         self.story, self.dialog = story, dialog
         tz = ZoneInfo(dialog.timezone)
         self.now = story.start or datetime(2026, 11, 23, 10, 0, tzinfo=tz)
         self._dir = tempfile.TemporaryDirectory(prefix="heard-story-")
-        self.db = Path(self._dir.name) / "story.db"
+        self.db: str | Path = records or Path(self._dir.name) / "story.db"
         self.store = Store.open(self.db)
         self.user = f"story-{story.index}"
         self.serial = 0
@@ -382,10 +383,13 @@ CHECKS: dict[str, Callable[..., Iterator[str]]] = {
 }
 
 
-def run_stories(stories: Sequence[Story], dialog: Dialog) -> Report:
+def run_stories(stories: Sequence[Story], dialog: Dialog,
+                fresh: Callable[[], str] | None = None) -> Report:
+    """Every story on its own fresh records (`fresh()` gives each its own, e.g. a new
+    PostgreSQL database; default: a temporary SQLite file)."""
     report = Report()
     for story in stories:
-        failures = StoryRun(story, dialog).run()
+        failures = StoryRun(story, dialog, fresh() if fresh else None).run()
         if failures:
             report.failed += 1
             report.failures.extend(failures)

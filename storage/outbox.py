@@ -25,7 +25,7 @@ from typing import Any
 
 import sqlite_utils
 
-from storage.sql import SqlBase
+from storage.sql import SqlBase, json_text
 
 DOUBTFUL = ("trying", "unknown")
 
@@ -81,7 +81,7 @@ class OutboxStore(SqlBase):
             "kind, reply_token, token_ts, status, attempts, created_at, created_ts, "
             "next_try_ts, retry_key) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', 0, ?, ?, 0, ?)",
             (case_number, conversation_key, channel, user_id, text,
-             json.dumps(buttons, ensure_ascii=False), kind, reply_token, token_ts,
+             json_text(buttons), kind, reply_token, token_ts,
              at.isoformat(), at.timestamp(), str(uuid.uuid4())),
         )
 

@@ -28,6 +28,7 @@ import psycopg
 from psycopg.rows import dict_row
 
 from storage import migrations
+from storage.sql import clean
 from storage.store import Store
 
 MIGRATION_LOCK = 0x48656172   # "Hear": the advisory lock migrations run under
@@ -92,15 +93,15 @@ class PgStore(Store):
     # ------------------------------------------------------------ statements
 
     def _x(self, sql: str, params: Sequence[Any] = ()) -> Any:
-        return self.pg.execute(pg_sql(sql), tuple(params))
+        return self.pg.execute(pg_sql(sql), clean(params))
 
     def _rows(self, sql: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
         with self.pg.cursor(row_factory=dict_row) as cur:
-            return cur.execute(pg_sql(sql), tuple(params)).fetchall()
+            return cur.execute(pg_sql(sql), clean(params)).fetchall()
 
     def _many(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
         with self.pg.cursor() as cur:
-            cur.executemany(pg_sql(sql), [tuple(r) for r in rows])
+            cur.executemany(pg_sql(sql), [clean(r) for r in rows])
 
     # ------------------------------------------------------------ PostgreSQL's own
 

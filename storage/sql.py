@@ -10,8 +10,26 @@ PostgreSQL).
 
 from __future__ import annotations
 
+import json
+import re
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any, Protocol
+
+# A NUL character as JSON writes it (an odd number of backslashes before "u0000").
+_NUL_ESCAPE = re.compile(r"(?<!\\)((?:\\\\)*)\\u0000")
+
+
+def json_text(value: Any) -> str:
+    """`value` as JSON for the records. A NUL a customer typed is kept as U+FFFD: no
+    meaning is lost, and PostgreSQL's text and jsonb cannot hold a NUL."""
+    return _NUL_ESCAPE.sub(r"\1\\ufffd", json.dumps(value, ensure_ascii=False, default=str))
+
+
+def clean(params: Sequence[Any]) -> tuple[Any, ...]:
+    """Statement parameters as stored: a NUL a customer typed is kept as U+FFFD on both
+    back ends (PostgreSQL's text cannot hold one)."""
+    return tuple(p.replace("\x00", "\ufffd") if isinstance(p, str) and "\x00" in p else p
+                 for p in params)
 
 
 class Cursor(Protocol):

@@ -35,6 +35,7 @@ from storage.migrations import is_postgres, sqlite_path
 from storage.outbox import OutboxStore
 from storage.search import SearchStore
 from storage.sign_ins import SignInStore
+from storage.sql import clean, json_text
 
 if TYPE_CHECKING:
     from bot.case import Step
@@ -48,7 +49,7 @@ def _ts(moment: datetime) -> float:
 
 
 def _json(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False, default=str)
+    return json_text(value)
 
 
 class Store(OutboxStore, AgentAccountStore, SearchStore, AttachmentStore, ConsoleMarksStore,
@@ -127,13 +128,13 @@ class Store(OutboxStore, AgentAccountStore, SearchStore, AttachmentStore, Consol
             self._depth -= 1
 
     def _x(self, sql: str, params: Sequence[Any] = ()) -> sqlite3.Cursor:
-        return self.conn.execute(sql, params)
+        return self.conn.execute(sql, clean(params))
 
     def _rows(self, sql: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
-        return list(self.db.query(sql, params))
+        return list(self.db.query(sql, clean(params)))
 
     def _many(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
-        self.conn.executemany(sql, rows)
+        self.conn.executemany(sql, (clean(r) for r in rows))
 
     # ------------------------------------------------------------ case numbers, dedupe
 

@@ -110,13 +110,14 @@ class Server:
     def url(self, database: str = "postgres") -> str:
         return f"postgresql://{SUPERUSER}@127.0.0.1:{self.port}/{database}"
 
-    def new_database(self) -> str:
-        """A fresh, empty database; its URL."""
+    def new_database(self, template: str | None = None) -> str:
+        """A fresh database (empty, or a copy of the database `template`); its URL."""
         import psycopg
 
         name = "t_" + uuid.uuid4().hex[:12]
+        copy = f" TEMPLATE {template}" if template else ""
         with psycopg.connect(self.url(), autocommit=True) as conn:
-            conn.execute(f"CREATE DATABASE {name}")
+            conn.execute(f"CREATE DATABASE {name}{copy}")
         return self.url(name)
 
 

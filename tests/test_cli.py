@@ -14,7 +14,10 @@ import pytest
 import yaml
 
 from bot.cli import main
-from dialogs.loader import default_dialog_path
+from bot.stories import load_stories, run_stories
+from dialogs.loader import default_dialog_path, load_dialog
+from storage.store import Store
+from tests.postgres import Server
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -127,6 +130,18 @@ def test_shipped_stories_pass(capsys: pytest.CaptureFixture[str]) -> None:
     passed = int(last.split()[0])
     assert passed >= 40, last
     assert code == 0, out
+
+
+def test_shipped_stories_pass_on_postgresql(pg_server: Server) -> None:
+    """The same stories with the records on PostgreSQL, each on a database of its own."""
+    template = pg_server.new_database()
+    Store.open(template).close()            # migrated once; each story gets a copy
+    name = template.rsplit("/", 1)[1]
+    dialog = load_dialog(default_dialog_path())
+    report = run_stories(load_stories([ROOT / "tests" / "stories"]), dialog,
+                         fresh=lambda: pg_server.new_database(template=name))
+    assert report.failed == 0, [f"{f.story} turn {f.turn}: {f.what}" for f in report.failures][:5]
+    assert report.passed >= 40
 
 
 def test_chat_then_cases_list_show_and_export(

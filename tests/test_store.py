@@ -223,3 +223,15 @@ def test_outbox_totals_follow_every_change_and_survive_the_upgrade(tmp_path: Pat
     store = Store.open(path)
     assert store.schema_version == SCHEMA_VERSION
     assert store.outbox_counts() == counted() == {"pending": 1, "sent": 1, "unconfirmed": 1}
+
+
+def test_a_nul_typed_by_a_customer_is_kept_and_breaks_nothing(dialog: Dialog,
+                                                              fresh_store: Store) -> None:
+    """PostgreSQL's text cannot hold NUL (SQLite can): both keep it as U+FFFD."""
+    store = fresh_store
+    say(store, dialog, "耳機\x00沒有聲音", event="e1")
+    case = store.list_cases()[0]
+    said = [m["text"] for m in store.messages(case.number) if m["direction"] == "in"]
+    assert said == ["耳機\ufffd沒有聲音"]
+    assert store.list_cases(label="vip") == []          # the record still reads as JSON
+    assert [hit.case.number for hit in store.search_cases("沒有聲音")] == [case.number]
