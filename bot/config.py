@@ -29,6 +29,8 @@ SETTINGS: dict[str, tuple[str, str]] = {
     "HEARD_LOG_LEVEL": ("INFO", "DEBUG, INFO, WARNING or ERROR"),
     "HEARD_HOST": ("127.0.0.1", "address `heard serve` listens on (0.0.0.0 for all)"),
     "HEARD_PORT": ("8080", "port `heard serve` listens on"),
+    "HEARD_TIMERS_EVERY": ("30", "seconds between looks at the timers (follow-ups, SLA "
+                                 "breaches, overdue commitments)"),
     "HEARD_WORKERS": ("", "processes for `heard serve` (empty: one per core; 1: everything "
                           "in one process)"),
     "HEARD_MAX_BODY": ("1000000", "largest webhook or web chat request accepted, in bytes"),
@@ -71,6 +73,7 @@ class Settings:
     port: int = 8080
     max_body: int = 1_000_000
     workers: int = 0                        # 0: one per core
+    timers_every: float = 30.0              # seconds
     delivery_max_age: float = 6 * 3600.0    # seconds
     files_dir: Path | None = None           # None: `files` beside the database
     image_max_mb: float = 10.0
@@ -132,6 +135,7 @@ class Settings:
             port=_int(values["HEARD_PORT"], "HEARD_PORT"),
             max_body=_int(values["HEARD_MAX_BODY"], "HEARD_MAX_BODY"),
             workers=_workers(values["HEARD_WORKERS"]),
+            timers_every=_positive(values["HEARD_TIMERS_EVERY"], "HEARD_TIMERS_EVERY"),
             delivery_max_age=_positive(values["HEARD_DELIVERY_MAX_AGE"],
                                        "HEARD_DELIVERY_MAX_AGE") * 3600,
             line_secret=values["LINE_CHANNEL_SECRET"],

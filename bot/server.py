@@ -48,7 +48,7 @@ def utc_now() -> datetime:
 class HeardServer:
     def __init__(self, settings: Settings, dialogs: DialogHolder, *,
                  telegram_polling: bool = False, clock: Clock = utc_now,
-                 scheduler_every: float = 30.0, delivery_idle: float = 1.0,
+                 scheduler_every: float | None = None, delivery_idle: float = 1.0,
                  background: bool = True) -> None:
         self.settings = settings
         self.dialogs = dialogs
@@ -105,7 +105,8 @@ class HeardServer:
                                      fetch=fetcher(settings, {"line": self.line,
                                                               "telegram": self.telegram}))
         self.scheduler = Scheduler(self.writer, lambda: self.dialogs.dialog, clock,
-                                   self.delivery.poke, every=scheduler_every,
+                                   self.delivery.poke,
+                                   every=scheduler_every or settings.timers_every,
                                    on_due=self.desk.after_timers)
         self.stopping = False
         self.background = background   # False: tests drive delivery and timers themselves

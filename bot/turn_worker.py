@@ -35,7 +35,7 @@ TURN_BATCH_SECONDS = 0.03  # the write lock is given up this often for the HTTP 
 
 class TurnWorker:
     def __init__(self, settings: Settings, dialogs: DialogHolder, wake: Wake,
-                 scheduler_every: float = 30.0) -> None:
+                 scheduler_every: float | None = None) -> None:
         self.settings, self.dialogs, self.wake = settings, dialogs, wake
         self.http_count = len(wake.write_fds)      # a pipe to each HTTP worker
         self.writer = open_writer(settings.records, batch_seconds=TURN_BATCH_SECONDS)
@@ -46,7 +46,8 @@ class TurnWorker:
                                      on_turn=self._after_turn,
                                      fetch=fetcher(settings, self.channels))
         self.scheduler = Scheduler(self.writer, lambda: self.dialogs.dialog, utc_now,
-                                   self._look, every=scheduler_every, on_due=self._after_timers)
+                                   self._look, every=scheduler_every or settings.timers_every,
+                                   on_due=self._after_timers)
         self._looked = asyncio.Event()
         self._stop = asyncio.Event()
         self._reload: asyncio.Future[bool] | None = None
