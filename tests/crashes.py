@@ -37,6 +37,7 @@ class Heard:
 
     def __init__(self, db: Path, line: LineStub, *, root: Path = ROOT,
                  env: dict[str, str] | None = None) -> None:
+        """`db`: the SQLite file (its log beside it), unless `env` sets HEARD_DB."""
         self.db, self.line, self.root, self.extra = db, line, root, env or {}
         self.port = free_port()
         self.process: asyncio.subprocess.Process | None = None
@@ -186,16 +187,27 @@ class Tally:
                 f"missing replies; outbox {dict(sorted(self.statuses.items()))}")
 
 
-def tally(db: Path, line: LineStub, customers: Customers) -> Tally:
-    conn = sqlite3.connect(db, timeout=10)
+def query(records: Path | str, sql: str) -> list[tuple[Any, ...]]:
+    """Rows from the records, a SQLite file or a PostgreSQL URL, read as they are now."""
+    if isinstance(records, str) and records.startswith("postgresql://"):
+        import psycopg
+
+        with psycopg.connect(records, autocommit=True) as pg:
+            return [tuple(r) for r in pg.execute(sql).fetchall()]
+    conn = sqlite3.connect(records, timeout=10)
     try:
-        inbound = Counter(r[0] for r in conn.execute(
-            "SELECT event_id FROM messages WHERE direction = 'in' AND channel = 'line'"))
-        rows = conn.execute("SELECT conversation_key, text, status FROM outbox "
-                            "WHERE channel = 'line' ORDER BY id").fetchall()
-        statuses = dict(conn.execute("SELECT status, count(*) FROM outbox GROUP BY status"))
+        return conn.execute(sql).fetchall()
     finally:
         conn.close()
+
+
+def tally(db: Path | str, line: LineStub, customers: Customers) -> Tally:
+    inbound = Counter(r[0] for r in query(
+        db, "SELECT event_id FROM messages WHERE direction = 'in' AND channel = 'line'"))
+    rows = query(db, "SELECT conversation_key, text, status FROM outbox "
+                     "WHERE channel = 'line' ORDER BY id")
+    statuses = {str(k): int(n) for k, n in
+                query(db, "SELECT status, count(*) FROM outbox GROUP BY status")}
     result = Tally(events=len(customers.said), replies=len(rows), statuses=statuses)
     result.recorded_once = sum(1 for e in customers.said if inbound.get(e) == 1)
     expected: dict[str, list[tuple[str, str]]] = defaultdict(list)
@@ -232,17 +244,13 @@ def _match(expected: list[tuple[str, str]], received: list[str], result: Tally) 
             result.lost_but_marked_sent += status == "sent"
 
 
-def settled(db: Path) -> bool:
+def settled(db: Path | str) -> bool:
     """Nothing left to process or to send (or to retry)."""
-    conn = sqlite3.connect(db, timeout=10)
     try:
-        return int(conn.execute(
-            "SELECT (SELECT count(*) FROM inbox WHERE status = 'pending') + "
-            "(SELECT count(*) FROM outbox WHERE status = 'pending')").fetchone()[0]) == 0
-    except sqlite3.OperationalError:      # not created yet
+        return int(query(db, "SELECT (SELECT count(*) FROM inbox WHERE status = 'pending') + "
+                             "(SELECT count(*) FROM outbox WHERE status = 'pending')")[0][0]) == 0
+    except Exception:      # not created yet
         return False
-    finally:
-        conn.close()
 
 
 async def until(check: Callable[[], bool], timeout: float, every: float = 0.25) -> bool:
