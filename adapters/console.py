@@ -111,7 +111,7 @@ class Console:
         self.writer, self.desk, self.hub, self.holder, self.clock = (
             writer, desk, hub, holder, clock)
         self.files = files            # photos and files customers sent (console_files.py)
-        self.limiter = LoginLimiter()
+        self.limiter = LoginLimiter(writer)
         self.trusted_proxies = trusted_proxies
         self.try_it = TryIt(self)
 
@@ -199,7 +199,7 @@ class Console:
         if not sent or sent != expected:
             raise web.HTTPSeeOther("/console?error=csrf")
         username, password = str(form.get("username", "")).strip(), str(form.get("password", ""))
-        stamp = self.limiter.attempt(address, username)
+        stamp = await self.limiter.attempt(address, username)
         if stamp is None:
             log.warning("console: too many sign-in attempts from %s or for %s", address,
                         account_key(username))
@@ -208,7 +208,7 @@ class Console:
         if not await accounts.check_password(agent["password_hash"] if agent else None, password):
             log.info("console: failed sign-in for %s from %s", account_key(username), address)
             raise web.HTTPSeeOther("/console?error=failed")
-        self.limiter.succeeded(address, username, stamp)
+        await self.limiter.succeeded(address, username, stamp)
         assert agent is not None
         token, csrf, now = accounts.new_token(), accounts.new_token(), self.clock()
         expires = (now + timedelta(hours=SESSION_HOURS)).timestamp()

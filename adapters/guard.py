@@ -5,9 +5,10 @@ sign-in limiter.
 (`HEARD_TRUSTED_PROXIES`); otherwise anybody could name any address and walk around the
 limit, or, behind a proxy nobody configured, every agent shares the proxy's address.
 
-The limiter counts an attempt *before* the password is checked, in the event loop, so
-concurrent guesses cannot all slip past a limit that is only raised after each slow
-check. Attempts are limited per address and per account.
+The limiter counts an attempt *before* the password is checked, so concurrent guesses
+cannot all slip past a limit that is only raised after each slow check. Attempts are
+limited per address and per account, and kept in the records, so every worker (on every
+machine) counts the same attempts.
 """
 
 from __future__ import annotations
@@ -15,17 +16,16 @@ from __future__ import annotations
 import hashlib
 import ipaddress
 import time
-from collections import deque
 from collections.abc import Callable, Iterable
 
 from aiohttp import web
 
 from bot.config import Network
+from storage.writer import Writer
 
 ADDRESS_LIMIT = 5        # sign-in attempts per address …
 ACCOUNT_LIMIT = 10       # … and per account …
 WINDOW = 600.0           # … per ten minutes
-MAX_KEYS = 10_000        # forget expired keys once this many are tracked
 
 
 def _trusted(address: str, proxies: Iterable[Network]) -> bool:
@@ -58,38 +58,22 @@ def account_key(username: str) -> str:
 
 
 class LoginLimiter:
-    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
-        self.clock = clock
-        self.attempts: dict[str, deque[float]] = {}
+    """Sign-in attempts per address and per account, counted in the records so that every
+    worker shares them (storage/sign_ins.py)."""
 
-    def _window(self, key: str, now: float) -> deque[float]:
-        window = self.attempts.setdefault(key, deque())
-        while window and now - window[0] > WINDOW:
-            window.popleft()
-        return window
+    def __init__(self, writer: Writer, clock: Callable[[], float] = time.time) -> None:
+        self.writer, self.clock = writer, clock
 
-    def attempt(self, address: str, username: str) -> float | None:
+    async def attempt(self, address: str, username: str) -> float | None:
         """Count one sign-in attempt now. Returns its stamp, or None when the address or
         the account is over its limit (nothing is counted then)."""
         now = self.clock()
-        keys = (("address:" + address, ADDRESS_LIMIT), (account_key(username), ACCOUNT_LIMIT))
-        windows = [(self._window(key, now), limit) for key, limit in keys]
-        if any(len(window) >= limit for window, limit in windows):
-            return None
-        for window, _ in windows:
-            window.append(now)
-        self._prune(now)
-        return now
+        limits = (("address:" + address, ADDRESS_LIMIT), (account_key(username), ACCOUNT_LIMIT))
+        counted = await self.writer.run(lambda s: s.count_attempt(limits, now, WINDOW),
+                                        urgent=True)
+        return now if counted else None
 
-    def succeeded(self, address: str, username: str, stamp: float) -> None:
+    async def succeeded(self, address: str, username: str, stamp: float) -> None:
         """A right password: that attempt does not count against anyone."""
-        for key in ("address:" + address, account_key(username)):
-            window = self.attempts.get(key)
-            if window is not None and stamp in window:
-                window.remove(stamp)
-
-    def _prune(self, now: float) -> None:
-        if len(self.attempts) <= MAX_KEYS:
-            return
-        for key in [k for k, w in self.attempts.items() if not w or now - w[-1] > WINDOW]:
-            del self.attempts[key]
+        keys = ("address:" + address, account_key(username))
+        await self.writer.run(lambda s: s.forgive_attempt(keys, stamp), urgent=True)

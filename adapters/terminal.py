@@ -25,7 +25,7 @@ HELP = {
 
 
 class TerminalChat:
-    def __init__(self, dialog: Dialog, db_path: Path, locale: str | None = None) -> None:
+    def __init__(self, dialog: Dialog, db_path: str | Path, locale: str | None = None) -> None:
         self.dialog = dialog
         self.db_path = db_path
         self.locale = locale
@@ -37,7 +37,6 @@ class TerminalChat:
         return "cli-" + uuid.uuid4().hex[:8]
 
     def run(self, stdin: TextIO, stdout: TextIO) -> int:
-        self.db_path.parent.mkdir(parents=True, exist_ok=True)
         store = Store.open(self.db_path)
         try:
             print(HELP.get(self.locale or self.dialog.default_locale, HELP["en"]), file=stdout)

@@ -105,7 +105,7 @@ def remove(store: Store, username: str, at: datetime, *, by: str | None = None,
 
 def _reassign(store: Store, number: str, holder: str, to: str | None, by: str | None,
               at: datetime) -> None:
-    case: CaseState | None = store.get_case(number)
+    case: CaseState | None = store.case_for_change(number)
     if case is None:
         return
     case.owner = f"agent:{to}" if to else "team"

@@ -23,7 +23,7 @@ EXIT_OK, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
 ACTIONS = ("list", "add", "passwd", "disable", "enable", "remove")
 
 
-def run(args: argparse.Namespace, db: Path, out: TextIO | None = None) -> int:
+def run(args: argparse.Namespace, db: str | Path, out: TextIO | None = None) -> int:
     out = out or sys.stdout
     if args.action != "list" and not args.username:
         print(f"error: heard agents {args.action} USERNAME", file=sys.stderr)

@@ -16,18 +16,27 @@ from typing import BinaryIO
 from bot.config import Settings
 from dialogs.loader import DialogError, load_dialog
 from dialogs.model import Dialog
+from storage.migrations import is_postgres, sqlite_path
 
 EXIT_OK, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
 
 
-def _records(args: argparse.Namespace, settings: Settings) -> Path | None:
-    """The records file the command reads, or None (with the reason said) if there is none."""
-    db = Path(args.db) if args.db else settings.db_path
-    if not db.exists():
+def _records(args: argparse.Namespace, settings: Settings) -> str | Path | None:
+    """The records the command reads (a file, or a PostgreSQL URL), or None (with the
+    reason said) if there are none."""
+    db = records_of(args, settings)
+    if isinstance(db, Path) and not db.exists():
         print(f"error: no complaint records at {db} (run `heard serve` or `heard chat` first)",
               file=sys.stderr)
         return None
     return db
+
+
+def records_of(args: argparse.Namespace, settings: Settings) -> str | Path:
+    """`--db` (a file or a URL) or HEARD_DB."""
+    if not getattr(args, "db", None):
+        return settings.records
+    return args.db if is_postgres(args.db) else Path(sqlite_path(args.db))
 
 
 def _dialog(args: argparse.Namespace, settings: Settings) -> Dialog:
@@ -41,7 +50,7 @@ def cmd_chat(args: argparse.Namespace, settings: Settings) -> int:
     from adapters.terminal import TerminalChat
     from bot.sandbox import notice, sandbox_path
 
-    db = Path(args.db) if args.db else settings.db_path
+    db = records_of(args, settings)
     if not args.real:
         db = Path(sandbox_path(db))
         print(f"{notice(args.locale)} ({db}; --real writes to the real records)")
@@ -57,6 +66,21 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
 
     return serve(settings, host=args.host, port=args.port, db=args.db, dialog=args.dialog,
                  telegram_polling=args.telegram_polling, workers=args.workers)
+
+
+def cmd_migrate(args: argparse.Namespace, settings: Settings) -> int:
+    from storage.migrations import shown
+    from storage.store import Store
+
+    db = records_of(args, settings)
+    try:
+        store = Store.open(db)
+    except RuntimeError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_FAIL
+    print(f"the records at {shown(db)} are at schema version {store.schema_version}")
+    store.close()
+    return EXIT_OK
 
 
 def cmd_telegram(args: argparse.Namespace, settings: Settings) -> int:
@@ -96,7 +120,7 @@ def cmd_telegram(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_agents(args: argparse.Namespace, settings: Settings) -> int:
     from bot.agents_cli import run
 
-    return run(args, Path(args.db) if args.db else settings.db_path)
+    return run(args, records_of(args, settings))
 
 
 # ---------------------------------------------------------------- reload
@@ -352,13 +376,17 @@ def build_parser() -> argparse.ArgumentParser:
             "Run the server: web chat on /, LINE and Telegram webhooks, /healthz, /metrics.")
     p.add_argument("--host", help="address to listen on (default: HEARD_HOST)")
     p.add_argument("--port", type=int, help="port (default: HEARD_PORT)")
-    p.add_argument("--db", help="SQLite file for the records (default: HEARD_DB)")
+    p.add_argument("--db", help="the records: a SQLite file or a postgresql:// URL (default: HEARD_DB)")
     p.add_argument("--dialog", help="dialog file (default: HEARD_DIALOG or the shipped one)")
     p.add_argument("--telegram-polling", action="store_true",
                    help="fetch Telegram updates by long polling (no public URL needed)")
     p.add_argument("--workers", type=int,
                    help="processes to use (default: HEARD_WORKERS or the number of cores; "
                         "1: everything in one process)")
+
+    p = add("migrate", cmd_migrate, "Create or upgrade the records' schema, then exit (safe to "
+            "run from every worker at once; `heard serve` does it too).")
+    p.add_argument("--db", help="the records: a SQLite file or a postgresql:// URL (default: HEARD_DB)")
 
     p = add("telegram", cmd_telegram, "Register (or remove) the Telegram webhook.")
     p.add_argument("action", choices=("set-webhook", "delete-webhook"))
@@ -414,7 +442,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("number", nargs="*", metavar="NUMBER|WORDS",
                    help="case number, for show; words to find, for search (every word must "
                         "occur: the conversation, case number, customer's name, order number)")
-    p.add_argument("--db", help="SQLite file (default: HEARD_DB)")
+    p.add_argument("--db", help="a SQLite file or a postgresql:// URL (default: HEARD_DB)")
     p.add_argument("--stage", help="only cases in this stage")
     p.add_argument("--category", help="only cases of this category")
     p.add_argument("--severity", help="only cases of this severity")

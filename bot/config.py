@@ -10,16 +10,20 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from dotenv import dotenv_values
 
 from dialogs.loader import default_dialog_path
+from storage.migrations import is_postgres, sqlite_path
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 # name -> (default, help). `.env.example` lists exactly these.
 SETTINGS: dict[str, tuple[str, str]] = {
-    "HEARD_DB": ("data/heard.db", "SQLite file holding the complaint records"),
+    "HEARD_DB": ("data/heard.db", "where the complaint records are: a SQLite file (or "
+                                  "`sqlite:///path`), or `postgresql://user:password@host/db` "
+                                  "for several workers on one PostgreSQL"),
     "HEARD_DIALOG": ("", "dialog file to use (empty: the shipped dialogs/default.yml)"),
     "HEARD_MODEL_DIR": ("data/models", "folder keeping the text model trained from the dialog"),
     "HEARD_LOG_LEVEL": ("INFO", "DEBUG, INFO, WARNING or ERROR"),
@@ -84,10 +88,18 @@ class Settings:
     public_url: str = ""
     trusted_proxies: tuple[Network, ...] = ()
     admin_token: str = ""
+    db_url: str = ""                        # a postgresql:// URL (then db_path is unused)
+
+    @property
+    def records(self) -> str | Path:
+        """Where the records are: the PostgreSQL URL, or the SQLite file."""
+        return self.db_url or self.db_path
 
     @property
     def files_path(self) -> Path:
-        return self.files_dir if self.files_dir is not None else self.db_path.parent / "files"
+        if self.files_dir is not None:
+            return self.files_dir
+        return Path("data/files") if self.db_url else self.db_path.parent / "files"
 
     @property
     def line_enabled(self) -> bool:
@@ -111,7 +123,8 @@ class Settings:
             env = os.environ
         values.update({k: v for k, v in env.items() if k in SETTINGS})
         return cls(
-            db_path=Path(values["HEARD_DB"]),
+            db_path=Path(sqlite_path(values["HEARD_DB"])),
+            db_url=values["HEARD_DB"] if is_postgres(values["HEARD_DB"]) else "",
             dialog_path=Path(values["HEARD_DIALOG"]) if values["HEARD_DIALOG"] else default_dialog_path(),
             log_level=values["HEARD_LOG_LEVEL"].upper(),
             model_dir=Path(values["HEARD_MODEL_DIR"]) if values["HEARD_MODEL_DIR"] else None,
@@ -141,8 +154,10 @@ class Settings:
         )
 
     def secrets(self) -> list[str]:
+        password = urlsplit(self.db_url).password if self.db_url else None
         return [s for s in (self.line_secret, self.line_token, self.telegram_token,
-                            self.telegram_secret, self.discord_token, self.admin_token) if s]
+                            self.telegram_secret, self.discord_token, self.admin_token,
+                            password) if s]
 
 
 class SettingsError(ValueError):

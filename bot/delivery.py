@@ -51,6 +51,7 @@ MAX_SENDING = 256                # conversations being sent at once, per channel
 REFILL = 64                      # … topped up when this many are free (or none is busy)
 BACKOFF_CAPS = (30.0, 300.0)     # the longest wait between tries: 30 s … 5 minutes
 DEFAULT_MAX_AGE = 6 * 3600.0     # seconds a message keeps being retried
+CLAIM_AGAIN = 0.05               # seconds before asking again for a claim held elsewhere
 
 # Told when messages could not be delivered: (messages, "failed" or "unconfirmed", why).
 OnProblem = Callable[[list[OutboxMessage], str, str], Awaitable[None]]
@@ -90,6 +91,8 @@ class Delivery:
         self.owns: Callable[[str], bool] = lambda key: True
         self._taking: asyncio.Task[None] | None = None
         self._paused: dict[str, float] = {}     # channel -> no sends before (LINE's 429)
+        # workers sharing PostgreSQL: a conversation is sent only under its claim
+        self.claims: Any = None
 
     def poke(self) -> None:
         """New rows in the outbox: look now instead of at the next tick."""
@@ -215,8 +218,9 @@ class Delivery:
 
     def _send(self, key: str, items: list[tuple[OutboxMessage, bool]]) -> asyncio.Task[int]:
         """Send this conversation's due messages in a task of its own (the key is busy)."""
-        task = asyncio.get_running_loop().create_task(
-            self._conversation(_batches(items, self.senders)), name=f"deliver {key}")
+        work = (self._conversation(_batches(items, self.senders)) if self.claims is None
+                else self._claimed(key))
+        task = asyncio.get_running_loop().create_task(work, name=f"deliver {key}")
         self._sending.add(task)
         task.add_done_callback(partial(self._finished, key))
         return task
@@ -236,6 +240,25 @@ class Delivery:
             self.deliver(key)
         else:
             self.poke()   # conversations that waited for room
+
+    async def _claimed(self, key: str) -> int:
+        """Workers sharing PostgreSQL: send this conversation only while holding its claim,
+        and only what is due once it is held (another worker may just have sent it). A
+        claim held elsewhere is asked for again shortly (its holder may have read the
+        outbox before our messages were written)."""
+        name = "deliver " + key
+        if not await self.claims.acquire(name):
+            self._again.add(key)
+            await asyncio.sleep(CLAIM_AGAIN)
+            return 0
+        try:
+            now = self.clock().timestamp()
+            rows = await self.writer.read(partial(Store.conversations_due, keys=[key],
+                                                  now_ts=now))
+            return await self._conversation(_batches([_item(r) for r in rows[key]],
+                                                     self.senders))
+        finally:
+            await self.claims.release(name)
 
     async def _conversation(self, plan: Plan) -> int:
         """One conversation's due messages, in order; stops at the first that must wait."""

@@ -8,7 +8,7 @@ one transaction with its messages in the outbox, then tells every desk what chan
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
 from typing import Any, Protocol
 
@@ -71,6 +71,8 @@ class DeskService:
                  clock: Callable[[], datetime], on_outbox: Callable[[], None]) -> None:
         self.writer, self.dialog, self.clock, self.on_outbox = writer, dialog, clock, on_outbox
         self.desks: list[Desk] = []
+        # workers sharing PostgreSQL: news goes to every worker's desks (bot/shared.py)
+        self.relay: Callable[[str, CaseState, tuple[Any, ...]], Awaitable[None]] | None = None
 
     # ------------------------------------------------------------ actions
 
@@ -86,7 +88,7 @@ class DeskService:
         now, dialog = self.clock(), self.dialog()
 
         def run(store: Store) -> CaseState:
-            case = store.get_case(number)
+            case = store.case_for_change(number)
             if case is None:
                 raise agents.ActionError(f"no case {number}")
             if action == "transfer" and store.agent(str(args.get("to_agent"))) is None:
@@ -129,7 +131,14 @@ class DeskService:
                 await self.tell("delivery_failed", case, status, reason)
 
     async def tell(self, what: str, case: CaseState, *args: Any) -> None:
-        """Every desk hears about it; one failing desk never stops the others."""
+        """Every desk hears about it; one failing desk never stops the others. With
+        workers sharing PostgreSQL, every worker's desks (bot/shared.py `relay`)."""
+        if self.relay is not None:
+            await self.relay(what, case, args)
+        else:
+            await self.tell_here(what, case, *args)
+
+    async def tell_here(self, what: str, case: CaseState, *args: Any) -> None:
         for desk in self.desks:
             try:
                 await getattr(desk, what)(case, *args)

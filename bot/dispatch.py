@@ -48,6 +48,8 @@ def utc_now() -> datetime:
 
 
 class Dispatcher:
+    shared = False      # True: other workers share the inbox (bot/shared_turns.py)
+
     def __init__(self, writer: Writer, dialog: Callable[[], Dialog], metrics: Metrics,
                  on_outbox: Callable[[str], None] = lambda key: None, clock: Clock = utc_now,
                  on_turn: OnTurn | None = None,
@@ -68,6 +70,9 @@ class Dispatcher:
         self._settling: dict[str, asyncio.Event] = {}
         self.ahead = 0                  # remote: how far the turn worker may fall behind
         self._freed = asyncio.Event()
+        self._again: set[str] = set()   # shared: conversations with news while being run
+        self._swept = False
+        self._sweeper: asyncio.Task[None] | None = None
 
     async def accept(self, incomings: list[Incoming]) -> list[Incoming]:
         """Keep events durably; returns the ones not seen before, queued for processing."""
@@ -202,7 +207,11 @@ class Dispatcher:
         now = self.clock()
         dialog = self.dialog()
 
-        def turn(store: Store) -> tuple[bool, CaseState | None]:
+        def turn(store: Store) -> tuple[bool, CaseState | None] | None:
+            if self.shared:     # in order, once, never two at once (bot/shared_turns.py)
+                store.lock("conversation " + incoming.conversation_key)
+                if not store.inbox_is_next(inbox_id, incoming.conversation_key):
+                    return None
             escalated, case = False, None
             if incoming.payload in (FOLLOW, UNFOLLOW):
                 store.set_blocked(incoming.conversation_key, incoming.payload == UNFOLLOW)
@@ -217,13 +226,16 @@ class Dispatcher:
             return escalated, case
 
         try:
-            escalated, case = await self.writer.run(turn)
+            done = await self.writer.run(turn)
         except Exception as exc:
             log.exception("%s event %s could not be processed; kept in the inbox as failed",
                           incoming.channel, incoming.event_id)
             error = repr(exc)
             await self.writer.run(lambda s: s.mark_inbox(inbox_id, "failed", now, error))
             return
+        if done is None:        # another worker ran this event's turn
+            return
+        escalated, case = done
         if escalated:
             self.metrics.inc("heard_escalations_total")
         self.on_outbox(incoming.conversation_key)

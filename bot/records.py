@@ -16,7 +16,7 @@ from storage.store import Store
 UTC_ZONE = ZoneInfo("UTC")
 
 
-def list_cases(db: Path, out: TextIO, *, stage: str | None = None, category: str | None = None,
+def list_cases(db: str | Path, out: TextIO, *, stage: str | None = None, category: str | None = None,
                severity: str | None = None, label: str | None = None, limit: int = 50,
                tz: ZoneInfo = UTC_ZONE) -> int:
     store = Store.open(db)
@@ -41,7 +41,7 @@ def _row(case: CaseState, tz: ZoneInfo) -> str:
             f"{case.category or '-':10} {case.severity:8} {summary[:60]}")
 
 
-def show_case(db: Path, number: str, out: TextIO, tz: ZoneInfo = UTC_ZONE) -> int:
+def show_case(db: str | Path, number: str, out: TextIO, tz: ZoneInfo = UTC_ZONE) -> int:
     store = Store.open(db)
     try:
         case = store.get_case(number)
@@ -72,7 +72,7 @@ def show_case(db: Path, number: str, out: TextIO, tz: ZoneInfo = UTC_ZONE) -> in
     return 0
 
 
-def export_cases(db: Path, out: TextIO, tz: ZoneInfo = UTC_ZONE) -> int:
+def export_cases(db: str | Path, out: TextIO, tz: ZoneInfo = UTC_ZONE) -> int:
     store = Store.open(db)
     try:
         store.export_cases_csv(out, tz)

@@ -27,7 +27,7 @@ EXIT_OK, EXIT_USAGE = 0, 2
 CSV_TABLES = ("figures", "agents", "trend")
 
 
-def run(args: argparse.Namespace, db: Path, zone: str) -> int:
+def run(args: argparse.Namespace, db: str | Path, zone: str) -> int:
     tz = ZoneInfo(zone)
     try:
         first = datetime.fromisoformat(args.start).date() if args.start else None

@@ -16,6 +16,7 @@ from typing import Any
 from bot import turns
 from bot.types import Incoming, Outgoing, Profile
 from dialogs.model import Dialog
+from storage.migrations import is_postgres
 from storage.store import Store
 
 CHANNEL = "sandbox"
@@ -27,9 +28,12 @@ NOTICE = {
 
 
 def sandbox_path(records: Path | str) -> Path | str:
-    """The sandbox file beside the records (":memory:" stays in memory)."""
+    """The sandbox file beside the records (":memory:" stays in memory; with the records
+    on PostgreSQL, `data/sandbox.db`: a sandbox is one machine's own)."""
     if str(records) == ":memory:":
         return ":memory:"
+    if is_postgres(records):
+        return Path("data/sandbox.db")
     return Path(records).parent / "sandbox.db"
 
 

@@ -14,7 +14,7 @@ from storage.store import Store
 WHERE = {"customer": "customer's name", "order": "order number", "number": "case number"}
 
 
-def search_cases(db: Path, words: list[str], out: TextIO, err: TextIO, limit: int = 20) -> int:
+def search_cases(db: str | Path, words: list[str], out: TextIO, err: TextIO, limit: int = 20) -> int:
     """Print the matches; 0 when the search ran (found or not), 2 for a search to fix."""
     store = Store.open(db)
     try:

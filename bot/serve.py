@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from bot.config import Settings
+from storage.migrations import is_postgres, shown, sqlite_path
 
 log = logging.getLogger(__name__)
 
@@ -24,7 +25,7 @@ def serve(settings: Settings, *, host: str | None, port: int | None, db: str | N
     overrides: dict[str, Any] = {k: v for k, v in (("host", host), ("port", port))
                                  if v is not None}
     if db:
-        overrides["db_path"] = Path(db)
+        overrides.update(db_url=db if is_postgres(db) else "", db_path=Path(sqlite_path(db)))
     if dialog:
         overrides["dialog_path"] = Path(dialog)
     settings = dataclasses.replace(settings, **overrides)
@@ -36,6 +37,8 @@ def serve(settings: Settings, *, host: str | None, port: int | None, db: str | N
         return _turns(settings)
     if role == "http":
         return _http(settings, index, count, telegram_polling)
+    if role == "peer":
+        return _one(settings, telegram_polling and index == 0, peer=(index, count))
     wanted = workers if workers is not None else (settings.workers or os.cpu_count() or 1)
     if wanted < 1:
         print("error: --workers must be 1 or more", file=sys.stderr)
@@ -43,19 +46,23 @@ def serve(settings: Settings, *, host: str | None, port: int | None, db: str | N
     _banner(settings, wanted)
     if wanted == 1:
         return _one(settings, telegram_polling)
-    return roles.Supervisor(roles.main_argv(), settings.host, settings.port, wanted).run()
+    return roles.Supervisor(roles.main_argv(), settings.host, settings.port, wanted,
+                            peers=bool(settings.db_url)).run()
 
 
 def _banner(settings: Settings, workers: int) -> None:
-    split = ("one process" if workers == 1 else
+    split = ("one process" if workers == 1 else f"{workers} workers" if settings.db_url else
              f"{workers - 1} HTTP worker{'s' if workers > 2 else ''} and a turn worker")
     print(f"Heard on http://{settings.host}:{settings.port}/  (web chat; LINE "
           f"{'on' if settings.line_enabled else 'off'}, Telegram "
-          f"{'on' if settings.telegram_enabled else 'off'}; records in {settings.db_path}; "
+          f"{'on' if settings.telegram_enabled else 'off'}; records in {shown(settings.records)}; "
           f"{split})", flush=True)
 
 
-def _one(settings: Settings, telegram_polling: bool) -> int:
+def _one(settings: Settings, telegram_polling: bool,
+         peer: tuple[int, int] | None = None) -> int:
+    """Everything in one process; as a `peer`, one of several identical workers over
+    PostgreSQL on the supervisor's socket (bot/shared.py)."""
     from aiohttp import web
 
     from bot.access_log import PathOnlyAccessLogger
@@ -65,8 +72,16 @@ def _one(settings: Settings, telegram_polling: bool) -> int:
 
     server = HeardServer(settings, DialogHolder(settings.dialog_path, prepare=model_for),
                          telegram_polling=telegram_polling)
-    web.run_app(server.app(), host=settings.host, port=settings.port, print=None,
-                shutdown_timeout=10, access_log_class=PathOnlyAccessLogger)
+    if peer is None:
+        web.run_app(server.app(), host=settings.host, port=settings.port, print=None,
+                    shutdown_timeout=10, access_log_class=PathOnlyAccessLogger)
+        return 0
+    from bot.workers import SOCKET_ENV
+
+    server.worker = f"worker {peer[0] + 1} of {peer[1]}"
+    sock = socket.socket(fileno=int(os.environ[SOCKET_ENV]))
+    web.run_app(server.app(), sock=sock, print=None, shutdown_timeout=10,
+                access_log_class=PathOnlyAccessLogger)
     return 0
 
 

@@ -33,7 +33,7 @@ from bot.scheduler import Scheduler
 from bot.types import Incoming
 from bot.understanding import ready
 from dialogs.loader import DialogHolder
-from storage.writer import Writer
+from storage.writer import open_writer
 
 log = logging.getLogger(__name__)
 
@@ -55,7 +55,7 @@ class HeardServer:
         self.clock = clock
         self.telegram_polling = telegram_polling
         self.metrics = Metrics()
-        self.writer = Writer(settings.db_path)
+        self.writer = open_writer(settings.records)
         self.senders: dict[str, Sender] = {"web": webchat.WebChannel()}
         self.line: Any = None
         self.telegram: Any = None
@@ -94,7 +94,12 @@ class HeardServer:
                                             files=FileStore(settings.files_path))
             self.discord.desk = self.discord_desk
             self.desk.desks.append(self.discord_desk)
-        self.dispatcher = Dispatcher(self.writer, lambda: self.dialogs.dialog, self.metrics,
+        turns = Dispatcher
+        if settings.db_url:       # other workers share the records (bot/shared.py)
+            from bot.shared_turns import SharedDispatcher
+
+            turns = SharedDispatcher
+        self.dispatcher = turns(self.writer, lambda: self.dialogs.dialog, self.metrics,
                                      on_outbox=self._deliver, clock=clock,
                                      on_turn=self._after_turn,
                                      fetch=fetcher(settings, {"line": self.line,
@@ -112,6 +117,11 @@ class HeardServer:
         self.worker = "one process"
         self.link: Any = None      # an HTTP worker's link to the turn worker (bot/http_worker.py)
         self._oldest_pending: float | None = None
+        self.shared: Any = None
+        if settings.db_url:
+            from bot.shared import Shared
+
+            self.shared = Shared(self, settings.db_url)
 
     # ------------------------------------------------------------ the app
 
@@ -145,9 +155,11 @@ class HeardServer:
         for channel in (self.line, self.telegram):
             if channel is not None:
                 await channel.start()
-        if self.discord is not None:
+        if self.discord is not None and self.shared is None:
             self.discord_desk.start()
             self.discord.start()
+        if self.shared is not None and self.background:
+            await self.shared.start()
         if self.link is None:
             await self.dispatcher.recover()
         else:
@@ -183,7 +195,9 @@ class HeardServer:
         await asyncio.gather(*self._background, return_exceptions=True)
         await self.scheduler.stop()
         await self.delivery.stop()
-        if self.discord is not None:
+        if self.shared is not None and self.background:
+            await self.shared.stop()
+        if self.discord is not None and (self.shared is None or self.shared.discord_here):
             await self.discord_desk.stop()
             await self.discord.stop()
         for channel in (self.line, self.telegram):

@@ -25,7 +25,7 @@ from bot.scheduler import Scheduler
 from bot.understanding import ready
 from bot.workers import Wake, owner
 from dialogs.loader import DialogHolder
-from storage.writer import Writer
+from storage.writer import open_writer
 
 log = logging.getLogger(__name__)
 
@@ -38,7 +38,7 @@ class TurnWorker:
                  scheduler_every: float = 30.0) -> None:
         self.settings, self.dialogs, self.wake = settings, dialogs, wake
         self.http_count = len(wake.write_fds)      # a pipe to each HTTP worker
-        self.writer = Writer(settings.db_path, batch_seconds=TURN_BATCH_SECONDS)
+        self.writer = open_writer(settings.records, batch_seconds=TURN_BATCH_SECONDS)
         self.metrics = Metrics()
         self.channels = content_channels(settings)      # photos and files are fetched here
         self.dispatcher = Dispatcher(self.writer, lambda: self.dialogs.dialog, self.metrics,

@@ -7,8 +7,10 @@ which the caller's transaction commits at once.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import TypeVar
 
 from bot import engine
 from bot.case import CaseState, Step
@@ -16,6 +18,8 @@ from bot.types import Incoming
 from bot.when import contact_time
 from dialogs.model import Dialog
 from storage.store import Store
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,14 +53,29 @@ def handle_incoming(store: Store, dialog: Dialog, incoming: Incoming, now: datet
 
 def run_due(store: Store, dialog: Dialog, now: datetime) -> list[TurnResult]:
     """Every timer that came due by `now`, each exactly once: follow-up callbacks and
-    handed-off cases nobody took in time (SLA breaches)."""
-    results = []
+    handed-off cases nobody took in time (SLA breaches). With workers sharing PostgreSQL,
+    one tick at a time runs them, and a case whose conversation is in a turn right now
+    waits for the next tick (`Store.try_lock`; SQLite has one writer: always free)."""
+    results: list[TurnResult] = []
+    if not store.try_lock("timers"):
+        return results
     ctx = engine.Context(dialog=dialog, now=now,
                          new_case_number=lambda: store.next_case_number(now.year))
-    for overdue in store.commitments_overdue(now):
+
+    def ours(due: Callable[[], list[T]], key: Callable[[T], str | None]) -> list[T]:
+        """What is due, of the conversations no turn elsewhere holds (locked for this
+        transaction), read again once they are locked: a turn that committed meanwhile
+        may have changed it."""
+        first = due()
+        mine = {k for k in {key(x) for x in first}
+                if k is None or store.try_lock("conversation " + k)}
+        return [x for x in (due() if store.LOCKS and first else first) if key(x) in mine]
+
+    for overdue in ours(lambda: store.commitments_overdue(now), _conversation):
         step = engine.due(overdue, ctx, followup=False)
         results.append(TurnResult(step, store.apply(step, None, now)))
-    for row in store.due_followups(now):
+    for row in ours(lambda: store.due_followups(now),
+                    lambda row: store.conversation_of(row["case_number"])):
         case = store.get_case(row["case_number"])
         if case is None or case.stage != "committed":
             store.mark_followup(row["id"], "cancelled", now)
@@ -76,10 +95,14 @@ def run_due(store: Store, dialog: Dialog, now: datetime) -> list[TurnResult]:
         step = engine.due(case, ctx)
         store.mark_followup(row["id"], "sent" if step.outgoing else "done", now)
         results.append(TurnResult(step, store.apply(step, None, now)))
-    for waiting in store.sla_due(now):
+    for waiting in ours(lambda: store.sla_due(now), _conversation):
         step = engine.due(waiting, ctx, followup=False)
         results.append(TurnResult(step, store.apply(step, None, now)))
     return results
+
+
+def _conversation(case: CaseState) -> str:
+    return case.conversation_key
 
 
 def _not_now(store: Store, dialog: Dialog, case: CaseState, now: datetime) -> datetime | None:

@@ -104,13 +104,14 @@ class Wake:
 
 def role() -> tuple[str, int, int]:
     """("one", 0, 1) in a single process; ("turns", 0, 1) (its HTTP workers are its
-    pipes, `Wake.write_fds`); ("http", index, count)."""
+    pipes, `Wake.write_fds`); ("http", index, count); ("peer", index, count): one of
+    `count` identical workers over PostgreSQL (bot/shared.py)."""
     value = os.environ.get(ROLE_ENV, "")
     if value == "turns":
         return "turns", 0, 1
-    if value.startswith("http:"):
-        _, index, count = value.split(":")
-        return "http", int(index), int(count)
+    if value.startswith(("http:", "peer:")):
+        kind, index, count = value.split(":")
+        return kind, int(index), int(count)
     return "one", 0, 1
 
 
@@ -124,20 +125,28 @@ def _die_with_parent() -> None:
 
 
 class Supervisor:
-    def __init__(self, argv: list[str], host: str, port: int, workers: int) -> None:
+    def __init__(self, argv: list[str], host: str, port: int, workers: int,
+                 peers: bool = False) -> None:
         self.argv, self.host, self.port = argv, host, port
+        self.peers = workers if peers else 0   # PostgreSQL: N identical workers
         self.http_count = max(1, workers - 1)
         self.children: dict[str, subprocess.Popen[bytes]] = {}
         self.started: dict[str, float] = {}
         self.failures: dict[str, int] = {}
         self.stopping = False
+        self.specs: dict[str, tuple[dict[str, str], tuple[int, ...]]] = {}
 
     def run(self) -> int:
         listener = socket.create_server((self.host, self.port), backlog=2048, reuse_port=False)
         listener.set_inheritable(True)
+        if self.peers:
+            self.specs = {f"peer-{i}": ({ROLE_ENV: f"peer:{i}:{self.peers}",
+                                         SOCKET_ENV: str(listener.fileno())},
+                                        (listener.fileno(),)) for i in range(self.peers)}
+            return self._supervise()
         turns_r, turns_w = _pipe()
         http_pipes = [_pipe() for _ in range(self.http_count)]
-        self.specs: dict[str, tuple[dict[str, str], tuple[int, ...]]] = {
+        self.specs = {
             "turns": ({ROLE_ENV: "turns", WAKE_IN_ENV: str(turns_r),
                        WAKE_OUT_ENV: ",".join(str(w) for _, w in http_pipes)},
                       (turns_r, *(w for _, w in http_pipes))),
@@ -147,12 +156,15 @@ class Supervisor:
                 {ROLE_ENV: f"http:{i}:{self.http_count}", WAKE_IN_ENV: str(r),
                  WAKE_OUT_ENV: str(turns_w), SOCKET_ENV: str(listener.fileno())},
                 (r, turns_w, listener.fileno()))
+        return self._supervise()
+
+    def _supervise(self) -> int:
         for sig in (signal.SIGTERM, signal.SIGINT):
             signal.signal(sig, self._stop)
         for name in self.specs:
             self._start(name)
-        log.info("heard serve: %d HTTP worker(s) and a turn worker on %s:%d",
-                 self.http_count, self.host, self.port)
+        log.info("heard serve: %s on %s:%d", f"{self.peers} workers" if self.peers else
+                 f"{self.http_count} HTTP worker(s) and a turn worker", self.host, self.port)
         while not self.stopping:
             for name, child in list(self.children.items()):
                 code = child.poll()

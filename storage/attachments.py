@@ -8,13 +8,13 @@ it came with, so the record and the transcript never disagree.
 
 from __future__ import annotations
 
-import sqlite3
 from datetime import datetime
 from typing import Any
 
 import sqlite_utils
 
 from bot.types import Attachment
+from storage.sql import SqlBase
 
 COLUMNS = ("id", "case_number", "conversation_key", "message_id", "event_id", "kind", "mime",
            "size", "name", "sha256", "status", "reason", "at")
@@ -34,32 +34,30 @@ def migrate_attachments(db: sqlite_utils.Database) -> None:
                                   pk=("desk", "attachment_id"), if_not_exists=True)
 
 
-class AttachmentStore:
-    conn: sqlite3.Connection
+class AttachmentStore(SqlBase):
 
     def add_attachment(self, case_number: str | None, conversation_key: str, message_id: int,
                        event_id: str, attachment: Attachment, at: datetime) -> int:
-        cur = self.conn.execute(
+        return self._insert(
             "INSERT INTO attachments (case_number, conversation_key, message_id, event_id, kind, "
             "mime, size, name, sha256, status, reason, at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
             (case_number, conversation_key, message_id, event_id, attachment.kind,
              attachment.mime, attachment.size, attachment.name, attachment.sha256,
              attachment.status, attachment.reason, at.isoformat()))
-        return int(cur.lastrowid or 0)
 
     def attachment(self, attachment_id: int) -> dict[str, Any] | None:
-        row = self.conn.execute(f"SELECT {', '.join(COLUMNS)} FROM attachments WHERE id = ?",
+        row = self._x(f"SELECT {', '.join(COLUMNS)} FROM attachments WHERE id = ?",
                                 (attachment_id,)).fetchone()
         return dict(zip(COLUMNS, row, strict=True)) if row else None
 
     def case_attachments(self, case_number: str) -> list[dict[str, Any]]:
-        rows = self.conn.execute(f"SELECT {', '.join(COLUMNS)} FROM attachments "
+        rows = self._x(f"SELECT {', '.join(COLUMNS)} FROM attachments "
                                  "WHERE case_number = ? ORDER BY id", (case_number,)).fetchall()
         return [dict(zip(COLUMNS, row, strict=True)) for row in rows]
 
     def unposted_attachments(self, desk: str, case_number: str) -> list[dict[str, Any]]:
         """The case's kept files `desk` has not posted yet, oldest first."""
-        rows = self.conn.execute(
+        rows = self._x(
             f"SELECT {', '.join('a.' + c for c in COLUMNS)} FROM attachments a "
             "WHERE a.case_number = ? AND a.status = 'stored' AND NOT EXISTS (SELECT 1 FROM "
             "desk_files d WHERE d.desk = ? AND d.attachment_id = a.id) ORDER BY a.id",
@@ -67,5 +65,5 @@ class AttachmentStore:
         return [dict(zip(COLUMNS, row, strict=True)) for row in rows]
 
     def mark_posted(self, desk: str, attachment_id: int, at: datetime) -> None:
-        self.conn.execute("INSERT OR IGNORE INTO desk_files (desk, attachment_id, at) "
-                          "VALUES (?, ?, ?)", (desk, attachment_id, at.isoformat()))
+        self._x("INSERT INTO desk_files (desk, attachment_id, at) "
+                "VALUES (?, ?, ?) ON CONFLICT DO NOTHING", (desk, attachment_id, at.isoformat()))

@@ -4,12 +4,13 @@ notes agents keep on a customer (not on one case)."""
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
 import sqlite_utils
+
+from storage.sql import SqlBase
 
 NOTE_LIMIT = 2000
 PREVIEW_CHARS = 80
@@ -27,21 +28,20 @@ def migrate_console_marks(db: sqlite_utils.Database) -> None:
                "(customer_key, id)")
 
 
-class ConsoleMarksStore:
+class ConsoleMarksStore(SqlBase):
     """Mixed into `Store`: read markers, queue previews and customer notes."""
 
-    conn: sqlite3.Connection
-    db: sqlite_utils.Database
 
     def mark_read(self, agent: str, case_number: str, at: datetime) -> int:
         """The agent has seen every message of the case so far; returns the marker."""
-        row = self.conn.execute("SELECT max(id) FROM messages WHERE case_number = ?",
+        row = self._x("SELECT max(id) FROM messages WHERE case_number = ?",
                                 (case_number,)).fetchone()
         last = int(row[0] or 0)
-        self.conn.execute(
+        self._x(
             "INSERT INTO read_marks (agent, case_number, message_id, at) VALUES (?, ?, ?, ?) "
             "ON CONFLICT(agent, case_number) DO UPDATE SET "
-            "message_id = max(message_id, excluded.message_id), at = excluded.at",
+            "message_id = CASE WHEN excluded.message_id > read_marks.message_id "
+            "THEN excluded.message_id ELSE read_marks.message_id END, at = excluded.at",
             (agent, case_number, last, at.isoformat()))
         return last
 
@@ -52,22 +52,22 @@ class ConsoleMarksStore:
         message after the last agent reply)."""
         facts: dict[str, dict[str, Any]] = {}
         for number in numbers:
-            seen = self.conn.execute(
+            seen = self._x(
                 "SELECT message_id FROM read_marks WHERE agent = ? AND case_number = ?",
                 (agent, number)).fetchone()
-            unread = self.conn.execute(
+            unread = self._x(
                 "SELECT count(*) FROM messages WHERE case_number = ? AND direction = 'in' "
                 "AND id > ?", (number, int(seen[0]) if seen else 0)).fetchone()[0]
-            last = self.conn.execute(
+            last = self._x(
                 "SELECT direction, kind, at FROM messages WHERE case_number = ? "
                 "ORDER BY id DESC LIMIT 1", (number,)).fetchone()
-            said = self.conn.execute(
+            said = self._x(
                 "SELECT text, payload FROM messages WHERE case_number = ? AND direction = 'in' "
                 "ORDER BY id DESC LIMIT 1", (number,)).fetchone()
-            answered = self.conn.execute(
+            answered = self._x(
                 "SELECT coalesce(max(id), 0) FROM messages WHERE case_number = ? "
                 "AND direction = 'out' AND kind = 'agent'", (number,)).fetchone()[0]
-            waiting = self.conn.execute(
+            waiting = self._x(
                 "SELECT at FROM messages WHERE case_number = ? AND direction = 'in' AND id > ? "
                 "ORDER BY id LIMIT 1", (number, answered)).fetchone()
             facts[number] = {
@@ -85,13 +85,12 @@ class ConsoleMarksStore:
             raise ValueError("a note needs some text")
         if len(text) > NOTE_LIMIT:
             raise ValueError(f"a note is at most {NOTE_LIMIT} characters ({len(text)} given)")
-        cur = self.conn.execute(
+        return self._insert(
             "INSERT INTO customer_notes (customer_key, agent, text, at) VALUES (?, ?, ?, ?)",
             (customer_key, agent, text, at.isoformat()))
-        return int(cur.lastrowid or 0)
 
     def customer_notes(self, customer_key: str) -> list[dict[str, Any]]:
-        return list(self.db.query(
+        return list(self._rows(
             "SELECT n.agent, coalesce(a.display_name, n.agent) AS agent_name, n.text, n.at "
             "FROM customer_notes n LEFT JOIN agents a ON a.username = n.agent "
             "WHERE n.customer_key = ? ORDER BY n.id", [customer_key]))
@@ -99,7 +98,7 @@ class ConsoleMarksStore:
     def agent_names(self) -> dict[str, str]:
         """username -> display name, former agents included (their words stay theirs)."""
         return {str(r[0]): str(r[1] or r[0]) for r in
-                self.conn.execute("SELECT username, display_name FROM agents")}
+                self._x("SELECT username, display_name FROM agents")}
 
 
 def _preview(text: str) -> str:

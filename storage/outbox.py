@@ -18,13 +18,14 @@ crash leaves a trace of exactly the calls whose outcome was never seen.
 from __future__ import annotations
 
 import json
-import sqlite3
 import uuid
 from collections.abc import Collection
 from datetime import datetime
 from typing import Any
 
 import sqlite_utils
+
+from storage.sql import SqlBase
 
 DOUBTFUL = ("trying", "unknown")
 
@@ -64,11 +65,9 @@ def _decoded(row: dict[str, Any]) -> dict[str, Any]:
     return {**row, "buttons": json.loads(row["buttons"] or "[]")}
 
 
-class OutboxStore:
+class OutboxStore(SqlBase):
     """Mixed into `Store`; runs in the caller's transaction like every store write."""
 
-    conn: sqlite3.Connection
-    db: sqlite_utils.Database
 
     def enqueue(self, case_number: str | None, conversation_key: str, channel: str,
                 user_id: str, text: str, buttons: list[dict[str, str]], kind: str,
@@ -77,7 +76,7 @@ class OutboxStore:
         """A message to send. `retry_key` stays the same across every retry (LINE push);
         `token_at` is when the reply token arrived (its age counts from then)."""
         token_ts = (token_at or at).timestamp() if reply_token else None
-        cur = self.conn.execute(
+        return self._insert(
             "INSERT INTO outbox (case_number, conversation_key, channel, user_id, text, buttons, "
             "kind, reply_token, token_ts, status, attempts, created_at, created_ts, "
             "next_try_ts, retry_key) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', 0, ?, ?, 0, ?)",
@@ -85,7 +84,6 @@ class OutboxStore:
              json.dumps(buttons, ensure_ascii=False), kind, reply_token, token_ts,
              at.isoformat(), at.timestamp(), str(uuid.uuid4())),
         )
-        return int(cur.lastrowid or 0)
 
     def due_outbox(self, now_ts: float, skip: Collection[str] = (), limit: int = 500,
                    channels: Collection[str] | None = None,
@@ -103,7 +101,7 @@ class OutboxStore:
         if channels is not None:
             where += f" AND h.channel IN ({','.join('?' * len(channels))})"
             params.extend(channels)
-        rows = self.db.query(
+        rows = self._rows(
             "WITH heads AS (SELECT conversation_key, min(id) AS head FROM outbox "
             "WHERE status = 'pending' GROUP BY conversation_key), "
             "due AS (SELECT heads.conversation_key, heads.head FROM heads "
@@ -121,7 +119,7 @@ class OutboxStore:
         (else none): what `due_outbox` gives for these conversations, from the index."""
         found: dict[str, list[dict[str, Any]]] = {key: [] for key in keys}
         marks = ",".join("?" * len(found))
-        rows = self.db.query(
+        rows = self._rows(
             "SELECT o.*, coalesce(c.blocked, 0) AS blocked FROM outbox o "
             "LEFT JOIN customers c ON c.key = o.conversation_key "
             f"WHERE o.status = 'pending' AND o.conversation_key IN ({marks}) ORDER BY o.id",
@@ -138,7 +136,7 @@ class OutboxStore:
         state = {"reply": "CASE WHEN reply_state IS NULL THEN 'trying' ELSE 'unknown' END",
                  "push": "CASE WHEN reply_token IS NULL THEN NULL ELSE 'dead' END"}.get(
                      via, "reply_state")
-        self.conn.execute(f"UPDATE outbox SET reply_state = {state}, "
+        self._x(f"UPDATE outbox SET reply_state = {state}, "
                           "attempts = attempts + ? WHERE id = ?", (int(count), outbox_id))
 
     def defer_outbox(self, outbox_id: int, next_try_ts: float, error: str,
@@ -148,38 +146,38 @@ class OutboxStore:
         Otherwise (no call was made, or it ended some other way) a reply found under way
         stays in doubt."""
         state = "NULL" if answered else "'unknown'"
-        self.conn.execute(
+        self._x(
             "UPDATE outbox SET next_try_ts = ?, error = ?, reply_state = CASE WHEN "
             f"reply_state = 'trying' THEN {state} ELSE reply_state END WHERE id = ?",
             (next_try_ts, error[:500], outbox_id))
 
     def mark_sent(self, outbox_id: int, at: datetime) -> None:
-        self.conn.execute("UPDATE outbox SET status = 'sent', sent_at = ? WHERE id = ?",
+        self._x("UPDATE outbox SET status = 'sent', sent_at = ? WHERE id = ?",
                           (at.isoformat(), outbox_id))
 
     def mark_failed(self, outbox_id: int, error: str, at: datetime,
                     status: str = "failed") -> None:
         """Given up (`failed`), or not knowable (`unconfirmed`): kept, never sent again."""
-        self.conn.execute("UPDATE outbox SET status = ?, error = ?, sent_at = ? WHERE id = ?",
+        self._x("UPDATE outbox SET status = ?, error = ?, sent_at = ? WHERE id = ?",
                           (status, error[:500], at.isoformat(), outbox_id))
 
     def outbox_counts(self) -> dict[str, int]:
         """Messages per status (kept by triggers, see `migrate_6`): a few rows, however
         long the history."""
-        rows = self.conn.execute("SELECT status, n FROM outbox_totals WHERE n > 0").fetchall()
+        rows = self._x("SELECT status, n FROM outbox_totals WHERE n > 0").fetchall()
         return {str(status): int(n) for status, n in rows}
 
     def oldest_pending_ts(self) -> float | None:
         """When the oldest message still waiting to go out was written."""
-        row = self.conn.execute(
+        row = self._x(
             "SELECT min(created_ts) FROM outbox WHERE status = 'pending'").fetchone()
         return float(row[0]) if row and row[0] is not None else None
 
     def pending_outbox(self, limit: int = 100) -> list[dict[str, Any]]:
-        rows = self.db.query("SELECT * FROM outbox WHERE status = 'pending' ORDER BY id LIMIT ?",
+        rows = self._rows("SELECT * FROM outbox WHERE status = 'pending' ORDER BY id LIMIT ?",
                              [limit])
         return [_decoded(row) for row in rows]
 
     def outbox_row(self, outbox_id: int) -> dict[str, Any] | None:
-        rows = list(self.db.query("SELECT * FROM outbox WHERE id = ?", [outbox_id]))
+        rows = list(self._rows("SELECT * FROM outbox WHERE id = ?", [outbox_id]))
         return _decoded(rows[0]) if rows else None

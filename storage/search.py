@@ -15,7 +15,6 @@ see docs/search-and-labels.md). Every term must occur somewhere in a case.
 from __future__ import annotations
 
 import json
-import sqlite3
 import unicodedata
 from dataclasses import dataclass
 from typing import Any
@@ -23,6 +22,7 @@ from typing import Any
 import sqlite_utils
 
 from bot.case import CaseState
+from storage.sql import SqlBase
 
 MAX_QUERY = 200      # characters
 MAX_TERMS = 8
@@ -118,10 +118,9 @@ def search_terms(query: str) -> list[str]:
     return terms
 
 
-class SearchStore:
+class SearchStore(SqlBase):
     """Mixed into `Store`: finding cases by what was said and who and what they are about."""
 
-    conn: sqlite3.Connection
 
     def search_cases(self, query: str, limit: int = 20) -> list[SearchHit]:
         """Cases where every word of `query` occurs, newest first, at most `limit`."""
@@ -129,19 +128,19 @@ class SearchStore:
         limit = max(1, min(int(limit), MAX_LIMIT))
         clauses, params = [], []
         for term in terms:
-            parts = [_term_cases(form) for form in _forms(term)]
+            parts = [self._term_cases(form) for form in _forms(term)]
             clauses.append(f"number IN ({' UNION '.join(sql for sql, _ in parts)})")
             params += [arg for _, args in parts for arg in args]
-        rows = self.conn.execute(
+        rows = self._x(
             f"SELECT record FROM cases WHERE {' AND '.join(clauses)} "
-            "ORDER BY received_ts DESC, rowid DESC LIMIT ?", [*params, limit]).fetchall()
+            "ORDER BY received_ts DESC, number DESC LIMIT ?", [*params, limit]).fetchall()
         forms = [form for term in terms for form in _forms(term)]
         return [self._hit(CaseState.from_record(json.loads(r[0])), forms) for r in rows]
 
     def _hit(self, case: CaseState, terms: list[str]) -> SearchHit:
         """Where the case matched: the newest message a person wrote (the customer, an
         agent) with a word of the search, else the case's own fields, else the bot's words."""
-        rows = self.conn.execute(
+        rows = self._x(
             "SELECT text, direction, kind FROM messages WHERE case_number = ? "
             "AND text IS NOT NULL ORDER BY id DESC", (case.number,)).fetchall()
         said = [(text, "customer" if direction == "in" else ("agent" if kind == "agent" else "bot"))
@@ -161,8 +160,12 @@ class SearchStore:
                 return SearchHit(case, "message", _snippet(text, *found), who)
         return SearchHit(case, "number", case.number)
 
+    def _term_cases(self, term: str) -> tuple[str, list[Any]]:
+        return fts_term_cases(term)
+
     def labels_in_use(self) -> dict[str, int]:
-        return labels_in_use(self.conn)
+        """Every label on some case, with how many cases carry it (most used first)."""
+        return {str(name): int(n) for name, n in self._x(self.LABELS_IN_USE)}
 
 
 def _forms(term: str) -> list[str]:
@@ -173,8 +176,8 @@ def _forms(term: str) -> list[str]:
     return [term, folded] if folded != term and folded.strip() else [term]
 
 
-def _term_cases(term: str) -> tuple[str, list[Any]]:
-    """SQL for the case numbers where `term` occurs, and its parameters."""
+def fts_term_cases(term: str) -> tuple[str, list[Any]]:
+    """SQL for the case numbers where `term` occurs, and its parameters (SQLite: FTS5)."""
     if len(term) >= 3:
         phrase = '"' + term.replace('"', '""') + '"'
         return ("SELECT m.case_number FROM message_search JOIN messages m "
@@ -202,10 +205,3 @@ def _snippet(text: str, start: int, length: int) -> str:
     middle = " ".join(text[begin:end].split())
     return ("…" if begin > 0 else "") + middle + ("…" if end < len(text) else "")
 
-
-def labels_in_use(conn: sqlite3.Connection) -> dict[str, int]:
-    """Every label on some case, with how many cases carry it (most used first)."""
-    rows = conn.execute(
-        "SELECT l.value, count(*) FROM cases c, json_each(c.record, '$.labels') l "
-        "GROUP BY l.value ORDER BY count(*) DESC, l.value")
-    return {str(name): int(n) for name, n in rows}

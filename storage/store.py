@@ -15,7 +15,7 @@ from __future__ import annotations
 import csv
 import json
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import fields
 from datetime import datetime
@@ -27,17 +27,19 @@ import sqlite_utils
 
 from bot.case import CaseState
 from bot.team_time import in_zone
-from storage.agent_accounts import AgentAccountStore, migrate_agent_accounts
-from storage.attachments import AttachmentStore, migrate_attachments
-from storage.console_marks import ConsoleMarksStore, migrate_console_marks
-from storage.outbox import OutboxStore, migrate_5, migrate_6
-from storage.search import SearchStore, migrate_search
+from storage import migrations
+from storage.agent_accounts import AgentAccountStore
+from storage.attachments import AttachmentStore
+from storage.console_marks import ConsoleMarksStore
+from storage.migrations import is_postgres, sqlite_path
+from storage.outbox import OutboxStore
+from storage.search import SearchStore
+from storage.sign_ins import SignInStore
 
 if TYPE_CHECKING:
     from bot.case import Step
     from bot.types import Incoming
 
-SCHEMA_VERSION = 10
 CASE_FIELDS: tuple[str, ...] = tuple(f.name for f in fields(CaseState))
 
 
@@ -49,94 +51,8 @@ def _json(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, default=str)
 
 
-def _migrate_1(db: sqlite_utils.Database) -> None:
-    db.table("customers").create({
-        "key": str, "channel": str, "user_id": str, "name": str, "language": str,
-        "first_seen": str, "last_seen": str, "blocked": int,
-    }, pk="key", defaults={"blocked": 0})
-    db.table("serials").create({"year": int, "last": int}, pk="year")
-    db.table("cases").create({
-        "number": str, "conversation_key": str, "channel": str, "stage": str,
-        "category": str, "severity": str, "locale": str, "owner": str, "risk": float,
-        "summary": str, "received_at": str, "received_ts": float, "updated_at": str,
-        "record": str,
-    }, pk="number")
-    db.table("cases").create_index(["conversation_key", "received_ts"])
-    db.table("cases").create_index(["stage"])
-    db.table("cases").create_index(["received_ts"])
-    db.table("messages").create({
-        "id": int, "case_number": str, "conversation_key": str, "channel": str,
-        "direction": str, "event_id": str, "text": str, "payload": str, "buttons": str,
-        "kind": str, "at": str,
-    }, pk="id")
-    db.table("messages").create_index(["case_number", "id"])
-    db.table("case_events").create({
-        "id": int, "case_number": str, "kind": str, "data": str, "at": str,
-    }, pk="id")
-    db.table("case_events").create_index(["case_number", "id"])
-    db.table("followups").create({
-        "id": int, "case_number": str, "due_at": str, "due_ts": float, "status": str,
-        "created_at": str, "done_at": str,
-    }, pk="id")
-    db.table("followups").create_index(["status", "due_ts"])
-    db.table("followups").create_index(["case_number"])
-    db.table("outbox").create({
-        "id": int, "case_number": str, "conversation_key": str, "channel": str,
-        "user_id": str, "text": str, "buttons": str, "kind": str, "reply_token": str,
-        "status": str, "attempts": int, "created_at": str, "sent_at": str, "error": str,
-    }, pk="id", defaults={"attempts": 0})
-    db.table("outbox").create_index(["status", "id"])
-    db.table("processed_events").create({"key": str, "at": str}, pk="key")
-
-
-def _migrate_2(db: sqlite_utils.Database) -> None:
-    """Channels: the inbox of raw events, and outbox retries (retry key, next try)."""
-    db.table("inbox").create({
-        "id": int, "channel": str, "event_key": str, "conversation_key": str,
-        "incoming": str, "status": str, "received_at": str, "done_at": str, "error": str,
-    }, pk="id")
-    db.table("inbox").create_index(["event_key"], unique=True)
-    db.table("inbox").create_index(["status", "id"])
-    outbox = db.table("outbox")
-    outbox.add_column("retry_key", str)
-    outbox.add_column("created_ts", float)
-    outbox.add_column("next_try_ts", float)
-    db.execute("UPDATE outbox SET next_try_ts = 0, created_ts = 0")
-
-
-def _migrate_3(db: sqlite_utils.Database) -> None:
-    """The agent desk: agents, their sessions, SLA timers on cases, Discord threads."""
-    cases = db.table("cases")
-    cases.add_column("response_due_ts", float)
-    cases.create_index(["response_due_ts"])
-    db.table("agents").create({
-        "id": int, "username": str, "display_name": str, "password_hash": str, "role": str,
-        "active": int, "created_at": str,
-    }, pk="id", defaults={"active": 1})
-    db.table("agents").create_index(["username"], unique=True)
-    db.table("sessions").create({
-        "token_hash": str, "agent_id": int, "csrf": str, "created_at": str, "expires_ts": float,
-    }, pk="token_hash")
-    db.table("desk_threads").create({
-        "case_number": str, "desk": str, "thread_id": str, "created_at": str,
-    }, pk=("desk", "case_number"))
-    db.table("desk_threads").create_index(["desk", "thread_id"], unique=True)
-
-
-def _migrate_4(db: sqlite_utils.Database) -> None:
-    """Follow-up rules: when each follow-up went out (contact caps), overdue commitments."""
-    db.table("followups").add_column("done_ts", float)
-    cases = db.table("cases")
-    cases.add_column("commit_due_ts", float)
-    cases.create_index(["commit_due_ts"])
-
-
-MIGRATIONS = {1: _migrate_1, 2: _migrate_2, 3: _migrate_3, 4: _migrate_4, 5: migrate_5,
-              6: migrate_6, 7: migrate_agent_accounts, 8: migrate_search,
-              9: migrate_attachments, 10: migrate_console_marks}
-
-
-class Store(OutboxStore, AgentAccountStore, SearchStore, AttachmentStore, ConsoleMarksStore):
+class Store(OutboxStore, AgentAccountStore, SearchStore, AttachmentStore, ConsoleMarksStore,
+            SignInStore):
     def __init__(self, conn: sqlite3.Connection) -> None:
         self.conn = conn
         self.db = sqlite_utils.Database(conn)
@@ -146,7 +62,13 @@ class Store(OutboxStore, AgentAccountStore, SearchStore, AttachmentStore, Consol
 
     @classmethod
     def open(cls, path: str | Path) -> Store:
-        """Open (and create or migrate) the records at `path`; ":memory:" for tests."""
+        """Open (and create or migrate) the records at `path`: a file (or `sqlite:///file`;
+        ":memory:" for tests), or a `postgresql://` URL (storage/postgres.py)."""
+        if is_postgres(path):
+            from storage.postgres import PgStore
+
+            return PgStore.connect(str(path))
+        path = sqlite_path(path)
         if str(path) != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
         conn = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False)
@@ -163,12 +85,9 @@ class Store(OutboxStore, AgentAccountStore, SearchStore, AttachmentStore, Consol
 
     def _migrate(self) -> None:
         version = int(self.conn.execute("PRAGMA user_version").fetchone()[0])
-        if version > SCHEMA_VERSION:
-            raise RuntimeError(f"the records are schema version {version}; this Heard knows "
-                               f"up to {SCHEMA_VERSION}: upgrade Heard")
-        for target in range(version + 1, SCHEMA_VERSION + 1):
+        for target in migrations.to_run(version):
             with self.transaction():
-                MIGRATIONS[target](self.db)
+                migrations.SQLITE[target](self.db)
                 self.conn.execute(f"PRAGMA user_version={target}")
 
     @property
@@ -207,8 +126,14 @@ class Store(OutboxStore, AgentAccountStore, SearchStore, AttachmentStore, Consol
         finally:
             self._depth -= 1
 
-    def _x(self, sql: str, params: tuple[Any, ...] | list[Any] = ()) -> sqlite3.Cursor:
+    def _x(self, sql: str, params: Sequence[Any] = ()) -> sqlite3.Cursor:
         return self.conn.execute(sql, params)
+
+    def _rows(self, sql: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
+        return list(self.db.query(sql, params))
+
+    def _many(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
+        self.conn.executemany(sql, rows)
 
     # ------------------------------------------------------------ case numbers, dedupe
 
@@ -216,7 +141,7 @@ class Store(OutboxStore, AgentAccountStore, SearchStore, AttachmentStore, Consol
         """2026CS000001, 2026CS000002, … one serial per year."""
         row = self._x(
             "INSERT INTO serials (year, last) VALUES (?, 1) "
-            "ON CONFLICT(year) DO UPDATE SET last = last + 1 RETURNING last", (year,),
+            "ON CONFLICT(year) DO UPDATE SET last = serials.last + 1 RETURNING last", (year,),
         ).fetchone()
         return f"{year}CS{int(row[0]):06d}"
 
@@ -224,7 +149,7 @@ class Store(OutboxStore, AgentAccountStore, SearchStore, AttachmentStore, Consol
         return self._x("SELECT 1 FROM processed_events WHERE key = ?", (key,)).fetchone() is not None
 
     def mark_processed(self, key: str, at: datetime) -> None:
-        self._x("INSERT OR IGNORE INTO processed_events (key, at) VALUES (?, ?)",
+        self._x("INSERT INTO processed_events (key, at) VALUES (?, ?) ON CONFLICT DO NOTHING",
                 (key, at.isoformat()))
 
     # ------------------------------------------------------------ customers
@@ -234,13 +159,13 @@ class Store(OutboxStore, AgentAccountStore, SearchStore, AttachmentStore, Consol
         self._x(
             "INSERT INTO customers (key, channel, user_id, name, language, first_seen, "
             "last_seen, blocked) VALUES (?, ?, ?, ?, ?, ?, ?, 0) ON CONFLICT(key) DO UPDATE SET "
-            "name = coalesce(excluded.name, name), language = coalesce(excluded.language, "
-            "language), last_seen = excluded.last_seen",
+            "name = coalesce(excluded.name, customers.name), language = coalesce(excluded.language, "
+            "customers.language), last_seen = excluded.last_seen",
             (key, channel, user_id, name, language, at.isoformat(), at.isoformat()),
         )
 
     def customer(self, key: str) -> dict[str, Any] | None:
-        rows = list(self.db.query("SELECT * FROM customers WHERE key = ?", [key]))
+        rows = list(self._rows("SELECT * FROM customers WHERE key = ?", [key]))
         return rows[0] if rows else None
 
     def set_blocked(self, key: str, blocked: bool) -> None:
@@ -288,15 +213,29 @@ class Store(OutboxStore, AgentAccountStore, SearchStore, AttachmentStore, Consol
         found = self._cases("WHERE number = ?", [number])
         return found[0] if found else None
 
+    def conversation_of(self, number: str) -> str | None:
+        row = self._x("SELECT conversation_key FROM cases WHERE number = ?", (number,)).fetchone()
+        return str(row[0]) if row else None
+
+    def case_for_change(self, number: str) -> CaseState | None:
+        """The case, read to be changed in this transaction: with workers sharing
+        PostgreSQL its conversation is locked first (a turn of it elsewhere commits
+        before), then it is read."""
+        case = self.get_case(number)
+        if case is None or not self.LOCKS:
+            return case
+        self.lock("conversation " + case.conversation_key)
+        return self.get_case(number)
+
     def latest_case(self, conversation_key: str) -> CaseState | None:
         found = self._cases("WHERE conversation_key = ?", [conversation_key],
-                            "ORDER BY received_ts DESC, rowid DESC LIMIT 1")
+                            "ORDER BY received_ts DESC, number DESC LIMIT 1")
         return found[0] if found else None
 
     def recent_cases(self, conversation_key: str, since: datetime) -> list[CaseState]:
         """This customer's cases received since `since`, newest first."""
         return self._cases("WHERE conversation_key = ? AND received_ts >= ?",
-                           [conversation_key, _ts(since)], "ORDER BY received_ts DESC, rowid DESC")
+                           [conversation_key, _ts(since)], "ORDER BY received_ts DESC, number DESC")
 
     def list_cases(self, *, stage: str | None = None, category: str | None = None,
                    severity: str | None = None, since: datetime | None = None,
@@ -313,16 +252,16 @@ class Store(OutboxStore, AgentAccountStore, SearchStore, AttachmentStore, Consol
             clauses.append("received_ts >= ?")
             params.append(_ts(since))
         if label:
-            clauses.append("EXISTS (SELECT 1 FROM json_each(record, '$.labels') WHERE value = ?)")
+            clauses.append(self.LABEL_MATCH)
             params.append(label)
         where = ("WHERE " + " AND ".join(clauses)) if clauses else ""
         params.append(limit)
-        return self._cases(where, params, "ORDER BY received_ts DESC, rowid DESC LIMIT ?")
+        return self._cases(where, params, "ORDER BY received_ts DESC, number DESC LIMIT ?")
 
     def cases_between(self, start: datetime, end: datetime) -> list[CaseState]:
         """Every case received in [start, end), oldest first."""
         return self._cases("WHERE received_ts >= ? AND received_ts < ?",
-                           [_ts(start), _ts(end)], "ORDER BY received_ts, rowid")
+                           [_ts(start), _ts(end)], "ORDER BY received_ts, number")
 
     def case_numbers_with_event(self, kind: str, start: datetime, end: datetime) -> set[str]:
         rows = self._x(
@@ -340,16 +279,15 @@ class Store(OutboxStore, AgentAccountStore, SearchStore, AttachmentStore, Consol
                     direction: str, at: datetime, *, text: str | None = None,
                     payload: str | None = None, buttons: list[dict[str, str]] | None = None,
                     kind: str | None = None, event_id: str | None = None) -> int:
-        cur = self._x(
+        return self._insert(
             "INSERT INTO messages (case_number, conversation_key, channel, direction, event_id, "
             "text, payload, buttons, kind, at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (case_number, conversation_key, channel, direction, event_id, text, payload,
              _json(buttons) if buttons else None, kind, at.isoformat()),
         )
-        return int(cur.lastrowid or 0)
 
     def messages(self, case_number: str) -> list[dict[str, Any]]:
-        rows = self.db.query(
+        rows = self._rows(
             "SELECT id, direction, text, payload, buttons, kind, event_id, at FROM messages "
             "WHERE case_number = ? ORDER BY id", [case_number])
         out = []
@@ -363,7 +301,7 @@ class Store(OutboxStore, AgentAccountStore, SearchStore, AttachmentStore, Consol
                 (case_number, kind, _json(data), at.isoformat()))
 
     def events(self, case_number: str) -> list[dict[str, Any]]:
-        rows = self.db.query("SELECT kind, data, at FROM case_events WHERE case_number = ? "
+        rows = self._rows("SELECT kind, data, at FROM case_events WHERE case_number = ? "
                              "ORDER BY id", [case_number])
         return [{**row, "data": json.loads(row["data"])} for row in rows]
 
@@ -372,17 +310,34 @@ class Store(OutboxStore, AgentAccountStore, SearchStore, AttachmentStore, Consol
     def add_inbox(self, channel: str, event_key: str, conversation_key: str,
                   incoming: dict[str, Any], at: datetime) -> int | None:
         """Keep a received event before it is answered; None if it was received before."""
-        cur = self._x(
-            "INSERT OR IGNORE INTO inbox (channel, event_key, conversation_key, incoming, status, "
-            "received_at) VALUES (?, ?, ?, ?, 'pending', ?)",
+        new = self._insert(
+            "INSERT INTO inbox (channel, event_key, conversation_key, incoming, status, "
+            "received_at) VALUES (?, ?, ?, ?, 'pending', ?) ON CONFLICT DO NOTHING",
             (channel, event_key, conversation_key, _json(incoming), at.isoformat()),
         )
-        return int(cur.lastrowid) if cur.rowcount and cur.lastrowid else None
+        return new or None
 
     def pending_inbox(self, limit: int = 10000, after: int = 0) -> list[dict[str, Any]]:
-        rows = self.db.query("SELECT * FROM inbox WHERE status = 'pending' AND id > ? "
+        rows = self._rows("SELECT * FROM inbox WHERE status = 'pending' AND id > ? "
                              "ORDER BY id LIMIT ?", [after, limit])
         return [{**row, "incoming": json.loads(row["incoming"])} for row in rows]
+
+    def next_inbox(self, conversation_key: str) -> dict[str, Any] | None:
+        """The conversation's oldest event still waiting for its turn."""
+        rows = self._rows("SELECT id, incoming FROM inbox WHERE conversation_key = ? "
+                          "AND status = 'pending' ORDER BY id LIMIT 1", [conversation_key])
+        return {**rows[0], "incoming": json.loads(rows[0]["incoming"])} if rows else None
+
+    def inbox_is_next(self, inbox_id: int, conversation_key: str) -> bool:
+        row = self._x("SELECT min(id) FROM inbox WHERE conversation_key = ? "
+                      "AND status = 'pending'", (conversation_key,)).fetchone()
+        return bool(row) and row[0] == inbox_id
+
+    def pending_conversations(self, received_before: datetime) -> list[str]:
+        """Conversations with an event accepted before `received_before` and not run yet."""
+        return [str(r[0]) for r in self._x(
+            "SELECT DISTINCT conversation_key FROM inbox WHERE status = 'pending' "
+            "AND received_at <= ?", (received_before.isoformat(),))]
 
     def inbox_text(self, inbox_id: int) -> str:
         """What the customer wrote in a kept event ("" for a button or a sticker)."""
@@ -396,7 +351,7 @@ class Store(OutboxStore, AgentAccountStore, SearchStore, AttachmentStore, Consol
     def conversation_messages(self, conversation_key: str, after_id: int = 0,
                               limit: int = 500) -> list[dict[str, Any]]:
         """A conversation's messages both ways (the web chat's transcript)."""
-        rows = self.db.query(
+        rows = self._rows(
             "SELECT id, case_number, direction, text, payload, buttons, at FROM messages "
             "WHERE conversation_key = ? AND id > ? ORDER BY id LIMIT ?",
             [conversation_key, after_id, limit])
@@ -406,12 +361,11 @@ class Store(OutboxStore, AgentAccountStore, SearchStore, AttachmentStore, Consol
     # ------------------------------------------------------------ follow-ups
 
     def schedule_followup(self, case_number: str, due_at: datetime, at: datetime) -> int:
-        cur = self._x(
+        return self._insert(
             "INSERT INTO followups (case_number, due_at, due_ts, status, created_at) "
             "VALUES (?, ?, ?, 'pending', ?)",
             (case_number, due_at.isoformat(), _ts(due_at), at.isoformat()),
         )
-        return int(cur.lastrowid or 0)
 
     def cancel_followups(self, case_number: str, at: datetime) -> None:
         self._x("UPDATE followups SET status = 'cancelled', done_at = ? "
@@ -424,7 +378,7 @@ class Store(OutboxStore, AgentAccountStore, SearchStore, AttachmentStore, Consol
         return [dict(zip(names, row, strict=True)) for row in cursor]
 
     def due_followups(self, now: datetime) -> list[dict[str, Any]]:
-        return list(self.db.query(
+        return list(self._rows(
             "SELECT * FROM followups WHERE status = 'pending' AND due_ts <= ? "
             "ORDER BY due_ts, id", [_ts(now)]))
 
@@ -462,7 +416,7 @@ class Store(OutboxStore, AgentAccountStore, SearchStore, AttachmentStore, Consol
                                     incoming.event_id, incoming.attachment, at)
         if case is None:
             return self._enqueue_without_case(step, incoming, at)
-        self.conn.executemany(
+        self._many(
             "INSERT INTO case_events (case_number, kind, data, at) VALUES (?, ?, ?, ?)",
             [(case.number, e.kind, _json(e.data), e.at.isoformat()) for e in step.events])
         ids = self._outgoing(step, number, case.conversation_key, incoming, at)
@@ -511,21 +465,20 @@ class Store(OutboxStore, AgentAccountStore, SearchStore, AttachmentStore, Consol
 
     def add_agent(self, username: str, display_name: str, password_hash: str, role: str,
                   at: datetime) -> int:
-        cur = self._x(
+        return self._insert(
             "INSERT INTO agents (username, display_name, password_hash, role, active, created_at) "
             "VALUES (?, ?, ?, ?, 1, ?) ON CONFLICT(username) DO UPDATE SET "
             "display_name = excluded.display_name, password_hash = excluded.password_hash, "
             "role = excluded.role, active = 1",
             (username, display_name, password_hash, role, at.isoformat()))
-        return int(cur.lastrowid or 0)
 
     def agent(self, username: str) -> dict[str, Any] | None:
-        rows = list(self.db.query("SELECT * FROM agents WHERE username = ? AND active = 1",
+        rows = list(self._rows("SELECT * FROM agents WHERE username = ? AND active = 1",
                                   [username]))
         return rows[0] if rows else None
 
     def agents(self) -> list[dict[str, Any]]:
-        return list(self.db.query(
+        return list(self._rows(
             "SELECT id, username, display_name, role FROM agents WHERE active = 1 "
             "ORDER BY username"))
 
@@ -535,7 +488,7 @@ class Store(OutboxStore, AgentAccountStore, SearchStore, AttachmentStore, Consol
                 "VALUES (?, ?, ?, ?, ?)", (token_hash, agent_id, csrf, at.isoformat(), expires_ts))
 
     def session(self, token_hash: str, now_ts: float) -> dict[str, Any] | None:
-        rows = list(self.db.query(
+        rows = list(self._rows(
             "SELECT s.csrf, s.expires_ts, a.id, a.username, a.display_name, a.role "
             "FROM sessions s JOIN agents a ON a.id = s.agent_id "
             "WHERE s.token_hash = ? AND s.expires_ts > ? AND a.active = 1", [token_hash, now_ts]))
@@ -547,8 +500,10 @@ class Store(OutboxStore, AgentAccountStore, SearchStore, AttachmentStore, Consol
     # ------------------------------------------------------------ desk threads (Discord)
 
     def set_thread(self, desk: str, case_number: str, thread_id: str, at: datetime) -> None:
-        self._x("INSERT OR REPLACE INTO desk_threads (desk, case_number, thread_id, created_at) "
-                "VALUES (?, ?, ?, ?)", (desk, case_number, thread_id, at.isoformat()))
+        self._x("INSERT INTO desk_threads (desk, case_number, thread_id, created_at) "
+                "VALUES (?, ?, ?, ?) ON CONFLICT (desk, case_number) DO UPDATE SET "
+                "thread_id = excluded.thread_id, created_at = excluded.created_at",
+                (desk, case_number, thread_id, at.isoformat()))
 
     def thread_for(self, desk: str, case_number: str) -> str | None:
         row = self._x("SELECT thread_id FROM desk_threads WHERE desk = ? AND case_number = ?",
@@ -570,7 +525,7 @@ class Store(OutboxStore, AgentAccountStore, SearchStore, AttachmentStore, Consol
         writer = csv.DictWriter(out, fieldnames=names, extrasaction="ignore")
         writer.writeheader()
         count = 0
-        for (raw,) in self._x("SELECT record FROM cases ORDER BY received_ts, rowid"):
+        for (raw,) in self._x("SELECT record FROM cases ORDER BY received_ts, number"):
             record = json.loads(raw)
             if tz is not None:
                 record = {**in_zone(record, tz), "time_zone": tz.key}

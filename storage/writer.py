@@ -195,3 +195,15 @@ def _settle(settled: list[tuple[asyncio.Future[Any], bool, Any]]) -> None:
             future.set_result(value)
         else:
             future.set_exception(value)
+
+
+def open_writer(target: str | Path, batch_seconds: float | None = None) -> Writer:
+    """The writer for the records at `target`: a SQLite file, or a `postgresql://` URL
+    (storage/pg_writer.py, the same interface)."""
+    from storage.migrations import is_postgres, sqlite_path
+
+    if is_postgres(target):
+        from storage.pg_writer import PgWriter
+
+        return PgWriter(str(target))  # type: ignore[return-value]
+    return Writer(sqlite_path(target), batch_seconds=batch_seconds)

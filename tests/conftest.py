@@ -12,4 +12,4 @@ def dialog() -> Dialog:
     return load_dialog(default_dialog_path())
 
 
-pytest_plugins = ("tests.browsers",)     # the `browser` fixture of the page tests
+pytest_plugins = ("tests.browsers", "tests.postgres")   # `browser`; `pg_server`, `pg_url`

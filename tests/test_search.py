@@ -33,9 +33,9 @@ def say(store: Store, dialog: Dialog, text: str, *, user: str, event: str,
 
 
 @pytest.fixture
-def store(dialog: Dialog) -> Store:
+def store(dialog: Dialog, fresh_store: Store) -> Store:
     """Two customers' cases: a cracked kettle (older), earphones with no sound (newer)."""
-    store = Store.open(":memory:")
+    store = fresh_store
     say(store, dialog, KETTLE, user="U1", event="e1", name="王小明")
     say(store, dialog, EARPHONES, user="U2", event="e2", at=NOW + timedelta(hours=1),
         name="Amy Lee")

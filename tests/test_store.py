@@ -13,7 +13,8 @@ import pytest
 from bot.turns import handle_incoming, run_due
 from bot.types import Incoming
 from dialogs.model import Dialog
-from storage.store import SCHEMA_VERSION, Store
+from storage.migrations import SCHEMA_VERSION
+from storage.store import Store
 
 NOW = datetime(2026, 11, 23, 2, 0, tzinfo=UTC)
 
@@ -48,15 +49,15 @@ def test_records_from_a_newer_heard_are_refused(tmp_path: Path) -> None:
         Store.open(path)
 
 
-def test_case_numbers_are_year_and_serial_and_restart_each_year() -> None:
-    store = Store.open(":memory:")
+def test_case_numbers_are_year_and_serial_and_restart_each_year(fresh_store: Store) -> None:
+    store = fresh_store
     with store.transaction():
         numbers = [store.next_case_number(2026) for _ in range(3)] + [store.next_case_number(2027)]
     assert numbers == ["2026CS000001", "2026CS000002", "2026CS000003", "2027CS000001"]
 
 
-def test_a_failed_turn_leaves_nothing_behind(dialog: Dialog) -> None:
-    store = Store.open(":memory:")
+def test_a_failed_turn_leaves_nothing_behind(dialog: Dialog, fresh_store: Store) -> None:
+    store = fresh_store
     with pytest.raises(ZeroDivisionError), store.transaction():
         handle_incoming(store, dialog, Incoming("line", "U1", "e1", NOW, text="包裹還沒到"), NOW)
         _ = 1 / 0
@@ -65,8 +66,9 @@ def test_a_failed_turn_leaves_nothing_behind(dialog: Dialog) -> None:
     assert store.pending_outbox() == []
 
 
-def test_a_failed_savepoint_keeps_the_rest_of_the_transaction(dialog: Dialog) -> None:
-    store = Store.open(":memory:")
+def test_a_failed_savepoint_keeps_the_rest_of_the_transaction(dialog: Dialog,
+                                                              fresh_store: Store) -> None:
+    store = fresh_store
     with store.transaction():
         handle_incoming(store, dialog, Incoming("line", "U1", "e1", NOW, text="包裹還沒到"), NOW)
         with pytest.raises(ValueError), store.transaction():
@@ -76,8 +78,9 @@ def test_a_failed_savepoint_keeps_the_rest_of_the_transaction(dialog: Dialog) ->
     assert store.is_processed("line:e1") and not store.is_processed("line:e2")
 
 
-def test_a_turn_stores_case_messages_events_and_outbox_together(dialog: Dialog) -> None:
-    store = Store.open(":memory:")
+def test_a_turn_stores_case_messages_events_and_outbox_together(dialog: Dialog,
+                                                                fresh_store: Store) -> None:
+    store = fresh_store
     say(store, dialog, "訂單編號 A12345678 的咖啡機到貨就是壞的", event="e1")
     case = store.latest_case("line:U1")
     assert case is not None and case.stage == "confirming" and case.category == "product"
@@ -97,8 +100,9 @@ def test_a_turn_stores_case_messages_events_and_outbox_together(dialog: Dialog) 
     assert row is not None and row["status"] == "failed" and row["error"] == "HTTP 500"
 
 
-def test_a_commitment_schedules_exactly_one_followup_that_is_sent_once(dialog: Dialog) -> None:
-    store = Store.open(":memory:")
+def test_a_commitment_schedules_exactly_one_followup_that_is_sent_once(dialog: Dialog,
+                                                                       fresh_store: Store) -> None:
+    store = fresh_store
     say(store, dialog, "我買的果汁機按下開關完全沒反應", event="e1")
     say(store, dialog, payload="yes", event="e2")
     say(store, dialog, payload="remedy:exchange", event="e3")
@@ -118,8 +122,9 @@ def test_a_commitment_schedules_exactly_one_followup_that_is_sent_once(dialog: D
     assert len(pushes) == 1 and case.number in pushes[0]["text"]
 
 
-def test_recent_cases_are_newest_first_and_bounded_by_time(dialog: Dialog) -> None:
-    store = Store.open(":memory:")
+def test_recent_cases_are_newest_first_and_bounded_by_time(dialog: Dialog,
+                                                           fresh_store: Store) -> None:
+    store = fresh_store
     say(store, dialog, "我的包裹還沒到", event="e1", at=NOW)
     say(store, dialog, payload="yes", event="e1b", at=NOW)
     say(store, dialog, "第一個", event="e1c", at=NOW)
@@ -132,8 +137,8 @@ def test_recent_cases_are_newest_first_and_bounded_by_time(dialog: Dialog) -> No
     assert store.list_cases(category="logistics")[0].category == "logistics"
 
 
-def test_export_has_every_record_field(dialog: Dialog) -> None:
-    store = Store.open(":memory:")
+def test_export_has_every_record_field(dialog: Dialog, fresh_store: Store) -> None:
+    store = fresh_store
     say(store, dialog, "我買的耳機有雜音，請打 0912-345-678", event="e1")
     out = io.StringIO()
     assert store.export_cases_csv(out) == 1
@@ -143,8 +148,9 @@ def test_export_has_every_record_field(dialog: Dialog) -> None:
     assert rows[0]["category"] == "product"
 
 
-def test_a_conversation_is_due_only_when_its_earliest_message_is(dialog: Dialog) -> None:
-    store = Store.open(":memory:")
+def test_a_conversation_is_due_only_when_its_earliest_message_is(dialog: Dialog,
+                                                                 fresh_store: Store) -> None:
+    store = fresh_store
     received = NOW - timedelta(seconds=40)
     incoming = Incoming(channel="line", user_id="U1", event_id="e1", received_at=received,
                         text="耳機沒有聲音", reply_token="rt-e1")
@@ -161,8 +167,8 @@ def test_a_conversation_is_due_only_when_its_earliest_message_is(dialog: Dialog)
     assert store.due_outbox(NOW.timestamp() + 60, skip={"line:U1", "line:U2"}) == []
 
 
-def test_reply_token_states_follow_the_calls(dialog: Dialog) -> None:
-    store = Store.open(":memory:")
+def test_reply_token_states_follow_the_calls(dialog: Dialog, fresh_store: Store) -> None:
+    store = fresh_store
     say(store, dialog, "包裹還沒到", event="e1")
     row = store.pending_outbox()[0]["id"]
 

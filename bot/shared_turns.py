@@ -1,0 +1,76 @@
+"""Turns when several workers share one PostgreSQL (see bot/shared.py).
+
+An event may be accepted by any worker, and the next event of the same conversation by
+another. So a worker does not run "this event": hearing of a conversation, it runs that
+conversation's *oldest pending* inbox event, again and again until none is left. Each
+turn's transaction first takes the conversation's advisory lock (waiting for another
+worker's turn of it to commit) and checks the event is still the oldest pending one (it
+may have just been run by the worker that held the lock): in order, once, never two at
+once. Every `SWEEP_EVERY` seconds each worker also looks for conversations with events
+left pending for a while (accepted by a worker that died, or whose wake-up was lost).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from datetime import timedelta
+
+from bot.dispatch import Dispatcher
+from bot.types import Incoming, incoming_from_dict
+
+log = logging.getLogger(__name__)
+
+SWEEP_EVERY = 2.0      # seconds between looks for events nobody is running
+LEFT_FOR = 2.0         # seconds an event waits before another worker's look takes it
+
+
+class SharedDispatcher(Dispatcher):
+    shared = True
+
+    def _queue(self, inbox_id: int, incoming: Incoming, started: float) -> None:
+        self._poke(incoming.conversation_key)
+
+    def _poke(self, key: str) -> None:
+        if key in self._workers:
+            self._again.add(key)
+        else:
+            self._start_worker(key)
+
+    async def _work(self, key: str) -> None:
+        try:
+            while True:
+                self._again.discard(key)
+                row = await self.writer.read(lambda s: s.next_inbox(key))
+                if row is None:
+                    if key in self._again:
+                        continue
+                    return
+                await self._process(int(row["id"]), incoming_from_dict(row["incoming"]))
+        finally:
+            self._workers.pop(key, None)
+
+    async def pull(self) -> int:
+        """Start every conversation with events pending for a while (all, at start)."""
+        before = self.clock() - timedelta(seconds=LEFT_FOR if self._swept else 0)
+        self._swept = True
+        keys = await self.writer.read(lambda s: s.pending_conversations(before))
+        for key in keys:
+            if key not in self._workers:
+                self._start_worker(key)
+        return len(keys)
+
+    def start_sweeping(self) -> None:
+        self._sweeper = asyncio.get_running_loop().create_task(self._sweep(), name="sweep")
+
+    async def stop_sweeping(self) -> None:
+        if self._sweeper is not None:
+            self._sweeper.cancel()
+            await asyncio.gather(self._sweeper, return_exceptions=True)
+
+    async def _sweep(self) -> None:
+        while True:
+            await asyncio.sleep(SWEEP_EVERY)
+            with contextlib.suppress(Exception):
+                await self.pull()

@@ -1,0 +1,118 @@
+"""The writer's interface (storage/writer.py) on PostgreSQL: `await run(fn)` runs
+`fn(store)` in a transaction of its own and returns once it is committed; `read(fn)` runs
+on a connection without a transaction.
+
+SQLite has one writer, so the SQLite writer groups jobs into one commit on one thread.
+PostgreSQL takes many writers at once (and groups their commits itself), so here a few
+threads each run one job per transaction on their own connection: a turn that waits for
+its conversation's lock (another worker is running a turn of the same conversation) holds
+up only its own thread. A job that PostgreSQL stops to break a deadlock or a serialization
+conflict is run again from the start, up to `ATTEMPTS` times.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import queue
+import threading
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import psycopg
+
+from storage.postgres import PgStore
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+THREADS = 4
+ATTEMPTS = 3
+
+_Job = tuple[Callable[[PgStore], Any], asyncio.Future[Any], asyncio.AbstractEventLoop]
+
+
+class PgWriter:
+    def __init__(self, url: str, threads: int = THREADS) -> None:
+        self.path = url
+        self.threads = threads
+        self.commits = 0
+        self._jobs: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
+        self._running: list[threading.Thread] = []
+        self._readers: queue.SimpleQueue[PgStore] = queue.SimpleQueue()
+        self._opened: list[PgStore] = []
+        self._lock = threading.Lock()
+
+    async def start(self) -> None:
+        stores = [await asyncio.to_thread(PgStore.connect, self.path) for _ in range(self.threads)]
+        self._opened.extend(stores)
+        for i, store in enumerate(stores):
+            thread = threading.Thread(target=self._loop, args=(store,), daemon=True,
+                                      name=f"heard-writer-{i}")
+            thread.start()
+            self._running.append(thread)
+
+    async def stop(self) -> None:
+        """Finish every job already queued, then close."""
+        for _ in self._running:
+            self._jobs.put(None)
+        for thread in self._running:
+            await asyncio.to_thread(thread.join)
+        self._running = []
+        for store in self._opened:
+            store.close()
+        self._opened = []
+
+    async def run(self, fn: Callable[[PgStore], T], *, urgent: bool = False) -> T:
+        if not self._running:
+            raise RuntimeError("the writer is not running")
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[T] = loop.create_future()
+        self._jobs.put((fn, future, loop))
+        return await future
+
+    async def read(self, fn: Callable[[PgStore], T]) -> T:
+        def work() -> T:
+            try:
+                store = self._readers.get_nowait()
+            except queue.Empty:
+                store = PgStore.connect(self.path)
+                with self._lock:
+                    self._opened.append(store)
+            try:
+                return fn(store)
+            finally:
+                self._readers.put(store)
+        return await asyncio.to_thread(work)
+
+    def _loop(self, store: PgStore) -> None:
+        while (job := self._jobs.get()) is not None:
+            fn, future, loop = job
+            try:
+                ok, value = True, self._attempt(store, fn)
+            except Exception as exc:
+                ok, value = False, exc
+            loop.call_soon_threadsafe(_settle, future, ok, value)
+
+    def _attempt(self, store: PgStore, fn: Callable[[PgStore], Any]) -> Any:
+        for attempt in range(1, ATTEMPTS + 1):
+            try:
+                with store.transaction():
+                    result = fn(store)
+                with self._lock:
+                    self.commits += 1
+                return result
+            except (psycopg.errors.DeadlockDetected, psycopg.errors.SerializationFailure):
+                if attempt == ATTEMPTS:
+                    raise
+                log.info("writer: a transaction met another worker's; running it again")
+        raise AssertionError("unreachable")
+
+
+def _settle(future: asyncio.Future[Any], ok: bool, value: Any) -> None:
+    if future.done():
+        return
+    if ok:
+        future.set_result(value)
+    else:
+        future.set_exception(value)

@@ -1,0 +1,83 @@
+"""What is PostgreSQL's own in the store: the schema matches SQLite's, migrations are safe
+from every worker at once, case numbers stay unique when workers create cases at once,
+and a wrong address is a clear error. (Everything else runs on both back ends in
+tests/test_store.py and tests/test_search.py through the `fresh_store` fixture.)"""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+import pytest
+
+from storage.migrations import SCHEMA_VERSION
+from storage.store import Store
+
+# Search is built differently on each back end (storage/pg_schema.py).
+SQLITE_ONLY = {"case_terms"}
+
+
+def test_both_back_ends_have_the_same_tables_and_columns(tmp_path: Path, pg_url: str) -> None:
+    lite = Store.open(tmp_path / "r.db")
+    tables = [r[0] for r in lite.conn.execute(
+        "SELECT name FROM sqlite_master WHERE type = 'table' AND sql NOT LIKE 'CREATE VIRTUAL%' "
+        "AND name NOT LIKE '%search%'")]
+    sqlite_columns = {t: {r[1] for r in lite.conn.execute(f"PRAGMA table_info({t})")}
+                      for t in tables if t not in SQLITE_ONLY}
+    pg = Store.open(pg_url)
+    pg_columns: dict[str, set[str]] = {}
+    for table, column in pg._x("SELECT table_name, column_name FROM information_schema.columns "
+                               "WHERE table_schema = 'public' AND table_name <> 'heard_schema'"):
+        pg_columns.setdefault(table, set()).add(column)
+    assert pg_columns == sqlite_columns
+    assert pg.schema_version == lite.schema_version == SCHEMA_VERSION
+
+
+def test_every_worker_may_migrate_at_start_at_once(pg_url: str) -> None:
+    opened: list[int] = []
+    errors: list[BaseException] = []
+
+    def start() -> None:
+        try:
+            store = Store.open(pg_url)
+            opened.append(store.schema_version)
+            store.close()
+        except BaseException as exc:
+            errors.append(exc)
+
+    workers = [threading.Thread(target=start) for _ in range(6)]
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join()
+    assert errors == []
+    assert opened == [SCHEMA_VERSION] * 6
+
+
+def test_case_numbers_stay_unique_when_workers_number_cases_at_once(pg_url: str) -> None:
+    Store.open(pg_url).close()
+    numbers: list[str] = []
+
+    def number_cases() -> None:
+        store = Store.open(pg_url)
+        for _ in range(40):
+            with store.transaction():
+                numbers.append(store.next_case_number(2026))
+        store.close()
+
+    workers = [threading.Thread(target=number_cases) for _ in range(4)]
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join()
+    assert len(numbers) == 160 and len(set(numbers)) == 160
+    assert sorted(numbers)[0] == "2026CS000001"
+    store = Store.open(pg_url)
+    assert store.next_case_number(2027) == "2027CS000001"    # each year starts again
+
+
+def test_an_unreachable_server_is_a_clear_error_without_the_password() -> None:
+    with pytest.raises(RuntimeError) as caught:
+        Store.open("postgresql://heard:s3cret-pw@127.0.0.1:1/records")
+    assert "cannot reach the PostgreSQL records" in str(caught.value)
+    assert "s3cret-pw" not in str(caught.value)
