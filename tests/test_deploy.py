@@ -33,6 +33,7 @@ COMPOSE = ROOT / "docker-compose.yml"
 DOCKERFILE = (ROOT / "Dockerfile").read_text(encoding="utf-8")
 NGINX = (ROOT / "deploy" / "nginx.conf").read_text(encoding="utf-8")
 START = ROOT / "deploy" / "start.sh"
+PASSWORD = "Zq8wPostgresSecret41"
 
 
 def compose_client() -> list[str]:
@@ -220,17 +221,20 @@ def test_the_build_context_holds_what_the_image_copies_and_no_secrets() -> None:
 
 # ------------------------------------------------------------------ the start-up itself
 
-def start(env: dict[str, str]) -> subprocess.Popen[str]:
-    return subprocess.Popen([str(START)], cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.PIPE, text=True)
+def start(env: dict[str, str], log: Path) -> subprocess.Popen[str]:
+    """deploy/start.sh with its output (what `docker compose logs` shows) in `log`."""
+    with log.open("w", encoding="utf-8") as out:
+        return subprocess.Popen([str(START)], cwd=ROOT, env=env, stdout=out,
+                                stderr=subprocess.STDOUT, text=True)
 
 
-def healthy(url: str, process: subprocess.Popen[str], seconds: float = 180) -> dict[str, Any]:
+def healthy(url: str, process: subprocess.Popen[str], log: Path,
+            seconds: float = 180) -> dict[str, Any]:
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         if process.poll() is not None:
             raise AssertionError(f"the start-up ended ({process.returncode}): "
-                                 f"{process.stderr.read() if process.stderr else ''}")
+                                 f"{log.read_text(encoding='utf-8')}")
         try:
             with urllib.request.urlopen(f"{url}/healthz", timeout=2) as r:
                 if r.status == 200:
@@ -270,19 +274,24 @@ def test_the_image_start_up_on_postgres_two_workers_at_once(tmp_path: Path,
                                                             pg_url: str) -> None:  # noqa: F811
     """deploy/start.sh as the containers run it: two at once on a fresh database (both
     migrate), both healthy, one conversation answered by either worker, SIGTERM ends
-    both cleanly."""
+    both cleanly, and the database password in HEARD_DB never reaches the logs."""
     bin_dir = Path(sys.executable).parent
     assert (bin_dir / "heard").exists(), f"`heard` is not installed in {bin_dir}"
     base = {**os.environ, "PATH": f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}",
-            "PYTHONPATH": str(ROOT), "HEARD_DB": pg_url, "HEARD_HOST": "127.0.0.1",
+            "PYTHONPATH": str(ROOT), "HEARD_HOST": "127.0.0.1",
+            # the test server lets anyone in, so any password works, as the compose file's
+            "HEARD_DB": pg_url.replace("://heard@", f"://heard:{PASSWORD}@"),
             "HEARD_FILES": str(tmp_path / "files"), "HEARD_WORKERS": "",
             "LINE_CHANNEL_SECRET": "", "TELEGRAM_BOT_TOKEN": "", "DISCORD_BOT_TOKEN": ""}
+    assert PASSWORD in base["HEARD_DB"]
     ports = [free_port(), free_port()]
-    processes = [start({**base, "HEARD_PORT": str(port)}) for port in ports]
+    logs = [tmp_path / f"worker{n}.log" for n in (1, 2)]
+    processes = [start({**base, "HEARD_PORT": str(port)}, log)
+                 for port, log in zip(ports, logs, strict=True)]
     try:
         first, second = (f"http://127.0.0.1:{port}" for port in ports)
-        for url, process in zip((first, second), processes, strict=True):
-            assert healthy(url, process)["status"] == "ok"
+        for url, process, log in zip((first, second), processes, logs, strict=True):
+            assert healthy(url, process, log)["status"] == "ok"
         cookie = chat(first, "我買的除濕機用三天就不會動了")
         said, number = bot_lines(first, cookie, 0)
         assert said and number and any(number in line for line in said)
@@ -293,6 +302,10 @@ def test_the_image_start_up_on_postgres_two_workers_at_once(tmp_path: Path,
             process.send_signal(signal.SIGTERM)
         for process in processes:
             assert process.wait(timeout=60) == 0
+        for log in logs:
+            said = log.read_text(encoding="utf-8")
+            assert "schema version" in said and "Heard on http://" in said   # what it did
+            assert PASSWORD not in said
     finally:
         for process in processes:
             if process.poll() is None:
