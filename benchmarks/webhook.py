@@ -13,13 +13,19 @@ and the same load against a bare aiohttp handler that only answers 200, with the
 the same load, and prints Heard's rate as a multiple of the echo bot's.
 
     python benchmarks/webhook.py [--channel line|telegram] [--events 3000]
-        [--concurrency 50] [--workers N] [--peer]
+        [--concurrency 50] [--workers N] [--peer] [--db postgresql://…]
+
+With `--db postgresql://user@host/db`, the records are on that PostgreSQL server: the run
+gets a fresh database of its own there (created, and dropped after; the user needs
+CREATEDB), as the SQLite run gets a fresh file. The server CPU printed is Heard's; the
+PostgreSQL server's own is not in it.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import socket
@@ -27,7 +33,8 @@ import statistics
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+import uuid
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -315,12 +322,30 @@ def spread(values: list[float]) -> str:
     return f"p50 {statistics.median(values) * 1000:.1f} ms   p99 {pct(values, 0.99):.1f} ms"
 
 
+@contextlib.contextmanager
+def records(db: str | None, tmp: str) -> Iterator[str]:
+    """A fresh SQLite file, or a fresh database on the PostgreSQL server of `db`."""
+    if not db:
+        yield str(Path(tmp) / "bench.db")
+        return
+    import psycopg
+
+    name = f"heard_bench_{uuid.uuid4().hex[:10]}"
+    with psycopg.connect(db, autocommit=True) as admin:
+        admin.execute(f"CREATE DATABASE {name}")
+    try:
+        yield db.rsplit("/", 1)[0] + "/" + name
+    finally:
+        with psycopg.connect(db, autocommit=True) as admin:
+            admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
 async def main(channel: str, events: int, concurrency: int, workers: int | None,
-               peer: bool, varied: bool = False) -> None:
+               peer: bool, varied: bool = False, db: str | None = None) -> None:
     stub: TimedLineStub | TimedTelegramStub
     port = free_port()
-    with tempfile.TemporaryDirectory() as tmp:
-        env = {**os.environ, "HEARD_DB": str(Path(tmp) / "bench.db"), "HEARD_PORT": str(port),
+    with tempfile.TemporaryDirectory() as tmp, records(db, tmp) as target:
+        env = {**os.environ, "HEARD_DB": target, "HEARD_PORT": str(port),
                "HEARD_LOG_LEVEL": "WARNING", "LINE_CHANNEL_SECRET": "", "TELEGRAM_BOT_TOKEN": ""}
         if channel == "line":
             stub = TimedLineStub()
@@ -366,6 +391,7 @@ async def main(channel: str, events: int, concurrency: int, workers: int | None,
     answered = len(heard.done)
     print(f"events               {events} {what}, concurrency {concurrency}"
           + (f", {workers} workers" if workers is not None else "")
+          + (", records on PostgreSQL" if db else ", records on SQLite")
           + (", a different complaint each" if varied else ", the same complaint each"))
     print(f"replies at the stub  {answered} of {events} events answered")
     print(f"end to end           {heard.rate:,.0f} customer messages/s (webhook in -> its reply at the "
@@ -396,11 +422,13 @@ if __name__ == "__main__":
     parser.add_argument("--varied", action="store_true",
                         help="a different real complaint per customer (tests/data/understanding/"
                              "dev.tsv) instead of the same one")
+    parser.add_argument("--db", help="a postgresql:// URL: the records on that server (a fresh "
+                        "database per run); default: a fresh SQLite file")
     parser.add_argument("--peer", action="store_true",
                         help="Telegram: also run a python-telegram-bot echo bot on the same load")
     args = parser.parse_args()
     try:
         asyncio.run(main(args.channel, args.events, args.concurrency, args.workers, args.peer,
-                         args.varied))
+                         args.varied, args.db))
     except RuntimeError as exc:   # the server did not come up (its stderr is printed above)
         sys.exit(f"error: {exc}")

@@ -6,7 +6,8 @@ SQLite has one writer, so the SQLite writer groups jobs into one commit on one t
 PostgreSQL takes many writers at once (and groups their commits itself), so here a few
 threads each run one job per transaction on their own connection: a turn that waits for
 its conversation's lock (another worker is running a turn of the same conversation) holds
-up only its own thread. A job that PostgreSQL stops to break a deadlock or a serialization
+up only its own thread. Urgent jobs (a webhook kept before it is answered) have threads of
+their own, so they never wait behind turns. A job that PostgreSQL stops to break a deadlock or a serialization
 conflict is run again from the start, up to `ATTEMPTS` times.
 """
 
@@ -27,6 +28,7 @@ log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 THREADS = 4
+URGENT_THREADS = 2
 ATTEMPTS = 3
 
 _Job = tuple[Callable[[PgStore], Any], asyncio.Future[Any], asyncio.AbstractEventLoop]
@@ -38,24 +40,28 @@ class PgWriter:
         self.threads = threads
         self.commits = 0
         self._jobs: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
+        self._urgent: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
         self._running: list[threading.Thread] = []
         self._readers: queue.SimpleQueue[PgStore] = queue.SimpleQueue()
         self._opened: list[PgStore] = []
         self._lock = threading.Lock()
 
     async def start(self) -> None:
-        stores = [await asyncio.to_thread(PgStore.connect, self.path) for _ in range(self.threads)]
-        self._opened.extend(stores)
-        for i, store in enumerate(stores):
-            thread = threading.Thread(target=self._loop, args=(store,), daemon=True,
+        jobs = [self._jobs] * self.threads + [self._urgent] * URGENT_THREADS
+        for i, source in enumerate(jobs):
+            store = await asyncio.to_thread(PgStore.connect, self.path)
+            self._opened.append(store)
+            thread = threading.Thread(target=self._loop, args=(store, source), daemon=True,
                                       name=f"heard-writer-{i}")
             thread.start()
             self._running.append(thread)
 
     async def stop(self) -> None:
         """Finish every job already queued, then close."""
-        for _ in self._running:
+        for _ in range(self.threads):
             self._jobs.put(None)
+        for _ in range(URGENT_THREADS):
+            self._urgent.put(None)
         for thread in self._running:
             await asyncio.to_thread(thread.join)
         self._running = []
@@ -68,7 +74,7 @@ class PgWriter:
             raise RuntimeError("the writer is not running")
         loop = asyncio.get_running_loop()
         future: asyncio.Future[T] = loop.create_future()
-        self._jobs.put((fn, future, loop))
+        (self._urgent if urgent else self._jobs).put((fn, future, loop))
         return await future
 
     async def read(self, fn: Callable[[PgStore], T]) -> T:
@@ -85,8 +91,8 @@ class PgWriter:
                 self._readers.put(store)
         return await asyncio.to_thread(work)
 
-    def _loop(self, store: PgStore) -> None:
-        while (job := self._jobs.get()) is not None:
+    def _loop(self, store: PgStore, jobs: queue.SimpleQueue[_Job | None]) -> None:
+        while (job := jobs.get()) is not None:
             fn, future, loop = job
             try:
                 ok, value = True, self._attempt(store, fn)

@@ -77,8 +77,11 @@ def _as_server_user() -> list[str]:
 class Server:
     """One PostgreSQL server in a temporary folder, on 127.0.0.1:`port`."""
 
-    def __init__(self, folder: Path) -> None:
+    def __init__(self, folder: Path, durable: bool = False) -> None:
+        """`durable`: PostgreSQL's defaults (every commit flushed to disk), for
+        benchmarks; the tests' server skips the flushes (nothing here outlives a test)."""
         self.bin = folder
+        self.durable = durable
         self.port = _free_port()
         self.home = Path(tempfile.mkdtemp(prefix="heard-pg-"))
         self.data = self.home / "data"
@@ -94,8 +97,9 @@ class Server:
                         "-A", "trust", "-E", "UTF8", "--locale=C.UTF-8", "--no-sync"],
                        check=True, capture_output=True)
         options = (f"-p {self.port} -k {self.home} -c listen_addresses=127.0.0.1 "
-                   "-c fsync=off -c synchronous_commit=off -c full_page_writes=off "
                    "-c max_connections=300")
+        if not self.durable:
+            options += " -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
         subprocess.run([*run, str(self.bin / "pg_ctl"), "-D", str(self.data), "-w", "-t", "60",
                         "-l", str(self.home / "server.log"), "-o", options, "start"],
                        check=True, capture_output=True)
