@@ -23,6 +23,7 @@ from typing import Any, TypeVar
 import psycopg
 
 from storage.postgres import PgStore
+from storage.writer import settle
 
 log = logging.getLogger(__name__)
 
@@ -98,7 +99,7 @@ class PgWriter:
                 ok, value = True, self._attempt(store, fn)
             except Exception as exc:
                 ok, value = False, exc
-            loop.call_soon_threadsafe(_settle, future, ok, value)
+            loop.call_soon_threadsafe(settle, [(future, ok, value)])
 
     def _attempt(self, store: PgStore, fn: Callable[[PgStore], Any]) -> Any:
         for attempt in range(1, ATTEMPTS + 1):
@@ -114,11 +115,3 @@ class PgWriter:
                 log.info("writer: a transaction met another worker's; running it again")
         raise AssertionError("unreachable")
 
-
-def _settle(future: asyncio.Future[Any], ok: bool, value: Any) -> None:
-    if future.done():
-        return
-    if ok:
-        future.set_result(value)
-    else:
-        future.set_exception(value)

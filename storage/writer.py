@@ -184,10 +184,10 @@ class Writer:
         for (ok, value), (_, future, loop, _urgent) in zip(results, batch, strict=True):
             by_loop.setdefault(loop, []).append((future, ok, value))
         for loop, settled in by_loop.items():   # one wake-up per loop, not one per job
-            loop.call_soon_threadsafe(_settle, settled)
+            loop.call_soon_threadsafe(settle, settled)
 
 
-def _settle(settled: list[tuple[asyncio.Future[Any], bool, Any]]) -> None:
+def settle(settled: list[tuple[asyncio.Future[Any], bool, Any]]) -> None:
     for future, ok, value in settled:
         if future.done():
             continue
