@@ -263,6 +263,22 @@ def tree_cpu(root: int) -> float:
     return sum(times.get(pid, 0) for pid in tree) / os.sysconf("SC_CLK_TCK")
 
 
+def named_cpu(name: str) -> float:
+    """User + system CPU so far of every process called `name` (a local PostgreSQL's
+    server processes: they are not Heard's children, and share the machine's cores)."""
+    total = 0
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        if stat.split("(", 1)[1].rsplit(")", 1)[0] == name:
+            total += sum(int(f) for f in stat.rsplit(")", 1)[1].split()[11:15])
+    return total / os.sysconf("SC_CLK_TCK")
+
+
 def pct(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(len(ordered) * q))] * 1000
@@ -277,6 +293,7 @@ class Run:
     total: float
     cpu: float                  # whole run, start-up included
     cpu_serving: float          # from ready to the last reply
+    db_cpu: float = 0.0         # local PostgreSQL's server processes, from ready to the end
 
 
 async def run_server(command: list[str], env: dict[str, str], port: int, load: Load,
@@ -291,10 +308,10 @@ async def run_server(command: list[str], env: dict[str, str], port: int, load: L
                 errors.seek(0)
                 sys.stderr.write(errors.read().decode(errors="replace")[-3000:])
                 raise
-            ready_cpu = tree_cpu(server.pid)
+            ready_cpu, ready_db = tree_cpu(server.pid), named_cpu("postgres")
             acks, sent, _ = await post_all(f"http://127.0.0.1:{port}", load, concurrency)
             await replies_in(stub, load.keys)
-            cpu = tree_cpu(server.pid)
+            cpu, db_cpu = tree_cpu(server.pid), named_cpu("postgres") - ready_db
         finally:
             if server.returncode is None:
                 server.terminate()
@@ -302,7 +319,8 @@ async def run_server(command: list[str], env: dict[str, str], port: int, load: L
     ends = [stub.arrived.get(key) for key in load.keys]
     done = [end - start for end, start in zip(ends, sent, strict=True) if end]
     total = max((e for e in ends if e), default=min(sent) + 1) - min(sent)
-    return Run(acks, done, len(done) / total, stub.delivered(), total, cpu, cpu - ready_cpu)
+    return Run(acks, done, len(done) / total, stub.delivered(), total, cpu, cpu - ready_cpu,
+               db_cpu)
 
 
 async def replies_in(stub: TimedLineStub | TimedTelegramStub, keys: list[str]) -> None:
@@ -409,6 +427,9 @@ async def main(channel: str, events: int, concurrency: int, workers: int | None,
     print(f"server CPU           {heard.cpu:.2f} s ({heard.cpu / max(answered, 1) * 1000:.2f} ms "
           f"per message, start-up included; "
           f"{heard.cpu_serving / max(answered, 1) * 1000:.2f} ms serving only)")
+    if db:
+        print(f"PostgreSQL CPU       {heard.db_cpu / max(answered, 1) * 1000:.2f} ms per message "
+              "(a server on this machine; serving only)")
     print(f"cores                {os.cpu_count()}")
 
 

@@ -25,6 +25,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections import defaultdict
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
@@ -51,7 +52,7 @@ MAX_SENDING = 256                # conversations being sent at once, per channel
 REFILL = 64                      # … topped up when this many are free (or none is busy)
 BACKOFF_CAPS = (30.0, 300.0)     # the longest wait between tries: 30 s … 5 minutes
 DEFAULT_MAX_AGE = 6 * 3600.0     # seconds a message keeps being retried
-CLAIM_AGAIN = 0.05               # seconds before asking again for a claim held elsewhere
+ELSEWHERE = 1.0                  # seconds a conversation another worker sends is left to it
 
 # Told when messages could not be delivered: (messages, "failed" or "unconfirmed", why).
 OnProblem = Callable[[list[OutboxMessage], str, str], Awaitable[None]]
@@ -91,8 +92,10 @@ class Delivery:
         self.owns: Callable[[str], bool] = lambda key: True
         self._taking: asyncio.Task[None] | None = None
         self._paused: dict[str, float] = {}     # channel -> no sends before (LINE's 429)
-        # workers sharing PostgreSQL: a conversation is sent only under its claim
+        # workers sharing PostgreSQL: a conversation is sent only under its claim; one
+        # claimed elsewhere is left out of this worker's looks for `ELSEWHERE` seconds
         self.claims: Any = None
+        self._elsewhere: dict[str, float] = {}
 
     def poke(self) -> None:
         """New rows in the outbox: look now instead of at the next tick."""
@@ -201,7 +204,7 @@ class Delivery:
             rooms = {c: room for c, room in rooms.items() if room}
             if not rooms:
                 return {}
-            skip = self._busy | (exclude or set())
+            skip = self._busy | (exclude or set()) | self._claimed_elsewhere()
             rows = await self.writer.read(lambda s: [
                 row for channel, room in rooms.items()
                 for row in s.due_outbox(now, skip, channels=[channel], conversations=room)])
@@ -225,6 +228,12 @@ class Delivery:
         task.add_done_callback(partial(self._finished, key))
         return task
 
+    def _claimed_elsewhere(self) -> set[str]:
+        now = time.monotonic()
+        for key in [k for k, until in self._elsewhere.items() if until <= now]:
+            del self._elsewhere[key]
+        return set(self._elsewhere)
+
     def _room(self, channel: str) -> int:
         busy = sum(1 for key in self._busy if key.startswith(channel + ":"))
         room = MAX_SENDING - busy
@@ -243,20 +252,27 @@ class Delivery:
 
     async def _claimed(self, key: str) -> int:
         """Workers sharing PostgreSQL: send this conversation only while holding its claim,
-        and only what is due once it is held (another worker may just have sent it). A
-        claim held elsewhere is asked for again shortly (its holder may have read the
-        outbox before our messages were written)."""
+        and only what is due once it is held (another worker may just have sent it), until
+        nothing more is due. A claim held elsewhere is left to its holder, which looks
+        again before it lets go; what arrives in that last moment is found by the next
+        look at the whole outbox (every `idle_wait` seconds, on every worker)."""
         name = "deliver " + key
         if not await self.claims.acquire(name):
-            self._again.add(key)
-            await asyncio.sleep(CLAIM_AGAIN)
+            self._elsewhere[key] = time.monotonic() + ELSEWHERE
             return 0
+        sent = 0
         try:
-            now = self.clock().timestamp()
-            rows = await self.writer.read(partial(Store.conversations_due, keys=[key],
-                                                  now_ts=now))
-            return await self._conversation(_batches([_item(r) for r in rows[key]],
-                                                     self.senders))
+            while True:
+                now = self.clock().timestamp()
+                rows = await self.writer.read(partial(Store.conversations_due, keys=[key],
+                                                      now_ts=now))
+                if not rows[key]:
+                    return sent
+                now_sent = await self._conversation(_batches([_item(r) for r in rows[key]],
+                                                             self.senders))
+                if not now_sent:
+                    return sent       # waiting to be retried, or refused: not again now
+                sent += now_sent
         finally:
             await self.claims.release(name)
 

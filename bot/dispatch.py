@@ -41,6 +41,7 @@ SETTLE_WAIT = 10.0          # seconds a web chat request waits for another proce
 REMEMBERED = 20_000         # accepted events waiting to hear back from the turn worker
 AHEAD_WAIT = 1.0            # seconds a webhook waits at most for the turn worker to catch up
 STALE = 30.0                # seconds after which an accepted event is not waited for
+BUSY = "busy"               # shared: another worker holds the conversation
 
 
 def utc_now() -> datetime:
@@ -201,15 +202,18 @@ class Dispatcher:
         self._workers[key] = task
         task.add_done_callback(self._done)
 
-    async def _process(self, inbox_id: int, incoming: Incoming) -> None:
+    async def _process(self, inbox_id: int, incoming: Incoming) -> bool:
+        """Run the event's turn; False when another worker is running this conversation
+        right now (shared: it also takes this event, see bot/shared_turns.py)."""
         if self.fetch is not None and incoming.attachment is not None:
             incoming = await self.fetch(incoming)     # in order: this conversation waits
         now = self.clock()
         dialog = self.dialog()
 
-        def turn(store: Store) -> tuple[bool, CaseState | None] | None:
+        def turn(store: Store) -> tuple[bool, CaseState | None] | str | None:
             if self.shared:     # in order, once, never two at once (bot/shared_turns.py)
-                store.lock("conversation " + incoming.conversation_key)
+                if not store.try_lock("conversation " + incoming.conversation_key):
+                    return BUSY
                 if not store.inbox_is_next(inbox_id, incoming.conversation_key):
                     return None
             escalated, case = False, None
@@ -232,9 +236,11 @@ class Dispatcher:
                           incoming.channel, incoming.event_id)
             error = repr(exc)
             await self.writer.run(lambda s: s.mark_inbox(inbox_id, "failed", now, error))
-            return
-        if done is None:        # another worker ran this event's turn
-            return
+            return True
+        if done == BUSY:
+            return False
+        if done is None or isinstance(done, str):     # another worker ran this event's turn
+            return True
         escalated, case = done
         if escalated:
             self.metrics.inc("heard_escalations_total")
@@ -244,3 +250,4 @@ class Dispatcher:
                 await self.on_turn(case, incoming.text, escalated, inbox_id)
             except Exception:
                 log.exception("telling the desk about %s failed", incoming.event_id)
+        return True

@@ -3,10 +3,12 @@
 An event may be accepted by any worker, and the next event of the same conversation by
 another. So a worker does not run "this event": hearing of a conversation, it runs that
 conversation's *oldest pending* inbox event, again and again until none is left. Each
-turn's transaction first takes the conversation's advisory lock (waiting for another
-worker's turn of it to commit) and checks the event is still the oldest pending one (it
-may have just been run by the worker that held the lock): in order, once, never two at
-once. Every `SWEEP_EVERY` seconds each worker also looks for conversations with events
+turn's transaction first takes the conversation's advisory lock and checks the event is
+still the oldest pending one (it may have just been run): in order, once, never two at
+once. If another worker holds the lock, this one leaves the conversation to it at once
+instead of waiting: that worker looks for the conversation's next event after each
+commit, and this event was kept before the lock was asked for, so it finds it.
+Every `SWEEP_EVERY` seconds each worker also looks for conversations with events
 left pending for a while (accepted by a worker that died, or whose wake-up was lost).
 """
 
@@ -47,7 +49,8 @@ class SharedDispatcher(Dispatcher):
                     if key in self._again:
                         continue
                     return
-                await self._process(int(row["id"]), incoming_from_dict(row["incoming"]))
+                if not await self._process(int(row["id"]), incoming_from_dict(row["incoming"])):
+                    return      # another worker runs this conversation: it takes this too
         finally:
             self._workers.pop(key, None)
 
