@@ -24,8 +24,9 @@ from bot.types import Incoming, incoming_from_dict
 
 log = logging.getLogger(__name__)
 
-SWEEP_EVERY = 2.0      # seconds between looks for events nobody is running
-LEFT_FOR = 2.0         # seconds an event waits before another worker's look takes it
+SWEEP_EVERY = 2.0      # seconds between looks for events nobody is running …
+LEFT_FOR = 5.0         # … left pending this long …
+SWEEP_TAKE = 32        # … taking at most this many conversations, longest waiting first
 
 
 class SharedDispatcher(Dispatcher):
@@ -55,10 +56,14 @@ class SharedDispatcher(Dispatcher):
             self._workers.pop(key, None)
 
     async def pull(self) -> int:
-        """Start every conversation with events pending for a while (all, at start)."""
-        before = self.clock() - timedelta(seconds=LEFT_FOR if self._swept else 0)
+        """Start the conversations with events pending for a while, longest waiting first
+        (at start: all of them). A busy worker's backlog is its own to run; the look is
+        for what a dead worker left, so it takes a few at a time."""
+        at_start = not self._swept
+        before = self.clock() - timedelta(seconds=0 if at_start else LEFT_FOR)
         self._swept = True
-        keys = await self.writer.read(lambda s: s.pending_conversations(before))
+        take = 100_000 if at_start else SWEEP_TAKE
+        keys = await self.writer.read(lambda s: s.pending_conversations(before, take))
         for key in keys:
             if key not in self._workers:
                 self._start_worker(key)

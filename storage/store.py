@@ -334,11 +334,14 @@ class Store(OutboxStore, AgentAccountStore, SearchStore, AttachmentStore, Consol
                       "AND status = 'pending'", (conversation_key,)).fetchone()
         return bool(row) and row[0] == inbox_id
 
-    def pending_conversations(self, received_before: datetime) -> list[str]:
-        """Conversations with an event accepted before `received_before` and not run yet."""
+    def pending_conversations(self, received_before: datetime,
+                              limit: int = 100_000) -> list[str]:
+        """Conversations with an event accepted before `received_before` and not run yet,
+        those waiting longest first, at most `limit`."""
         return [str(r[0]) for r in self._x(
-            "SELECT DISTINCT conversation_key FROM inbox WHERE status = 'pending' "
-            "AND received_at <= ?", (received_before.isoformat(),))]
+            "SELECT conversation_key FROM inbox WHERE status = 'pending' AND received_at <= ? "
+            "GROUP BY conversation_key ORDER BY min(id) LIMIT ?",
+            (received_before.isoformat(), limit))]
 
     def inbox_text(self, inbox_id: int) -> str:
         """What the customer wrote in a kept event ("" for a button or a sticker)."""
