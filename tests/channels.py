@@ -137,13 +137,14 @@ class Clock:
 
 @asynccontextmanager
 async def serving(db: Path, *, telegram_polling: bool = False, clock: Clock | None = None,
-                  dialog: Path | None = None, **extra: Any) -> AsyncIterator[Served]:
+                  dialog: Path | None = None, background: bool = False,
+                  **extra: Any) -> AsyncIterator[Served]:
     clock = clock or Clock()
     line, telegram = LineStub(clock=clock), TelegramStub()
     await line.start()
     await telegram.start()
     server = HeardServer(settings_for(db, line, telegram, **extra),
-                         DialogHolder(dialog or default_dialog_path()), background=False,
+                         DialogHolder(dialog or default_dialog_path()), background=background,
                          telegram_polling=telegram_polling, clock=clock)
     runner = web.AppRunner(server.app(), access_log=None)
     await runner.setup()
