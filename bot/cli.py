@@ -7,16 +7,16 @@ only here.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import BinaryIO
 
-from bot.config import Settings
+from bot.config import Settings, records_fields
 from dialogs.loader import DialogError, load_dialog
 from dialogs.model import Dialog
-from storage.migrations import is_postgres, sqlite_path
 
 EXIT_OK, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
 
@@ -36,7 +36,7 @@ def records_of(args: argparse.Namespace, settings: Settings) -> str | Path:
     """`--db` (a file or a URL) or HEARD_DB."""
     if not getattr(args, "db", None):
         return settings.records
-    return args.db if is_postgres(args.db) else Path(sqlite_path(args.db))
+    return dataclasses.replace(settings, **records_fields(args.db)).records
 
 
 def _dialog(args: argparse.Namespace, settings: Settings) -> Dialog:

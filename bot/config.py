@@ -10,6 +10,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 from dotenv import dotenv_values
@@ -126,8 +127,7 @@ class Settings:
             env = os.environ
         values.update({k: v for k, v in env.items() if k in SETTINGS})
         return cls(
-            db_path=Path(sqlite_path(values["HEARD_DB"])),
-            db_url=values["HEARD_DB"] if is_postgres(values["HEARD_DB"]) else "",
+            **records_fields(values["HEARD_DB"]),
             dialog_path=Path(values["HEARD_DIALOG"]) if values["HEARD_DIALOG"] else default_dialog_path(),
             log_level=values["HEARD_LOG_LEVEL"].upper(),
             model_dir=Path(values["HEARD_MODEL_DIR"]) if values["HEARD_MODEL_DIR"] else None,
@@ -162,6 +162,12 @@ class Settings:
         return [s for s in (self.line_secret, self.line_token, self.telegram_token,
                             self.telegram_secret, self.discord_token, self.admin_token,
                             password) if s]
+
+
+def records_fields(value: str) -> dict[str, Any]:
+    """The settings a HEARD_DB (or `--db`) value names: a PostgreSQL URL (`db_url`), or a
+    SQLite file (`db_path`, also for `sqlite:///path`)."""
+    return {"db_url": value if is_postgres(value) else "", "db_path": Path(sqlite_path(value))}
 
 
 class SettingsError(ValueError):

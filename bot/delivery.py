@@ -133,6 +133,10 @@ class Delivery:
                 if not take:
                     continue
                 self._busy.update(take)
+                if self.claims is not None:     # read once claimed (`_claimed`)
+                    for key in take:
+                        self._send(key, [])
+                    continue
                 try:
                     rows = await self.writer.read(partial(Store.conversations_due, keys=take,
                                                           now_ts=now))

@@ -237,9 +237,9 @@ class Dispatcher:
             error = repr(exc)
             await self.writer.run(lambda s: s.mark_inbox(inbox_id, "failed", now, error))
             return True
-        if done == BUSY:
+        if isinstance(done, str):    # BUSY: another worker runs this conversation
             return False
-        if done is None or isinstance(done, str):     # another worker ran this event's turn
+        if done is None:             # another worker ran this event's turn
             return True
         escalated, case = done
         if escalated:

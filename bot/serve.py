@@ -12,8 +12,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from bot.config import Settings
-from storage.migrations import is_postgres, shown, sqlite_path
+from bot.config import Settings, records_fields
+from storage.migrations import shown
 
 log = logging.getLogger(__name__)
 
@@ -25,7 +25,7 @@ def serve(settings: Settings, *, host: str | None, port: int | None, db: str | N
     overrides: dict[str, Any] = {k: v for k, v in (("host", host), ("port", port))
                                  if v is not None}
     if db:
-        overrides.update(db_url=db if is_postgres(db) else "", db_path=Path(sqlite_path(db)))
+        overrides.update(records_fields(db))
     if dialog:
         overrides["dialog_path"] = Path(dialog)
     settings = dataclasses.replace(settings, **overrides)
@@ -76,24 +76,16 @@ def _one(settings: Settings, telegram_polling: bool,
         web.run_app(server.app(), host=settings.host, port=settings.port, print=None,
                     shutdown_timeout=10, access_log_class=PathOnlyAccessLogger)
         return 0
-    from bot.workers import SOCKET_ENV
-
     server.worker = f"worker {peer[0] + 1} of {peer[1]}"
-    sock = socket.socket(fileno=int(os.environ[SOCKET_ENV]))
-    web.run_app(server.app(), sock=sock, print=None, shutdown_timeout=10,
-                access_log_class=PathOnlyAccessLogger)
-    return 0
+    return _on_supervisor_socket(server)
 
 
 def _http(settings: Settings, index: int, count: int, telegram_polling: bool) -> int:
     """An HTTP worker: the server on the supervisor's socket, turns left to the turn
     worker. Discord and Telegram polling (one connection each) run on the first only."""
-    from aiohttp import web
-
-    from bot.access_log import PathOnlyAccessLogger
     from bot.http_worker import HttpLink
     from bot.server import HeardServer
-    from bot.workers import SOCKET_ENV, Wake
+    from bot.workers import Wake
     from dialogs.loader import DialogHolder
 
     if index > 0:
@@ -102,6 +94,16 @@ def _http(settings: Settings, index: int, count: int, telegram_polling: bool) ->
                          telegram_polling=telegram_polling and index == 0)
     server.worker = f"HTTP worker {index + 1} of {count}"
     server.link = HttpLink(server, Wake.from_env(), index, count)
+    return _on_supervisor_socket(server)
+
+
+def _on_supervisor_socket(server: Any) -> int:
+    """A worker's server on the listening socket the supervisor bound and passed down."""
+    from aiohttp import web
+
+    from bot.access_log import PathOnlyAccessLogger
+    from bot.workers import SOCKET_ENV
+
     sock = socket.socket(fileno=int(os.environ[SOCKET_ENV]))
     web.run_app(server.app(), sock=sock, print=None, shutdown_timeout=10,
                 access_log_class=PathOnlyAccessLogger)

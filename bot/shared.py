@@ -132,7 +132,6 @@ class Shared:
         self.news = News(url, self._heard)
         self._leading: asyncio.Task[None] | None = None
         server.delivery.claims = self.claims
-        server.desk.relay = self._publish
         self.discord_here = False
         if server.discord_desk is not None:      # Discord runs on one worker: the leader
             server.desk.desks.remove(server.discord_desk)
@@ -141,11 +140,13 @@ class Shared:
         self.news.start()
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self.news.ready.wait(), 10)
+        self.server.desk.relay = self._publish      # news now goes through the database
         self.server.dispatcher.start_sweeping()
         if self.server.discord is not None:
             self._leading = asyncio.get_running_loop().create_task(self._lead_discord())
 
     async def stop(self) -> None:
+        self.server.desk.relay = None
         await self.server.dispatcher.stop_sweeping()
         if self._leading is not None:
             self._leading.cancel()

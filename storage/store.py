@@ -48,10 +48,6 @@ def _ts(moment: datetime) -> float:
     return moment.timestamp()
 
 
-def _json(value: Any) -> str:
-    return json_text(value)
-
-
 class Store(OutboxStore, AgentAccountStore, SearchStore, AttachmentStore, ConsoleMarksStore,
             SignInStore):
     def __init__(self, conn: sqlite3.Connection) -> None:
@@ -192,7 +188,7 @@ class Store(OutboxStore, AgentAccountStore, SearchStore, AttachmentStore, Consol
             (case.number, case.conversation_key, case.channel, case.stage, case.category,
              case.severity, case.locale, case.owner, case.risk, case.summary,
              case.received_at.isoformat(), _ts(case.received_at), case.updated_at.isoformat(),
-             _json(record), _ts(case.first_response_due) if waiting else None,
+             json_text(record), _ts(case.first_response_due) if waiting else None,
              _ts(case.due_at) if promised and case.due_at else None),
         )
 
@@ -284,7 +280,7 @@ class Store(OutboxStore, AgentAccountStore, SearchStore, AttachmentStore, Consol
             "INSERT INTO messages (case_number, conversation_key, channel, direction, event_id, "
             "text, payload, buttons, kind, at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (case_number, conversation_key, channel, direction, event_id, text, payload,
-             _json(buttons) if buttons else None, kind, at.isoformat()),
+             json_text(buttons) if buttons else None, kind, at.isoformat()),
         )
 
     def messages(self, case_number: str) -> list[dict[str, Any]]:
@@ -299,7 +295,7 @@ class Store(OutboxStore, AgentAccountStore, SearchStore, AttachmentStore, Consol
 
     def add_event(self, case_number: str, kind: str, data: dict[str, Any], at: datetime) -> None:
         self._x("INSERT INTO case_events (case_number, kind, data, at) VALUES (?, ?, ?, ?)",
-                (case_number, kind, _json(data), at.isoformat()))
+                (case_number, kind, json_text(data), at.isoformat()))
 
     def events(self, case_number: str) -> list[dict[str, Any]]:
         rows = self._rows("SELECT kind, data, at FROM case_events WHERE case_number = ? "
@@ -314,7 +310,7 @@ class Store(OutboxStore, AgentAccountStore, SearchStore, AttachmentStore, Consol
         new = self._insert(
             "INSERT INTO inbox (channel, event_key, conversation_key, incoming, status, "
             "received_at) VALUES (?, ?, ?, ?, 'pending', ?) ON CONFLICT DO NOTHING",
-            (channel, event_key, conversation_key, _json(incoming), at.isoformat()),
+            (channel, event_key, conversation_key, json_text(incoming), at.isoformat()),
         )
         return new or None
 
@@ -422,7 +418,7 @@ class Store(OutboxStore, AgentAccountStore, SearchStore, AttachmentStore, Consol
             return self._enqueue_without_case(step, incoming, at)
         self._many(
             "INSERT INTO case_events (case_number, kind, data, at) VALUES (?, ?, ?, ?)",
-            [(case.number, e.kind, _json(e.data), e.at.isoformat()) for e in step.events])
+            [(case.number, e.kind, json_text(e.data), e.at.isoformat()) for e in step.events])
         ids = self._outgoing(step, number, case.conversation_key, incoming, at)
         self._sync_followup(case, at)
         return ids
@@ -534,7 +530,7 @@ class Store(OutboxStore, AgentAccountStore, SearchStore, AttachmentStore, Consol
             if tz is not None:
                 record = {**in_zone(record, tz), "time_zone": tz.key}
             writer.writerow({
-                k: csv_safe(_json(v) if isinstance(v, list | dict) else v)
+                k: csv_safe(json_text(v) if isinstance(v, list | dict) else v)
                 for k, v in record.items()
             })
             count += 1
