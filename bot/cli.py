@@ -17,6 +17,7 @@ from typing import BinaryIO
 from bot.config import Settings, records_fields
 from dialogs.loader import DialogError, load_dialog
 from dialogs.model import Dialog
+from storage.migrations import RecordsError
 
 EXIT_OK, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
 
@@ -75,7 +76,7 @@ def cmd_migrate(args: argparse.Namespace, settings: Settings) -> int:
     db = records_of(args, settings)
     try:
         store = Store.open(db)
-    except RuntimeError as exc:
+    except RecordsError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_FAIL
     print(f"the records at {shown(db)} are at schema version {store.schema_version}")
@@ -480,6 +481,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(args.func(args, settings))
     except DialogError as exc:
         print(exc, file=sys.stderr)
+        return EXIT_FAIL
+    except RecordsError as exc:       # e.g. PostgreSQL unreachable, records from a newer Heard
+        print(f"error: {exc}", file=sys.stderr)
         return EXIT_FAIL
     except (OSError, UnicodeDecodeError) as exc:
         print(f"error: {exc}", file=sys.stderr)

@@ -29,6 +29,11 @@ SCHEMA_VERSION = 11
 POSTGRES_PREFIXES = ("postgresql://", "postgres://")
 
 
+class RecordsError(RuntimeError):
+    """The records cannot be used as they are (unreachable, or newer than this Heard): the
+    message says what is wrong, for a person to fix."""
+
+
 def is_postgres(target: str | Path) -> bool:
     return isinstance(target, str) and target.startswith(POSTGRES_PREFIXES)
 
@@ -54,7 +59,7 @@ def shown(target: str | Path) -> str:
 def to_run(version: int) -> range:
     """The versions to step through from `version`; refuses records newer than this Heard."""
     if version > SCHEMA_VERSION:
-        raise RuntimeError(f"the records are schema version {version}; this Heard knows "
+        raise RecordsError(f"the records are schema version {version}; this Heard knows "
                            f"up to {SCHEMA_VERSION}: upgrade Heard")
     return range(version + 1, SCHEMA_VERSION + 1)
 

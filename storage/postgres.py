@@ -28,6 +28,7 @@ import psycopg
 from psycopg.rows import dict_row
 
 from storage import migrations
+from storage.migrations import RecordsError
 from storage.sql import clean
 from storage.store import Store
 
@@ -58,7 +59,7 @@ class PgStore(Store):
         try:
             conn = psycopg.connect(url, autocommit=True, connect_timeout=10)
         except psycopg.OperationalError as exc:
-            raise RuntimeError(f"cannot reach the PostgreSQL records: {_reason(exc)}") from exc
+            raise RecordsError(f"cannot reach the PostgreSQL records: {_reason(exc)}") from exc
         store = cls(conn, url)
         store._migrate()
         return store

@@ -5,6 +5,9 @@ tests/test_store.py and tests/test_search.py through the `fresh_store` fixture.)
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import threading
 from pathlib import Path
 
@@ -13,6 +16,7 @@ import pytest
 from storage.migrations import SCHEMA_VERSION
 from storage.store import Store
 
+ROOT = Path(__file__).resolve().parent.parent
 # Search is built differently on each back end (storage/pg_schema.py).
 SQLITE_ONLY = {"case_terms"}
 
@@ -81,3 +85,14 @@ def test_an_unreachable_server_is_a_clear_error_without_the_password() -> None:
         Store.open("postgresql://heard:s3cret-pw@127.0.0.1:1/records")
     assert "cannot reach the PostgreSQL records" in str(caught.value)
     assert "s3cret-pw" not in str(caught.value)
+
+
+def test_heard_serve_says_in_one_line_that_it_cannot_reach_the_records(tmp_path: Path) -> None:
+    url = "postgresql://heard:s3cret-pw@127.0.0.1:1/records"
+    done = subprocess.run(
+        [sys.executable, "-m", "bot.cli", "serve", "--workers", "1", "--port", "0"],
+        env={**os.environ, "HEARD_DB": url, "HEARD_MODEL_DIR": str(tmp_path)}, cwd=ROOT,
+        capture_output=True, text=True, timeout=120)
+    assert done.returncode == 1
+    assert "error: cannot reach the PostgreSQL records" in done.stderr
+    assert "Traceback" not in done.stderr and "s3cret-pw" not in done.stderr + done.stdout
