@@ -4,11 +4,14 @@ on a connection without a transaction.
 
 SQLite has one writer, so the SQLite writer groups jobs into one commit on one thread.
 PostgreSQL takes many writers at once (and groups their commits itself), so here a few
-threads each run one job per transaction on their own connection: a turn that waits for
-its conversation's lock (another worker is running a turn of the same conversation) holds
-up only its own thread. Urgent jobs (a webhook kept before it is answered) have threads of
-their own, so they never wait behind turns. A job that PostgreSQL stops to break a deadlock or a serialization
-conflict is run again from the start, up to `ATTEMPTS` times.
+threads each run one job per transaction on their own connection: a job that waits for a
+lock (an agent's action on a case in a turn elsewhere) holds up only its own thread.
+Urgent jobs (a webhook kept before it is answered) have threads of their own, so they
+never wait behind turns. A job that PostgreSQL stops to break a deadlock or a
+serialization conflict is run again from the start, up to `ATTEMPTS` times. A connection
+the server dropped (a restart) is replaced before the next job: the job that met the loss
+fails (its caller sees the error; an event's turn stays in the inbox and runs again), the
+ones after it do not.
 """
 
 from __future__ import annotations
@@ -50,7 +53,7 @@ class PgWriter:
     async def start(self) -> None:
         jobs = [self._jobs] * self.threads + [self._urgent] * URGENT_THREADS
         for i, source in enumerate(jobs):
-            store = await asyncio.to_thread(PgStore.connect, self.path)
+            store = await asyncio.to_thread(PgStore.connect, self.path, i == 0)
             self._opened.append(store)
             thread = threading.Thread(target=self._loop, args=(store, source), daemon=True,
                                       name=f"heard-writer-{i}")
@@ -83,23 +86,34 @@ class PgWriter:
             try:
                 store = self._readers.get_nowait()
             except queue.Empty:
-                store = PgStore.connect(self.path)
-                with self._lock:
-                    self._opened.append(store)
+                store = self._connect()
             try:
                 return fn(store)
             finally:
-                self._readers.put(store)
+                if store.lost:
+                    store.close()
+                else:
+                    self._readers.put(store)
         return await asyncio.to_thread(work)
 
     def _loop(self, store: PgStore, jobs: queue.SimpleQueue[_Job | None]) -> None:
         while (job := jobs.get()) is not None:
             fn, future, loop = job
             try:
+                if store.lost:
+                    store.close()
+                    store = self._connect()
                 ok, value = True, self._attempt(store, fn)
             except Exception as exc:
                 ok, value = False, exc
             loop.call_soon_threadsafe(settle, [(future, ok, value)])
+
+    def _connect(self) -> PgStore:
+        """Another connection (the schema is up to date: `start` migrated it)."""
+        store = PgStore.connect(self.path, migrate=False)
+        with self._lock:
+            self._opened.append(store)
+        return store
 
     def _attempt(self, store: PgStore, fn: Callable[[PgStore], Any]) -> Any:
         for attempt in range(1, ATTEMPTS + 1):

@@ -54,15 +54,22 @@ class PgStore(Store):
         self.url = url
 
     @classmethod
-    def connect(cls, url: str) -> PgStore:
-        """Connect to `url` and bring its schema up to date."""
+    def connect(cls, url: str, migrate: bool = True) -> PgStore:
+        """Connect to `url` and (unless `migrate` is False: another connection of this
+        process did) bring its schema up to date."""
         try:
             conn = psycopg.connect(url, autocommit=True, connect_timeout=10)
         except psycopg.OperationalError as exc:
             raise RecordsError(f"cannot reach the PostgreSQL records: {_reason(exc)}") from exc
         store = cls(conn, url)
-        store._migrate()
+        if migrate:
+            store._migrate()
         return store
+
+    @property
+    def lost(self) -> bool:
+        """The connection is gone (the server restarted, or the network broke)."""
+        return bool(self.pg.broken or self.pg.closed)
 
     def close(self) -> None:
         self.pg.close()

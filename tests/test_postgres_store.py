@@ -5,10 +5,12 @@ tests/test_store.py and tests/test_search.py through the `fresh_store` fixture.)
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 import sys
 import threading
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -16,6 +18,7 @@ import pytest
 from storage.migrations import SCHEMA_VERSION
 from storage.store import Store
 
+NOW = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)
 ROOT = Path(__file__).resolve().parent.parent
 # Search is built differently on each back end (storage/pg_schema.py).
 SQLITE_ONLY = {"case_terms"}
@@ -96,3 +99,36 @@ def test_heard_serve_says_in_one_line_that_it_cannot_reach_the_records(tmp_path:
     assert done.returncode == 1
     assert "error: cannot reach the PostgreSQL records" in done.stderr
     assert "Traceback" not in done.stderr and "s3cret-pw" not in done.stderr + done.stdout
+
+
+async def test_the_writer_comes_back_after_postgresql_drops_its_connections(pg_url: str) -> None:
+    """A server restart drops every connection: the next jobs and reads work again."""
+    import psycopg
+
+    from storage.pg_writer import PgWriter
+
+    writer = PgWriter(pg_url)
+    await writer.start()
+    try:
+        await writer.run(lambda s: s.upsert_customer("web:a", "web", "a", "阿明", None, NOW))
+        assert (await writer.read(lambda s: s.customer("web:a")))["name"] == "阿明"
+        with psycopg.connect(pg_url, autocommit=True) as admin:
+            admin.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                          "WHERE datname = current_database() AND pid <> pg_backend_pid()")
+        written = 0
+        for i in range(12):            # at most one job per dropped connection fails
+            try:
+                await writer.run(lambda s, i=i: s.upsert_customer(
+                    f"web:b{i}", "web", f"b{i}", None, None, NOW))
+                written += 1
+            except psycopg.OperationalError:
+                pass
+        assert written >= 12 - 6       # 6 writer connections, each fails one job at most
+        for _ in range(2):             # the read connection that was dropped is replaced
+            with contextlib.suppress(psycopg.OperationalError):
+                await writer.read(lambda s: s.customer("web:a"))
+        assert (await writer.read(lambda s: s.customer("web:a")))["name"] == "阿明"
+        await writer.run(lambda s: s.upsert_customer("web:c", "web", "c", "小美", None, NOW))
+        assert (await writer.read(lambda s: s.customer("web:c")))["name"] == "小美"
+    finally:
+        await writer.stop()
