@@ -69,8 +69,9 @@ def test_a_customer_message_on_a_claimed_case_is_noticed(
     claimed = card(amy, "美玲")
     expect(claimed).to_contain_text("吹風機")                 # name and last message
     expect(claimed.locator(".waited")).to_contain_text(re.compile(r"客人等了 (不到 )?\d+ 分鐘"))
+    number = claimed.get_attribute("data-number") or ""
     claimed.click()
-    number = amy.locator("#v-number").inner_text()
+    expect(amy.locator("#v-number")).to_have_text(number)  # the case is open before it is claimed
     amy.click("#a-claim")
     expect(amy.locator("#a-status")).to_have_text(f"已接手 {number}")
     line_says(url, "Ufront0000000000000000000000000002", "耳機有雜音，我要找專人")
