@@ -294,6 +294,7 @@ class Run:
     cpu: float                  # whole run, start-up included
     cpu_serving: float          # from ready to the last reply
     db_cpu: float = 0.0         # local PostgreSQL's server processes, from ready to the end
+    load_cpu: float = 0.0       # this process (load generator and platform stub), serving
 
 
 async def run_server(command: list[str], env: dict[str, str], port: int, load: Load,
@@ -309,8 +310,10 @@ async def run_server(command: list[str], env: dict[str, str], port: int, load: L
                 sys.stderr.write(errors.read().decode(errors="replace")[-3000:])
                 raise
             ready_cpu, ready_db = tree_cpu(server.pid), named_cpu("postgres")
+            ready_load = time.process_time()
             acks, sent, _ = await post_all(f"http://127.0.0.1:{port}", load, concurrency)
             await replies_in(stub, load.keys)
+            load_cpu = time.process_time() - ready_load
             cpu, db_cpu = tree_cpu(server.pid), named_cpu("postgres") - ready_db
         finally:
             if server.returncode is None:
@@ -320,7 +323,7 @@ async def run_server(command: list[str], env: dict[str, str], port: int, load: L
     done = [end - start for end, start in zip(ends, sent, strict=True) if end]
     total = max((e for e in ends if e), default=min(sent) + 1) - min(sent)
     return Run(acks, done, len(done) / total, stub.delivered(), total, cpu, cpu - ready_cpu,
-               db_cpu)
+               db_cpu, load_cpu)
 
 
 async def replies_in(stub: TimedLineStub | TimedTelegramStub, keys: list[str]) -> None:
@@ -427,6 +430,8 @@ async def main(channel: str, events: int, concurrency: int, workers: int | None,
     print(f"server CPU           {heard.cpu:.2f} s ({heard.cpu / max(answered, 1) * 1000:.2f} ms "
           f"per message, start-up included; "
           f"{heard.cpu_serving / max(answered, 1) * 1000:.2f} ms serving only)")
+    print(f"load + stub CPU      {heard.load_cpu / max(answered, 1) * 1000:.2f} ms per message "
+          "(this benchmark's own process, on the same cores)")
     if db:
         print(f"PostgreSQL CPU       {heard.db_cpu / max(answered, 1) * 1000:.2f} ms per message "
               "(a server on this machine; serving only)")
