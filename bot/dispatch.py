@@ -23,7 +23,7 @@ from datetime import UTC, datetime
 from bot.case import CaseState
 from bot.metrics import Metrics
 from bot.payloads import FOLLOW, UNFOLLOW
-from bot.turns import event_key, handle_incoming
+from bot.turns import CaseNumbers, Prepared, commit_turn, event_key, handle_incoming, prepare_turn
 from bot.types import Incoming, incoming_from_dict, incoming_to_dict
 from dialogs.model import Dialog
 from storage.store import Store
@@ -74,6 +74,7 @@ class Dispatcher:
         self._again: set[str] = set()   # shared: conversations with news while being run
         self._swept = False
         self._sweeper: asyncio.Task[None] | None = None
+        self._numbers = CaseNumbers()   # handed to turns worked out ahead of their write
 
     async def accept(self, incomings: list[Incoming]) -> list[Incoming]:
         """Keep events durably; returns the ones not seen before, queued for processing."""
@@ -209,6 +210,12 @@ class Dispatcher:
             incoming = await self.fetch(incoming)     # in order: this conversation waits
         now = self.clock()
         dialog = self.dialog()
+        ahead: list[Prepared | None] = [None]
+
+        def prepare(store: Store) -> None:
+            """The engine's work, outside the write lock (SQLite's writer, see turn())."""
+            if incoming.payload != UNFOLLOW:
+                ahead[0] = prepare_turn(store, dialog, incoming, now, self._numbers)
 
         def turn(store: Store) -> tuple[bool, CaseState | None] | str | None:
             if self.shared:     # in order, once, never two at once (bot/shared_turns.py)
@@ -222,7 +229,9 @@ class Dispatcher:
             if incoming.payload == UNFOLLOW:
                 store.mark_processed(event_key(incoming), now)
             else:
-                result = handle_incoming(store, dialog, incoming, now)
+                prepared = ahead[0]
+                result = (commit_turn(store, dialog, prepared) if prepared is not None
+                          else handle_incoming(store, dialog, incoming, now))
                 if result is not None:
                     escalated = any(e.kind == "escalated" for e in result.step.events)
                     case = result.step.case
@@ -230,7 +239,9 @@ class Dispatcher:
             return escalated, case
 
         try:
-            done = await self.writer.run(turn)
+            done = await (self.writer.run(turn, prepare=prepare)
+                          if getattr(self.writer, "prepares", False) and not self.shared
+                          else self.writer.run(turn))
         except Exception as exc:
             log.exception("%s event %s could not be processed; kept in the inbox as failed",
                           incoming.channel, incoming.event_id)

@@ -8,7 +8,7 @@ which the caller's transaction commits at once.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TypeVar
 
@@ -17,6 +17,7 @@ from bot.case import CaseState, Step
 from bot.types import Incoming
 from bot.when import contact_time
 from dialogs.model import Dialog
+from storage.ahead import Snapshot
 from storage.store import Store
 
 T = TypeVar("T")
@@ -41,14 +42,103 @@ def handle_incoming(store: Store, dialog: Dialog, incoming: Incoming, now: datet
     store.upsert_customer(key, incoming.channel, incoming.user_id,
                           incoming.profile.display_name, incoming.profile.language_code, now)
     case = store.latest_case(key)
-    window = timedelta(days=int(dialog.signals["repeated"].params.get("window_days", 30)))
     ctx = engine.Context(
         dialog=dialog, now=now,
         new_case_number=lambda: store.next_case_number(now.year),
-        history=lambda: store.recent_cases(key, since=now - window),
+        history=lambda: store.recent_cases(key, since=now - _window(dialog)),
     )
     step = engine.step(case, incoming, ctx)
     return TurnResult(step, store.apply(step, incoming, now))
+
+
+def _window(dialog: Dialog) -> timedelta:
+    """How far back a customer's earlier cases count (the repeated-complaint signal)."""
+    return timedelta(days=int(dialog.signals["repeated"].params.get("window_days", 30)))
+
+
+# ---------------------------------------------------------------- turns worked out ahead
+
+
+@dataclass(slots=True)
+class Prepared:
+    """A turn worked out from a read of the records, not yet written: what it read (to tell
+    whether anything changed since) and the case numbers it was handed."""
+
+    incoming: Incoming
+    now: datetime
+    step: Step
+    latest: Snapshot
+    history: Snapshot | None
+    numbers: list[str] = field(default_factory=list)
+
+
+class CaseNumbers:
+    """Case numbers handed out ahead of their turns by one writer: each is one more than
+    the last one handed out here or stored, whichever is higher. `commit_turn` claims it; a
+    number handed to a turn that was worked out again is skipped (a gap, as on PostgreSQL)."""
+
+    def __init__(self) -> None:
+        self._last: dict[int, int] = {}
+
+    def next(self, store: Store, year: int) -> str:
+        last = self._last[year] = max(self._last.get(year, 0), store.last_case_serial(year)) + 1
+        return f"{year}CS{last:06d}"
+
+
+def prepare_turn(store: Store, dialog: Dialog, incoming: Incoming, now: datetime,
+                 numbers: CaseNumbers) -> Prepared | None:
+    """The turn from a read of the records outside any write transaction, for
+    `commit_turn` to write: the engine's work then keeps no other writer waiting. None when
+    the event was processed before."""
+    if store.is_processed(event_key(incoming)):
+        return None
+    key = incoming.conversation_key
+    latest = store.case_records(key)
+    given: list[str] = []
+    history: list[Snapshot] = []
+
+    def new_number() -> str:
+        given.append(numbers.next(store, now.year))
+        return given[-1]
+
+    def recent() -> list[CaseState]:
+        since = now - _window(dialog)
+        history.append(store.case_records(key, since))
+        return store.recent_cases(key, since=since)
+
+    ctx = engine.Context(dialog=dialog, now=now, new_case_number=new_number, history=recent)
+    step = engine.step(store.latest_case(key), incoming, ctx)
+    return Prepared(incoming, now, step, latest, history[0] if history else None, given)
+
+
+class _Taken(Exception):
+    """A case number handed out ahead has been taken meanwhile."""
+
+
+def commit_turn(store: Store, dialog: Dialog, prepared: Prepared) -> TurnResult | None:
+    """Write a prepared turn in the caller's transaction if what it read is still so (the
+    conversation's cases unchanged, its case numbers free: an agent may have acted, or a
+    timer fired, in between); else work it out again here, as `handle_incoming`."""
+    incoming, now = prepared.incoming, prepared.now
+    key = incoming.conversation_key
+    if store.is_processed(event_key(incoming)):
+        return None
+    still = (store.case_records(key) == prepared.latest
+             and (prepared.history is None
+                  or store.case_records(key, now - _window(dialog)) == prepared.history))
+    if still and prepared.numbers:
+        try:
+            with store.transaction():          # claimed together or not at all (savepoint)
+                for number in prepared.numbers:
+                    if not store.claim_case_number(number):
+                        raise _Taken(number)
+        except _Taken:
+            still = False
+    if not still:
+        return handle_incoming(store, dialog, incoming, now)
+    store.upsert_customer(key, incoming.channel, incoming.user_id,
+                          incoming.profile.display_name, incoming.profile.language_code, now)
+    return TurnResult(prepared.step, store.apply(prepared.step, incoming, now))
 
 
 def run_due(store: Store, dialog: Dialog, now: datetime) -> list[TurnResult]:

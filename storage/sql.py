@@ -22,14 +22,19 @@ _NUL_ESCAPE = re.compile(r"(?<!\\)((?:\\\\)*)\\u0000")
 def json_text(value: Any) -> str:
     """`value` as JSON for the records. A NUL a customer typed is kept as U+FFFD: no
     meaning is lost, and PostgreSQL's text and jsonb cannot hold a NUL."""
-    return _NUL_ESCAPE.sub(r"\1\\ufffd", json.dumps(value, ensure_ascii=False, default=str))
+    text = json.dumps(value, ensure_ascii=False, default=str)
+    return _NUL_ESCAPE.sub(r"\1\\ufffd", text) if "\\u0000" in text else text
 
 
-def clean(params: Sequence[Any]) -> tuple[Any, ...]:
+def clean(params: Sequence[Any]) -> Sequence[Any]:
     """Statement parameters as stored: a NUL a customer typed is kept as U+FFFD on both
     back ends (PostgreSQL's text cannot hold one)."""
-    return tuple(p.replace("\x00", "\ufffd") if isinstance(p, str) and "\x00" in p else p
-                 for p in params)
+    for p in params:
+        if isinstance(p, str) and "\x00" in p:
+            break
+    else:
+        return params     # the common case: nothing to change, nothing copied
+    return tuple(p.replace("\x00", "\ufffd") if isinstance(p, str) else p for p in params)
 
 
 class Cursor(Protocol):

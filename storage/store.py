@@ -29,6 +29,7 @@ from bot.case import CaseState
 from bot.team_time import in_zone
 from storage import migrations
 from storage.agent_accounts import AgentAccountStore
+from storage.ahead import AheadStore
 from storage.attachments import AttachmentStore
 from storage.console_marks import ConsoleMarksStore
 from storage.migrations import is_postgres, sqlite_path
@@ -49,7 +50,7 @@ def _ts(moment: datetime) -> float:
 
 
 class Store(OutboxStore, AgentAccountStore, SearchStore, AttachmentStore, ConsoleMarksStore,
-            SignInStore):
+            SignInStore, AheadStore):
     def __init__(self, conn: sqlite3.Connection) -> None:
         self.conn = conn
         self.db = sqlite_utils.Database(conn)

@@ -7,6 +7,11 @@ synchronous=FULL every commit is an fsync, so grouping is what makes many simult
 conversations fast without weakening durability. A job that raises is rolled back alone
 (its savepoint) and its exception is raised to its caller; the others still commit.
 
+A job may come with a `prepare(store)` that does its heavy reading and thinking first (a
+turn's engine work, bot/turns.py `prepare_turn`): prepares run on the writer's thread
+outside any transaction and outside the write lock, and the job itself then only checks
+and writes. Webhooks that arrived meanwhile are committed before the prepared jobs.
+
 With `batch_seconds`, a batch is also closed after that much work: the write lock is held
 while a batch runs, and a turn worker's batches should not keep another worker's short
 webhook writes waiting (within one process, urgent jobs go first anyway, and whole batches
@@ -21,6 +26,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import fcntl
+import logging
 import os
 import queue
 import threading
@@ -32,12 +38,17 @@ from typing import Any, TypeVar
 from storage.store import Store
 
 T = TypeVar("T")
+log = logging.getLogger(__name__)
 MAX_BATCH = 64
 
-_Job = tuple[Callable[[Store], Any], asyncio.Future[Any], asyncio.AbstractEventLoop, bool]
+# (fn, its future, the future's loop, urgent, prepare: None once done or when there is none)
+_Job = tuple[Callable[[Store], Any], asyncio.Future[Any], asyncio.AbstractEventLoop, bool,
+             Callable[[Store], None] | None]
 
 
 class Writer:
+    prepares = True     # jobs may bring a `prepare` run outside the write lock
+
     def __init__(self, path: str | Path, batch_seconds: float | None = None) -> None:
         self.path = path
         self.batch_seconds = batch_seconds
@@ -68,15 +79,18 @@ class Writer:
             self._read_store.close()
             self._read_store = None
 
-    async def run(self, fn: Callable[[Store], T], *, urgent: bool = False) -> T:
+    async def run(self, fn: Callable[[Store], T], *, urgent: bool = False,
+                  prepare: Callable[[Store], None] | None = None) -> T:
         """Run `fn(store)` in the next group commit. `urgent` jobs (short writes someone
         is waiting on, like keeping a webhook before answering it) are committed ahead of
-        the rest of their batch."""
+        the rest of their batch. `prepare(store)`, if given, runs before, outside the write
+        lock and any transaction (reads only; an exception in it is ignored: `fn` must
+        manage without it; urgent jobs are not prepared)."""
         if self._thread is None:
             raise RuntimeError("the writer is not running")
         loop = asyncio.get_running_loop()
         future: asyncio.Future[T] = loop.create_future()
-        self._queue.put((fn, future, loop, urgent))
+        self._queue.put((fn, future, loop, urgent, None if urgent else prepare))
         return await future
 
     async def read(self, fn: Callable[[Store], T]) -> T:
@@ -109,19 +123,12 @@ class Writer:
                     if first is None:
                         break
                     carry.append(first)
-                while not stopping and len(carry) < MAX_BATCH:
-                    try:
-                        job = self._queue.get_nowait()
-                    except queue.Empty:
-                        break
-                    if job is None:
-                        stopping = True
-                    else:
-                        carry.append(job)
-                urgent = [job for job in carry if job[3]]
-                if urgent:
-                    self._commit(store, urgent, budget=None)
-                    carry = [job for job in carry if not job[3]]
+                stopping = self._gather(carry, stopping)
+                carry = self._urgent_first(store, carry)
+                if any(job[4] is not None for job in carry):
+                    carry = self._prepare(store, carry)
+                    stopping = self._gather(carry, stopping)   # webhooks that came meanwhile
+                    carry = self._urgent_first(store, carry)
                 if carry:
                     carry = carry[self._commit(store, carry, self.batch_seconds):]
         finally:
@@ -129,6 +136,41 @@ class Writer:
             if self._file_lock is not None:
                 os.close(self._file_lock)
                 self._file_lock = None
+
+    def _gather(self, carry: list[_Job], stopping: bool) -> bool:
+        """Queued jobs into `carry`, without waiting, up to a batch; True once told to stop."""
+        while not stopping and len(carry) < MAX_BATCH:
+            try:
+                job = self._queue.get_nowait()
+            except queue.Empty:
+                break
+            if job is None:
+                stopping = True
+            else:
+                carry.append(job)
+        return stopping
+
+    def _urgent_first(self, store: Store, carry: list[_Job]) -> list[_Job]:
+        """Commit the urgent jobs of `carry` now; returns the others."""
+        urgent = [job for job in carry if job[3]]
+        if not urgent:
+            return carry
+        self._commit(store, urgent, budget=None)
+        return [job for job in carry if not job[3]]
+
+    def _prepare(self, store: Store, carry: list[_Job]) -> list[_Job]:
+        """Run the jobs' prepares (each once), outside the write lock."""
+        done = []
+        for job in carry:
+            prepare = job[4]
+            if prepare is not None:
+                try:
+                    prepare(store)
+                except Exception:   # the job works it out under the lock, and reports it
+                    log.debug("a job's prepare failed; it runs unprepared", exc_info=True)
+                job = (*job[:4], None)
+            done.append(job)
+        return done
 
     @contextlib.contextmanager
     def _locked(self) -> Iterator[None]:
@@ -144,7 +186,8 @@ class Writer:
 
     def _commit(self, store: Store, batch: list[_Job], budget: float | None) -> int:
         """Jobs in one transaction, from the first, until `budget` seconds of work are
-        spent (None: all of them); returns how many ran. Optimistically without a savepoint
+        spent (None: all of them) or up to one still to be prepared; returns how many ran.
+        Optimistically without a savepoint
         each; if one fails, those jobs are rolled back and replayed with a savepoint per
         job, so only the failing job's work is lost."""
         results: list[tuple[bool, Any]] = []
@@ -153,7 +196,9 @@ class Writer:
             try:
                 with store.transaction():
                     started = time.perf_counter()
-                    for fn, *_ in batch:
+                    for fn, _future, _loop, _urgent, prepare in batch:
+                        if prepare is not None:    # came after the prepares: next batch
+                            break
                         attempted += 1
                         results.append((True, fn(store)))
                         if budget is not None and time.perf_counter() - started > budget:
@@ -181,7 +226,7 @@ class Writer:
 
     def _answer(self, batch: list[_Job], results: list[tuple[bool, Any]]) -> None:
         by_loop: dict[asyncio.AbstractEventLoop, list[tuple[asyncio.Future[Any], bool, Any]]] = {}
-        for (ok, value), (_, future, loop, _urgent) in zip(results, batch, strict=True):
+        for (ok, value), (_, future, loop, *_rest) in zip(results, batch, strict=True):
             by_loop.setdefault(loop, []).append((future, ok, value))
         for loop, settled in by_loop.items():   # one wake-up per loop, not one per job
             loop.call_soon_threadsafe(settle, settled)
