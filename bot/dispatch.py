@@ -17,6 +17,7 @@ import asyncio
 import contextlib
 import logging
 import time
+from collections import deque
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 
@@ -64,7 +65,7 @@ class Dispatcher:
         self.metrics = metrics
         self.on_outbox = on_outbox
         self.clock = clock
-        self._queues: dict[str, asyncio.Queue[tuple[int, Incoming, float]]] = {}
+        self._queues: dict[str, deque[tuple[int, Incoming, float]]] = {}
         self._workers: dict[str, asyncio.Task[None]] = {}
         self._seen = 0                                    # the last inbox id pulled
         self._accepted: dict[int, tuple[str, float]] = {}  # remote: id -> (conversation, t)
@@ -169,14 +170,14 @@ class Dispatcher:
 
     @property
     def backlog(self) -> int:
-        return sum(q.qsize() for q in self._queues.values()) + len(self._accepted)
+        return sum(len(q) for q in self._queues.values()) + len(self._accepted)
 
     def _queue(self, inbox_id: int, incoming: Incoming, started: float) -> None:
         key = incoming.conversation_key
         queue = self._queues.get(key)
         if queue is None:
-            queue = self._queues[key] = asyncio.Queue()
-        queue.put_nowait((inbox_id, incoming, started))
+            queue = self._queues[key] = deque()
+        queue.append((inbox_id, incoming, started))
         if key not in self._workers:
             self._start_worker(key)
 
@@ -187,13 +188,13 @@ class Dispatcher:
     async def _work(self, key: str) -> None:
         queue = self._queues[key]
         try:
-            while not queue.empty():
-                inbox_id, incoming, started = queue.get_nowait()
+            while queue:
+                inbox_id, incoming, started = queue.popleft()
                 await self._process(inbox_id, incoming)
                 self.metrics.observe_turn(time.perf_counter() - started)
         finally:
             self._workers.pop(key, None)
-            if queue.empty():
+            if not queue:
                 self._queues.pop(key, None)
             else:  # something arrived while we were finishing
                 self._start_worker(key)

@@ -27,6 +27,7 @@ import ctypes
 import json
 import logging
 import os
+import select
 import signal
 import socket
 import subprocess
@@ -58,6 +59,7 @@ class Wake:
     def __init__(self, read_fd: int | None, write_fds: list[int]) -> None:
         self.read_fd, self.write_fds = read_fd, write_fds
         self._buffer = b""
+        self._pending: dict[int, dict[bytes, None]] = {}   # fd -> lines (in order, once)
 
     @classmethod
     def from_env(cls) -> Wake:
@@ -66,12 +68,40 @@ class Wake:
         return cls(int(read) if read else None, writes)
 
     def send(self, message: dict[str, Any], to: int | None = None) -> None:
-        """To every reader, or to reader `to` only."""
+        """To every reader, or to reader `to` only. Inside a running loop, the lines of one
+        moment (a batch of turns settles together) go out together at the end of it, each
+        line once: a write per pipe per moment instead of one per line."""
         line = json.dumps(message, separators=(",", ":")).encode() + b"\n"
         targets = self.write_fds if to is None else [self.write_fds[to]]
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            for fd in targets:
+                self._write(fd, line)
+            return
+        if not self._pending:
+            loop.call_soon(self.flush)
         for fd in targets:
-            with contextlib.suppress(BlockingIOError, BrokenPipeError, OSError):
-                os.write(fd, line)   # under PIPE_BUF: written whole or not at all
+            self._pending.setdefault(fd, {})[line] = None
+
+    def flush(self) -> None:
+        pending, self._pending = self._pending, {}
+        for fd, lines in pending.items():
+            chunk = b""
+            for line in lines:
+                if chunk and len(chunk) + len(line) > select.PIPE_BUF:
+                    self._write(fd, chunk)
+                    chunk = b""
+                chunk += line
+            if chunk:
+                self._write(fd, chunk)
+
+    @staticmethod
+    def _write(fd: int, data: bytes) -> None:
+        """Whole lines, at most PIPE_BUF bytes: written whole or not at all, never mixed
+        with another worker's writes to the same pipe."""
+        with contextlib.suppress(BlockingIOError, BrokenPipeError, OSError):
+            os.write(fd, data)
 
     def listen(self, handle: Callable[[dict[str, Any]], None]) -> None:
         if self.read_fd is None:
@@ -97,6 +127,7 @@ class Wake:
         asyncio.get_running_loop().add_reader(fd, readable)
 
     def close(self) -> None:
+        self.flush()
         if self.read_fd is not None:
             with contextlib.suppress(Exception):
                 asyncio.get_running_loop().remove_reader(self.read_fd)

@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import select
 import signal
 import subprocess
 import sys
@@ -15,6 +16,7 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
+from bot.workers import Wake
 from tests.crashes import worker_roles
 from tests.processes import ROOT, free_port, heard_serve
 
@@ -110,7 +112,6 @@ async def test_an_http_worker_tells_its_desks_what_the_turn_worker_saw(tmp_path:
     an escalation, the customer's own words on a handed-off case (read from the inbox), an
     SLA breach."""
     from bot.http_worker import HttpLink
-    from bot.workers import Wake
     from tests.channels import line_body, line_event, serving
 
     heard: list[tuple[str, str, str]] = []
@@ -143,3 +144,27 @@ async def test_an_http_worker_tells_its_desks_what_the_turn_worker_saw(tmp_path:
             link.heard(news)
             await asyncio.gather(*s.server._background)
     assert heard == [("escalated", number, ""), ("wrote", number, said), ("sla", number, "")]
+
+
+async def test_wake_ups_of_one_moment_go_out_together_each_once_and_whole() -> None:
+    """A batch of turns settles at once: its wake-up lines leave in one write per pipe (split
+    at PIPE_BUF on line boundaries, so several writers never interleave), in order, and a
+    line said twice in the moment ("look") once."""
+    read_fd, write_fd = os.pipe()
+    os.set_blocking(write_fd, False)
+    wake = Wake(None, [write_fd])
+    try:
+        for i in range(400):
+            wake.send({"i": i, "news": "customer_wrote", "n": f"2026CS{i:06d}"})
+            wake.send({"look": 1})
+        assert os.get_blocking(read_fd) and not select.select([read_fd], [], [], 0)[0]
+        await asyncio.sleep(0)                  # the end of the moment
+        data = b""
+        while select.select([read_fd], [], [], 0.2)[0]:
+            data += os.read(read_fd, 65536)
+        lines = [json.loads(line) for line in data.decode().splitlines()]
+        assert [m["i"] for m in lines if "i" in m] == list(range(400))
+        assert lines.count({"look": 1}) == 1
+    finally:
+        os.close(read_fd)
+        os.close(write_fd)
