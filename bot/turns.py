@@ -7,6 +7,7 @@ which the caller's transaction commits at once.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -102,13 +103,18 @@ def prepare_turn(store: Store, dialog: Dialog, incoming: Incoming, now: datetime
         return given[-1]
 
     def recent() -> list[CaseState]:
-        since = now - _window(dialog)
-        history.append(store.case_records(key, since))
-        return store.recent_cases(key, since=since)
+        history.append(store.case_records(key, now - _window(dialog)))
+        return _cases(history[-1])
 
     ctx = engine.Context(dialog=dialog, now=now, new_case_number=new_number, history=recent)
-    step = engine.step(store.latest_case(key), incoming, ctx)
+    found = _cases(latest)
+    step = engine.step(found[0] if found else None, incoming, ctx)
     return Prepared(incoming, now, step, latest, history[0] if history else None, given)
+
+
+def _cases(snapshot: Snapshot) -> list[CaseState]:
+    """The cases of a snapshot, as the store reads them (the same read: nothing between)."""
+    return [CaseState.from_record(json.loads(record)) for _, record in snapshot]
 
 
 class _Taken(Exception):
