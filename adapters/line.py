@@ -1,4 +1,5 @@
-"""LINE: signed webhooks in, replies and pushes out (line-bot-sdk v3, async client).
+"""LINE: signed webhooks in, replies and pushes out (Messaging API JSON on one aiohttp
+session, `adapters/line_api.py`; content downloads on line-bot-sdk v3's async blob client).
 
 Replies use the event's reply token while it is fresh, counted from when the webhook
 arrived; later messages (follow-ups, agent replies, retries after the token's minute) are
@@ -19,15 +20,7 @@ import os
 from datetime import datetime
 from typing import Any
 
-from linebot.v3.messaging import (
-    ApiException,
-    AsyncApiClient,
-    AsyncMessagingApi,
-    AsyncMessagingApiBlob,
-    Configuration,
-    PushMessageRequest,
-    ReplyMessageRequest,
-)
+from linebot.v3.messaging import ApiException, AsyncApiClient, AsyncMessagingApiBlob, Configuration
 from linebot.v3.webhooks import (
     Event,
     FollowEvent,
@@ -41,14 +34,13 @@ from adapters.base import (
     Checkpoint,
     ContentGone,
     ContentTooBig,
-    CustomerBlocked,
     OutboxMessage,
-    PermanentFailure,
     TemporaryFailure,
     Unconfirmed,
     cleaned,
     split_text,
 )
+from adapters.line_api import PUSH, REPLY, MessagingApi, failure, refused_token
 from bot.payloads import FOLLOW, MEDIA_PREFIX, UNFOLLOW
 from bot.types import Attachment, Incoming
 
@@ -66,14 +58,6 @@ HANDLED = frozenset({"message", "postback", "follow", "unfollow"})   # event typ
 FILE_KINDS = frozenset({"image", "video", "audio", "file"})   # LINE keeps their bytes for us
 CONTENT_TIMEOUT = 60.0     # seconds for one download from LINE's data host
 
-# The SDK's calls check their arguments with pydantic's `validate_arguments` on every call
-# (both `reply_message` and the `_with_http_info` it calls): about a tenth of the CPU a
-# customer message costs. Our requests are built by `render_json`, whose output a test keeps
-# equal to the SDK models' own, so the undecorated functions are called: the same request
-# through the SDK's client, without checking it twice per call.
-_REPLY = AsyncMessagingApi.reply_message_with_http_info.raw_function
-_PUSH = AsyncMessagingApi.push_message_with_http_info.raw_function
-
 
 class LineChannel:
     channel = CHANNEL
@@ -89,26 +73,23 @@ class LineChannel:
         self.data_host = data_host
         self._blob_client: AsyncApiClient | None = None
         self._blob: AsyncMessagingApiBlob | None = None
-        self.timeout = timeout
         self.token_fresh = token_fresh
-        self._client: AsyncApiClient | None = None
-        self._api: AsyncMessagingApi | None = None
+        self._api = MessagingApi(host, access_token, timeout)
+
+    @property
+    def timeout(self) -> float:
+        """Seconds a reply or push may take before it counts as a temporary failure."""
+        return self._api.timeout
+
+    @timeout.setter
+    def timeout(self, seconds: float) -> None:
+        self._api.timeout = seconds
 
     async def start(self) -> None:
-        """Create the API client inside the running loop (the SDK wants one)."""
-        proxy = os.environ.get("HTTPS_PROXY") or os.environ.get("https_proxy")
-        config = Configuration(access_token=self.access_token, host=self.host)
-        if proxy:
-            config.proxy = proxy
-        self._client = AsyncApiClient(config)
-        # The SDK's session trusts the environment, which makes aiohttp look for a .netrc
-        # file in a thread on every request; the proxy (the one thing we want from the
-        # environment) is passed explicitly above instead.
-        session = getattr(getattr(self._client, "rest_client", None), "pool_manager", None)
-        if session is not None and hasattr(session, "_trust_env"):
-            session._trust_env = False
-        self._api = AsyncMessagingApi(self._client)
+        """Open the sessions inside the running loop (aiohttp and the SDK want one)."""
+        await self._api.start()
         # message content lives on LINE's data host: the blob client has its own host
+        proxy = os.environ.get("HTTPS_PROXY") or os.environ.get("https_proxy")
         data_config = Configuration(access_token=self.access_token, host=self.data_host)
         if proxy:
             data_config.proxy = proxy
@@ -116,9 +97,7 @@ class LineChannel:
         self._blob = AsyncMessagingApiBlob(self._blob_client)
 
     async def close(self) -> None:
-        if self._client is not None:
-            await self._client.close()
-            self._client = self._api = None
+        await self._api.close()
         if self._blob_client is not None:
             await self._blob_client.close()
             self._blob_client = self._blob = None
@@ -138,7 +117,7 @@ class LineChannel:
         except ApiException as exc:
             if exc.status in (404, 410):
                 raise ContentGone(f"LINE answered {exc.status}") from exc
-            raise _failure(exc) from exc
+            raise failure(exc.status or 0, exc.body, exc.headers) from exc
         except Exception as exc:   # timeouts and connection errors
             raise TemporaryFailure(f"LINE content: {type(exc).__name__}: {exc}") from exc
         if len(data) > limit:
@@ -229,7 +208,7 @@ class LineChannel:
         - 5xx, 429 and timeouts are temporary: the token counts as unused and is tried
           again while fresh (LINE acting on a request it never answered is the one case
           where a later push could repeat a reply)."""
-        if self._api is None:
+        if not self._api.started:
             raise TemporaryFailure("LINE client not started")
         payload = render_json(messages)
         first = messages[0]
@@ -247,18 +226,11 @@ class LineChannel:
                 return
             log.info("line: reply token refused (expired or never valid): pushing instead")
         await checkpoint("push")
-        try:
-            await _PUSH(self._api,
-                        _prepared(_PreparedPush, {"to": first.user_id, "messages": payload,
-                                                  "notificationDisabled": False}),
-                        x_line_retry_key=first.retry_key, _request_timeout=self.timeout,
-                        _return_http_data_only=True)
-        except ApiException as exc:
-            if exc.status == 409:   # a retry of a push LINE already accepted
-                return
-            raise _failure(exc) from exc
-        except Exception as exc:
-            raise TemporaryFailure(f"LINE push: {type(exc).__name__}: {exc}") from exc
+        answer = await self._api.post(PUSH, {"to": first.user_id, "messages": payload,
+                                             "notificationDisabled": False},
+                                      "push", retry_key=first.retry_key)
+        if not answer.ok and answer.status != 409:   # 409: a retry LINE already accepted
+            raise failure(answer.status, answer.body, answer.headers)
 
     def fresh(self, message: OutboxMessage, now: datetime) -> bool:
         """The token is young enough to use: its age counts from the webhook's arrival."""
@@ -267,19 +239,13 @@ class LineChannel:
 
     async def _reply(self, token: str, payload: list[dict[str, Any]]) -> bool:
         """True: LINE took the reply. False: LINE refused the token (used or expired)."""
-        assert self._api is not None
-        try:
-            await _REPLY(self._api,
-                         _prepared(_PreparedReply, {"replyToken": token, "messages": payload,
-                                                    "notificationDisabled": False}),
-                         _request_timeout=self.timeout, _return_http_data_only=True)
-        except ApiException as exc:
-            if exc.status == 400 and "reply token" in str(exc.body).lower():
-                return False
-            raise _failure(exc) from exc
-        except Exception as exc:  # timeouts and connection errors
-            raise TemporaryFailure(f"LINE reply: {type(exc).__name__}: {exc}") from exc
-        return True
+        answer = await self._api.post(REPLY, {"replyToken": token, "messages": payload,
+                                              "notificationDisabled": False}, "reply")
+        if answer.ok:
+            return True
+        if refused_token(answer):
+            return False
+        raise failure(answer.status, answer.body, answer.headers)
 
 
 def _attachment(message: Any, kind: str) -> Attachment | None:
@@ -302,8 +268,8 @@ def _attachment(message: Any, kind: str) -> Attachment | None:
 def render_json(messages: list[OutboxMessage]) -> list[dict[str, Any]]:
     """Outbox rows as the JSON the Messaging API takes: text messages (split at LINE's limit),
     buttons as quick replies on the last part. The SDK's model serialisation costs more than
-    the rest of a turn, so requests are sent with this JSON (through the SDK's client all the
-    same); a test keeps it identical to what the SDK's models produce."""
+    the rest of a turn, so requests are sent with this JSON; a test keeps it identical to
+    what the SDK's models produce."""
     out: list[dict[str, Any]] = []
     for message in messages:
         parts = split_text(message.text or " ", TEXT_LIMIT, utf16=True)
@@ -318,37 +284,3 @@ def render_json(messages: list[OutboxMessage]) -> list[dict[str, Any]]:
             out.append(item)
     return out[:MESSAGES_PER_CALL]
 
-
-class _PreparedReply(ReplyMessageRequest):
-    def to_dict(self) -> dict[str, Any]:
-        return dict(self.__dict__["_json"])
-
-
-class _PreparedPush(PushMessageRequest):
-    def to_dict(self) -> dict[str, Any]:
-        return dict(self.__dict__["_json"])
-
-
-def _prepared(cls: Any, body: dict[str, Any]) -> Any:
-    request = cls.construct(**{"messages": []})
-    request.__dict__["_json"] = body
-    return request
-
-
-def _failure(exc: ApiException) -> Exception:
-    status = exc.status or 0
-    if status == 429 or status >= 500:
-        return TemporaryFailure(f"LINE answered {status}", _retry_after(exc),
-                                whole_channel=status == 429)
-    if status == 403:
-        return CustomerBlocked(f"LINE answered {status}")
-    return PermanentFailure(f"LINE answered {status}: {str(exc.body)[:200]}")
-
-
-def _retry_after(exc: ApiException) -> float | None:
-    """Retry-After in seconds, when LINE sent one we can read."""
-    value = (exc.headers or {}).get("Retry-After") if exc.headers else None
-    try:
-        return max(0.0, float(value)) if value else None
-    except ValueError:
-        return None

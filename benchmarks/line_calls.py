@@ -3,7 +3,7 @@ acknowledgement and the restatement with two quick-reply buttons, as the outbox 
 them) against the LINE stub on 127.0.0.1, and `LineChannel.events` on a signed webhook
 body with one text event.
 
-    python benchmarks/line_calls.py [--calls 2000] [--rounds 3]
+    python benchmarks/line_calls.py [--calls 2000] [--rounds 7]
 
 The stub runs in this process, so a send's figure includes the stub answering it; "bare
 post" posts the same JSON with a plain aiohttp session (the stub plus the least a client
@@ -53,17 +53,20 @@ async def nothing(_: str) -> None:
 
 
 async def cpu_per_call(calls: int, rounds: int,
-                       once: Callable[[int], Awaitable[None]]) -> float:
-    """Median over `rounds` of CPU µs per call of `once(i)`."""
-    for i in range(50):                       # warm up: connections, imports, caches
-        await once(-i - 1)
-    figures = []
+                       *runs: Callable[[int], Awaitable[None]]) -> list[float]:
+    """For each of `runs`, the median over `rounds` of CPU µs per call of `run(i)`; the
+    runs take turns round by round, so a change in the machine's pace touches them alike."""
+    for run in runs:
+        for i in range(50):                   # warm up: connections, imports, caches
+            await run(-i - 1)
+    figures: list[list[float]] = [[] for _ in runs]
     for r in range(rounds):
-        started = time.process_time()
-        for i in range(calls):
-            await once(r * calls + i)
-        figures.append((time.process_time() - started) / calls * 1e6)
-    return statistics.median(figures)
+        for run, found in zip(runs, figures, strict=True):
+            started = time.process_time()
+            for i in range(calls):
+                await run(r * calls + i)
+            found.append((time.process_time() - started) / calls * 1e6)
+    return [statistics.median(found) for found in figures]
 
 
 async def sending(calls: int, rounds: int) -> tuple[float, float]:
@@ -93,8 +96,7 @@ async def sending(calls: int, rounds: int) -> tuple[float, float]:
             assert r.status == 200, r.status
 
     try:
-        sent = await cpu_per_call(calls, rounds, send)
-        plain = await cpu_per_call(calls, rounds, bare)
+        sent, plain = await cpu_per_call(calls, rounds, send, bare)
         assert len(stub.replies) == 2 * (calls * rounds + 50) and not stub.pushes, "not all replied"
     finally:
         await session.close()
@@ -136,6 +138,6 @@ def main(calls: int, rounds: int) -> None:
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--calls", type=int, default=2000)
-    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--rounds", type=int, default=7)
     args = parser.parse_args()
     main(args.calls, args.rounds)
