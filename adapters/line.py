@@ -322,4 +322,3 @@ def render_json(messages: list[OutboxMessage]) -> list[dict[str, Any]]:
                     for b in message.buttons[:QUICK_REPLY_ITEMS]]}
             out.append(item)
     return out[:MESSAGES_PER_CALL]
-
