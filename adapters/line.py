@@ -1,4 +1,5 @@
-"""LINE: signed webhooks in, replies and pushes out (line-bot-sdk v3, async client).
+"""LINE: signed webhooks in, replies and pushes out (Messaging API JSON on one aiohttp
+session, `adapters/line_api.py`; content downloads on line-bot-sdk v3's async blob client).
 
 Replies use the event's reply token while it is fresh, counted from when the webhook
 arrived; later messages (follow-ups, agent replies, retries after the token's minute) are
@@ -16,39 +17,23 @@ import hmac
 import json
 import logging
 import os
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from linebot.v3.messaging import (
-    ApiException,
-    AsyncApiClient,
-    AsyncMessagingApi,
-    AsyncMessagingApiBlob,
-    Configuration,
-    PushMessageRequest,
-    ReplyMessageRequest,
-)
-from linebot.v3.webhooks import (
-    Event,
-    FollowEvent,
-    MessageEvent,
-    PostbackEvent,
-    TextMessageContent,
-    UnfollowEvent,
-)
+from linebot.v3.messaging import ApiException, AsyncApiClient, AsyncMessagingApiBlob, Configuration
 
 from adapters.base import (
     Checkpoint,
     ContentGone,
     ContentTooBig,
-    CustomerBlocked,
     OutboxMessage,
-    PermanentFailure,
     TemporaryFailure,
     Unconfirmed,
     cleaned,
     split_text,
 )
+from adapters.line_api import PUSH, REPLY, MessagingApi, failure, refused_token
 from bot.payloads import FOLLOW, MEDIA_PREFIX, UNFOLLOW
 from bot.types import Attachment, Incoming
 
@@ -62,17 +47,9 @@ LABEL_LIMIT = 20
 DATA_LIMIT = 300
 REPLY_TOKEN_FRESH = 50.0   # seconds after the webhook arrived; LINE keeps them about a minute
 REQUEST_TIMEOUT = 10.0
-HANDLED = frozenset({"message", "postback", "follow", "unfollow"})   # event types we read
+MODES = frozenset({"active", "standby"})
 FILE_KINDS = frozenset({"image", "video", "audio", "file"})   # LINE keeps their bytes for us
 CONTENT_TIMEOUT = 60.0     # seconds for one download from LINE's data host
-
-# The SDK's calls check their arguments with pydantic's `validate_arguments` on every call
-# (both `reply_message` and the `_with_http_info` it calls): about a tenth of the CPU a
-# customer message costs. Our requests are built by `render_json`, whose output a test keeps
-# equal to the SDK models' own, so the undecorated functions are called: the same request
-# through the SDK's client, without checking it twice per call.
-_REPLY = AsyncMessagingApi.reply_message_with_http_info.raw_function
-_PUSH = AsyncMessagingApi.push_message_with_http_info.raw_function
 
 
 class LineChannel:
@@ -89,26 +66,23 @@ class LineChannel:
         self.data_host = data_host
         self._blob_client: AsyncApiClient | None = None
         self._blob: AsyncMessagingApiBlob | None = None
-        self.timeout = timeout
         self.token_fresh = token_fresh
-        self._client: AsyncApiClient | None = None
-        self._api: AsyncMessagingApi | None = None
+        self._api = MessagingApi(host, access_token, timeout)
+
+    @property
+    def timeout(self) -> float:
+        """Seconds a reply or push may take before it counts as a temporary failure."""
+        return self._api.timeout
+
+    @timeout.setter
+    def timeout(self, seconds: float) -> None:
+        self._api.timeout = seconds
 
     async def start(self) -> None:
-        """Create the API client inside the running loop (the SDK wants one)."""
-        proxy = os.environ.get("HTTPS_PROXY") or os.environ.get("https_proxy")
-        config = Configuration(access_token=self.access_token, host=self.host)
-        if proxy:
-            config.proxy = proxy
-        self._client = AsyncApiClient(config)
-        # The SDK's session trusts the environment, which makes aiohttp look for a .netrc
-        # file in a thread on every request; the proxy (the one thing we want from the
-        # environment) is passed explicitly above instead.
-        session = getattr(getattr(self._client, "rest_client", None), "pool_manager", None)
-        if session is not None and hasattr(session, "_trust_env"):
-            session._trust_env = False
-        self._api = AsyncMessagingApi(self._client)
+        """Open the sessions inside the running loop (aiohttp and the SDK want one)."""
+        await self._api.start()
         # message content lives on LINE's data host: the blob client has its own host
+        proxy = os.environ.get("HTTPS_PROXY") or os.environ.get("https_proxy")
         data_config = Configuration(access_token=self.access_token, host=self.data_host)
         if proxy:
             data_config.proxy = proxy
@@ -116,9 +90,7 @@ class LineChannel:
         self._blob = AsyncMessagingApiBlob(self._blob_client)
 
     async def close(self) -> None:
-        if self._client is not None:
-            await self._client.close()
-            self._client = self._api = None
+        await self._api.close()
         if self._blob_client is not None:
             await self._blob_client.close()
             self._blob_client = self._blob = None
@@ -138,7 +110,7 @@ class LineChannel:
         except ApiException as exc:
             if exc.status in (404, 410):
                 raise ContentGone(f"LINE answered {exc.status}") from exc
-            raise _failure(exc) from exc
+            raise failure(exc.status or 0, exc.body, exc.headers) from exc
         except Exception as exc:   # timeouts and connection errors
             raise TemporaryFailure(f"LINE content: {type(exc).__name__}: {exc}") from exc
         if len(data) > limit:
@@ -155,10 +127,13 @@ class LineChannel:
         return hmac.compare_digest(base64.b64encode(digest).decode(), signature)
 
     def events(self, body: bytes, now: datetime) -> tuple[list[Incoming], list[str]]:
-        """Read a verified body event by event: one broken event (a missing field, a wrong
-        type) is refused on its own and never sinks the good ones beside it. Returns the
-        events as `Incoming` and the reasons for those refused. Raises ValueError when the
-        body is not a LINE webhook at all. Events a support bot has no use for are dropped."""
+        """Read a verified body event by event: one broken event (a field Heard uses
+        missing or of the wrong type) is refused on its own and never sinks the good ones
+        beside it. Returns the events as `Incoming` and the reasons for those refused.
+        Raises ValueError when the body is not a LINE webhook at all. Events a support bot
+        has no use for are dropped. The event dicts are read as they are, field by field
+        (the SDK's pydantic models cost more than the rest of reading a webhook); fields
+        Heard does not use are not checked."""
         data = json.loads(body)
         if not isinstance(data, dict) or not isinstance(data.get("events"), list):
             raise ValueError("no events list")
@@ -169,12 +144,12 @@ class LineChannel:
             if not isinstance(kind, str):
                 refused.append("not an event")
                 continue
-            if kind not in HANDLED:
+            if kind not in READERS:
                 log.info("line: %s event ignored", kind[:40])
                 continue
             try:
-                incoming = self._incoming(Event.from_dict(raw), now)
-            except Exception as exc:   # pydantic's ValidationError, TypeError, ...
+                incoming = _incoming(raw, kind, now)
+            except ValueError as exc:
                 log.warning("line: a %s event was refused (%s): %s", kind, type(exc).__name__,
                             str(exc)[:300])
                 refused.append(f"invalid {kind}")
@@ -182,38 +157,6 @@ class LineChannel:
             if incoming is not None:
                 out.append(cleaned(incoming))
         return out, refused
-
-    def _incoming(self, event: Event, now: datetime) -> Incoming | None:
-        mode = getattr(getattr(event, "mode", None), "value", None)
-        kind = type(event).__name__
-        if mode == "standby":
-            log.info("line: %s in standby mode: another channel owns this chat, not answering", kind)
-            return None
-        user = getattr(getattr(event, "source", None), "user_id", None)
-        event_id = getattr(event, "webhook_event_id", None)
-        if not user or not event_id:
-            log.info("line: %s without a user or event id, ignored", kind)
-            return None
-        fields: dict[str, Any] = {}
-        if isinstance(event, MessageEvent):
-            message = event.message
-            if isinstance(message, TextMessageContent):
-                fields["text"] = message.text
-            else:
-                kind_name = getattr(message, "type", "media")
-                fields["payload"] = f"{MEDIA_PREFIX}{kind_name}:{getattr(message, 'id', '')}"
-                fields["attachment"] = _attachment(message, kind_name)
-        elif isinstance(event, PostbackEvent):
-            fields["payload"] = event.postback.data[:DATA_LIMIT]
-        elif isinstance(event, FollowEvent):
-            fields["payload"] = FOLLOW
-        elif isinstance(event, UnfollowEvent):
-            fields["payload"] = UNFOLLOW
-        else:
-            log.info("line: %s event ignored", kind)
-            return None
-        return Incoming(channel=CHANNEL, user_id=user, event_id=event_id, received_at=now,
-                        reply_token=getattr(event, "reply_token", None), **fields)
 
     # ------------------------------------------------------------ sending
 
@@ -229,7 +172,7 @@ class LineChannel:
         - 5xx, 429 and timeouts are temporary: the token counts as unused and is tried
           again while fresh (LINE acting on a request it never answered is the one case
           where a later push could repeat a reply)."""
-        if self._api is None:
+        if not self._api.started:
             raise TemporaryFailure("LINE client not started")
         payload = render_json(messages)
         first = messages[0]
@@ -247,18 +190,11 @@ class LineChannel:
                 return
             log.info("line: reply token refused (expired or never valid): pushing instead")
         await checkpoint("push")
-        try:
-            await _PUSH(self._api,
-                        _prepared(_PreparedPush, {"to": first.user_id, "messages": payload,
-                                                  "notificationDisabled": False}),
-                        x_line_retry_key=first.retry_key, _request_timeout=self.timeout,
-                        _return_http_data_only=True)
-        except ApiException as exc:
-            if exc.status == 409:   # a retry of a push LINE already accepted
-                return
-            raise _failure(exc) from exc
-        except Exception as exc:
-            raise TemporaryFailure(f"LINE push: {type(exc).__name__}: {exc}") from exc
+        answer = await self._api.post(PUSH, {"to": first.user_id, "messages": payload,
+                                             "notificationDisabled": False},
+                                      "push", retry_key=first.retry_key)
+        if not answer.ok and answer.status != 409:   # 409: a retry LINE already accepted
+            raise failure(answer.status, answer.body, answer.headers)
 
     def fresh(self, message: OutboxMessage, now: datetime) -> bool:
         """The token is young enough to use: its age counts from the webhook's arrival."""
@@ -267,43 +203,112 @@ class LineChannel:
 
     async def _reply(self, token: str, payload: list[dict[str, Any]]) -> bool:
         """True: LINE took the reply. False: LINE refused the token (used or expired)."""
-        assert self._api is not None
-        try:
-            await _REPLY(self._api,
-                         _prepared(_PreparedReply, {"replyToken": token, "messages": payload,
-                                                    "notificationDisabled": False}),
-                         _request_timeout=self.timeout, _return_http_data_only=True)
-        except ApiException as exc:
-            if exc.status == 400 and "reply token" in str(exc.body).lower():
-                return False
-            raise _failure(exc) from exc
-        except Exception as exc:  # timeouts and connection errors
-            raise TemporaryFailure(f"LINE reply: {type(exc).__name__}: {exc}") from exc
-        return True
+        answer = await self._api.post(REPLY, {"replyToken": token, "messages": payload,
+                                              "notificationDisabled": False}, "reply")
+        if answer.ok:
+            return True
+        if refused_token(answer):
+            return False
+        raise failure(answer.status, answer.body, answer.headers)
 
 
-def _attachment(message: Any, kind: str) -> Attachment | None:
+# ---------------------------------------------------------------- reading an event
+
+
+def _incoming(raw: dict[str, Any], kind: str, now: datetime) -> Incoming | None:
+    """One event as `Incoming`, or None when it is not for us to answer. Every field used
+    is checked first (ValueError), so a broken event is refused whatever else it says."""
+    mode = raw.get("mode")
+    if not isinstance(mode, str) or mode not in MODES:
+        raise ValueError("mode is not active or standby")
+    source = raw.get("source")
+    user = _optional(_object(source, "source"), "userId") if source is not None else None
+    event_id = _string(raw, "webhookEventId")
+    token = _optional(raw, "replyToken") if kind != "unfollow" else None
+    fields = READERS[kind](raw)
+    if mode == "standby":
+        log.info("line: %s event in standby mode: another channel owns this chat, "
+                 "not answering", kind)
+        return None
+    if not user or not event_id:
+        log.info("line: %s event without a user or event id, ignored", kind)
+        return None
+    return Incoming(channel=CHANNEL, user_id=user, event_id=event_id, received_at=now,
+                    reply_token=token, **fields)
+
+
+def _message(raw: dict[str, Any]) -> dict[str, Any]:
+    """A text, or a media message as its payload and the file it brings."""
+    message = _object(raw.get("message"), "message")
+    kind = _string(message, "type")
+    ref = _string(message, "id")
+    if kind == "text":
+        return {"text": _string(message, "text")}
+    return {"payload": f"{MEDIA_PREFIX}{kind[:40]}:{ref}",
+            "attachment": _attachment(message, kind, ref)}
+
+
+def _postback(raw: dict[str, Any]) -> dict[str, Any]:
+    return {"payload": _string(_object(raw.get("postback"), "postback"), "data")[:DATA_LIMIT]}
+
+
+# event type -> what it says, as `Incoming` fields; other event types are dropped
+READERS: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
+    "message": _message,
+    "postback": _postback,
+    "follow": lambda raw: {"payload": FOLLOW},
+    "unfollow": lambda raw: {"payload": UNFOLLOW},
+}
+
+
+def _attachment(message: dict[str, Any], kind: str, ref: str) -> Attachment | None:
     """What a media message brings: a file LINE holds for us (fetched before the turn), a
     sticker (acknowledged, never stored), or nothing we keep (a location)."""
     if kind == "sticker":
-        return Attachment(kind="sticker", ref=str(getattr(message, "sticker_id", "") or ""),
-                          status="ignored")
+        return Attachment(kind="sticker", ref=_string(message, "stickerId"), status="ignored")
     if kind not in FILE_KINDS:
         return None
-    provider = getattr(getattr(message, "content_provider", None), "type", "line")
-    found = Attachment(kind=kind, ref=str(message.id), name=getattr(message, "file_name", None),
-                       declared_size=getattr(message, "file_size", None))
-    if provider not in (None, "line"):
+    provider = message.get("contentProvider")
+    origin = (_optional(_object(provider, "message.contentProvider"), "type")
+              if provider is not None else "line")
+    size = message.get("fileSize") if kind == "file" else None   # only files state theirs
+    if size is not None and (not isinstance(size, int) or isinstance(size, bool)):
+        raise ValueError("message.fileSize is not an integer")
+    name = _optional(message, "fileName") if kind == "file" else None
+    if origin not in (None, "line"):
         # an external URL the sending app chose: never fetched by us
-        return Attachment(kind=kind, ref=found.ref, status="refused", reason="unavailable")
-    return found
+        return Attachment(kind=kind, ref=ref, status="refused", reason="unavailable")
+    return Attachment(kind=kind, ref=ref, name=name, declared_size=size)
+
+
+def _object(value: Any, what: str) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise ValueError(f"{what} is not an object")
+    return value
+
+
+def _optional(holder: dict[str, Any], key: str) -> str | None:
+    value = holder.get(key)
+    if value is not None and not isinstance(value, str):
+        raise ValueError(f"{key} is not a string")
+    return value
+
+
+def _string(holder: dict[str, Any], key: str) -> str:
+    value = _optional(holder, key)
+    if value is None:
+        raise ValueError(f"no {key}")
+    return value
+
+
+# ---------------------------------------------------------------- sending
 
 
 def render_json(messages: list[OutboxMessage]) -> list[dict[str, Any]]:
     """Outbox rows as the JSON the Messaging API takes: text messages (split at LINE's limit),
     buttons as quick replies on the last part. The SDK's model serialisation costs more than
-    the rest of a turn, so requests are sent with this JSON (through the SDK's client all the
-    same); a test keeps it identical to what the SDK's models produce."""
+    the rest of a turn, so requests are sent with this JSON; a test keeps it identical to
+    what the SDK's models produce."""
     out: list[dict[str, Any]] = []
     for message in messages:
         parts = split_text(message.text or " ", TEXT_LIMIT, utf16=True)
@@ -317,38 +322,3 @@ def render_json(messages: list[OutboxMessage]) -> list[dict[str, Any]]:
                     for b in message.buttons[:QUICK_REPLY_ITEMS]]}
             out.append(item)
     return out[:MESSAGES_PER_CALL]
-
-
-class _PreparedReply(ReplyMessageRequest):
-    def to_dict(self) -> dict[str, Any]:
-        return dict(self.__dict__["_json"])
-
-
-class _PreparedPush(PushMessageRequest):
-    def to_dict(self) -> dict[str, Any]:
-        return dict(self.__dict__["_json"])
-
-
-def _prepared(cls: Any, body: dict[str, Any]) -> Any:
-    request = cls.construct(**{"messages": []})
-    request.__dict__["_json"] = body
-    return request
-
-
-def _failure(exc: ApiException) -> Exception:
-    status = exc.status or 0
-    if status == 429 or status >= 500:
-        return TemporaryFailure(f"LINE answered {status}", _retry_after(exc),
-                                whole_channel=status == 429)
-    if status == 403:
-        return CustomerBlocked(f"LINE answered {status}")
-    return PermanentFailure(f"LINE answered {status}: {str(exc.body)[:200]}")
-
-
-def _retry_after(exc: ApiException) -> float | None:
-    """Retry-After in seconds, when LINE sent one we can read."""
-    value = (exc.headers or {}).get("Retry-After") if exc.headers else None
-    try:
-        return max(0.0, float(value)) if value else None
-    except ValueError:
-        return None

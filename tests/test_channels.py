@@ -6,10 +6,18 @@ import asyncio
 import json
 import os
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
+from adapters.base import (
+    CustomerBlocked,
+    OutboxMessage,
+    PermanentFailure,
+    TemporaryFailure,
+)
+from adapters.line import LineChannel, render_json
 from dialogs.loader import default_dialog_path, load_dialog
 from storage.store import Store
 from tests.channels import (
@@ -21,7 +29,7 @@ from tests.channels import (
     telegram_press,
     telegram_text,
 )
-from tests.stubs import TELEGRAM_SECRET, TELEGRAM_TOKEN, TelegramStub
+from tests.stubs import LINE_SECRET, LINE_TOKEN, TELEGRAM_SECRET, TELEGRAM_TOKEN, LineStub, TelegramStub
 
 USER = "U206d25c2ea6bd87c17655609a1c37cb8"
 ROOT = Path(__file__).resolve().parent.parent
@@ -157,6 +165,72 @@ async def test_standby_mode_sends_nothing(tmp_path: Path) -> None:
         assert (await s.post_line(body)).status == 200
         await s.settle()
         assert s.line.calls == []
+
+
+# ---------------------------------------------------------------- LINE: sending
+
+
+async def test_what_line_answers_decides_what_delivery_does() -> None:
+    """The adapter posts the Messaging API JSON itself: each answer LINE can give means
+    what it meant through the SDK, and the access token never shows in an error."""
+    stub = LineStub()
+    await stub.start()
+    stub.hang = 1.0
+    line = LineChannel(LINE_SECRET, LINE_TOKEN, host=stub.url, data_host=stub.url, timeout=0.3)
+    await line.start()
+    now = datetime.now(UTC)
+    steps: list[str] = []
+
+    async def checkpoint(how: str) -> None:
+        steps.append(how)
+
+    def batch(token: str | None = None, key: str = "k1") -> list[OutboxMessage]:
+        return [OutboxMessage(1, f"line:{USER}", "line", USER, "收到，我看一下", (), "reply",
+                              token, now.timestamp(), key, 0, token_ts=now.timestamp())]
+
+    try:
+        stub.issued["fresh"] = (USER, stub.now())
+        await line.send(batch("fresh"), now, checkpoint)             # taken as a reply
+        assert steps == ["reply"] and stub.replies == [
+            {"replyToken": "fresh", "messages": render_json(batch()),
+             "notificationDisabled": False}]
+        _, _, headers = stub.calls[-1]
+        assert headers["Content-Type"] == "application/json"
+        await line.send(batch("never-issued"), now, checkpoint)      # refused: pushed at once
+        assert steps == ["reply", "reply", "push"] and len(stub.pushes) == 1
+        assert stub.calls[-1][2]["X-Line-Retry-Key"] == "k1"
+        await line.send(batch(), now, checkpoint)                    # 409: already delivered
+        assert len(stub.pushes) == 1 and len(stub.received) == 2
+
+        stub.issued["fresh2"] = (USER, stub.now())
+        stub.fail("reply", 400, body={"message": "The request body has 2 error(s)"})
+        with pytest.raises(PermanentFailure, match="has 2 error"):   # refused, not pushed
+            await line.send(batch("fresh2"), now, checkpoint)
+        assert steps[-1] == "reply" and len(stub.pushes) == 1
+
+        cases: list[tuple[int | str, dict[str, str], type[Exception]]] = [
+            (429, {"Retry-After": "7"}, TemporaryFailure), (503, {}, TemporaryFailure),
+            (403, {}, CustomerBlocked), (404, {}, PermanentFailure),
+            ("timeout", {}, TemporaryFailure)]
+        for status, retry_after, error in cases:
+            stub.fail("push", status, headers=retry_after)
+            with pytest.raises(error) as caught:
+                await line.send(batch(key=f"key-{status}"), now, checkpoint)
+            assert LINE_TOKEN not in str(caught.value)
+            if status == 429:
+                assert caught.value.retry_after == 7 and caught.value.whole_channel
+            if status == 503:
+                assert caught.value.retry_after is None and not caught.value.whole_channel
+            if status == 404:
+                assert "stub says 404" in str(caught.value)
+            if status == "timeout":
+                assert "Timeout" in str(caught.value)
+        assert len(stub.received) == 2                             # nothing more arrived
+    finally:
+        await line.close()
+        await stub.stop()
+    with pytest.raises(TemporaryFailure, match="not started"):
+        await line.send(batch(), now, checkpoint)
 
 
 # ---------------------------------------------------------------- Telegram
