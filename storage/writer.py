@@ -159,11 +159,13 @@ class Writer:
         return [job for job in carry if not job[3]]
 
     def _prepare(self, store: Store, carry: list[_Job]) -> list[_Job]:
-        """Run the jobs' prepares (each once), outside the write lock."""
-        done = []
+        """Run the jobs' prepares (each once), outside the write lock, until the batch's
+        time is spent: the prepared ones are committed before more are prepared, so their
+        results flow out in small steps instead of one long batch."""
+        done, started = [], time.perf_counter()
         for job in carry:
             prepare = job[4]
-            if prepare is not None:
+            if prepare is not None and not self._spent(started):
                 try:
                     prepare(store)
                 except Exception:   # the job works it out under the lock, and reports it
@@ -171,6 +173,9 @@ class Writer:
                 job = (*job[:4], None)
             done.append(job)
         return done
+
+    def _spent(self, started: float) -> bool:
+        return self.batch_seconds is not None and time.perf_counter() - started > self.batch_seconds
 
     @contextlib.contextmanager
     def _locked(self) -> Iterator[None]:
