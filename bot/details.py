@@ -66,17 +66,19 @@ class Details:
     emails: tuple[str, ...] = ()
 
     def merged(self, other: Details) -> Details:
-        return Details(**{
-            f.name: _unique(getattr(self, f.name) + getattr(other, f.name)) for f in fields(self)
-        })
+        return Details(*(_unique(getattr(self, name) + getattr(other, name))
+                         for name in _DETAIL_FIELDS))
 
     def as_dict(self) -> dict[str, list[str]]:
-        return {f.name: list(getattr(self, f.name)) for f in fields(self)}
+        return {name: list(getattr(self, name)) for name in _DETAIL_FIELDS}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any] | None) -> Details:
         data = data or {}
-        return cls(**{f.name: tuple(data.get(f.name) or ()) for f in fields(cls)})
+        return cls(*(tuple(data.get(name) or ()) for name in _DETAIL_FIELDS))
+
+
+_DETAIL_FIELDS = tuple(f.name for f in fields(Details))     # in order: positional arguments
 
 
 def _unique(items: tuple[str, ...] | list[str]) -> tuple[str, ...]:
