@@ -86,7 +86,8 @@ def _unique(items: tuple[str, ...] | list[str]) -> tuple[str, ...]:
 
 
 @lru_cache(maxsize=32)
-def _order_pattern(pattern: str) -> re.Pattern[str]:
+def order_regex(pattern: str) -> re.Pattern[str]:
+    """The dialog's order-number pattern, compiled once (case does not matter)."""
     return re.compile(pattern, re.IGNORECASE)
 
 
@@ -100,7 +101,7 @@ def extract_details(text: str, canonical_text: str, order_pattern: str,
     folded = fold(text[:DETAIL_LIMIT])
     canonical_text = canonical_text[:DETAIL_LIMIT]
     squeezed = _SPACES.sub(" ", folded)
-    orders = [m.group(1).upper() for m in _order_pattern(order_pattern).finditer(squeezed)]
+    orders = [m.group(1).upper() for m in order_regex(order_pattern).finditer(squeezed)]
     orders += [m.group(1).upper() for m in _GENERIC_ORDER.finditer(folded)]
     phones = [m.group(0).strip() for m in _PHONE.finditer(folded)]
     emails = _EMAIL.findall(folded)
