@@ -53,6 +53,14 @@ class _Lists:
     intents: dict[str, WordList]
     whole: dict[str, frozenset[str]]
     products: WordList
+    any_keyword: WordList         # every category's keywords: most texts have none at all
+
+
+def _any_word(words: WordList, text: str) -> bool:
+    """Whether any word of the list may be in the text (one regex pass each for the
+    Chinese and the ASCII words); False means `words.find(text)` finds nothing."""
+    return bool((words.any_plain is not None and words.any_plain.search(text))
+                or (words.pattern is not None and words.pattern.search(text)))
 
 
 _LISTS: dict[str, _Lists] = {}
@@ -69,6 +77,7 @@ def lists(dialog: Dialog) -> _Lists:
             whole={n: frozenset(_STRIP.sub("", w) for w in words)
                    for n, words in dialog.intents.items()},
             products=WordList(dialog.products),
+            any_keyword=WordList(w for c in dialog.categories.values() for w in c.keywords),
         )
         _LISTS[dialog.digest] = found
     return found
@@ -77,8 +86,10 @@ def lists(dialog: Dialog) -> _Lists:
 def category_of(canonical_text: str, scores: Scores, model: TextModel,
                 dialog: Dialog) -> CategoryDecision:
     totals = model.probabilities(scores, "category") if "category" in model.heads else {}
+    compiled = lists(dialog)
     hits = {cid: find_words(words, canonical_text)
-            for cid, words in lists(dialog).keywords.items()}
+            for cid, words in compiled.keywords.items()} if _any_word(compiled.any_keyword,
+                                                                       canonical_text) else {}
     hits = {cid: words for cid, words in hits.items() if words}
     if hits:
         best = max(hits, key=lambda c: (len(hits[c]), totals.get(c, 0.0)))
@@ -105,7 +116,7 @@ def _safety_evidence(canonical_text: str, scores: Scores, model: TextModel,
         return True
     if "signal:safety" not in model.heads:
         return True
-    p = model.probabilities(scores, "signal:safety")["safety"]
+    p = model.probability(scores, "signal:safety")
     return p >= dialog.signals["safety"].min_confidence
 
 
@@ -169,7 +180,7 @@ def signals_of(text: str, canonical_text: str, locale: str | None, scores: Score
         signal = dialog.signals[name]
         words = find_words(phrases[name], canonical_text)
         if not words and f"signal:{name}" in model.heads:
-            p = model.probabilities(scores, f"signal:{name}")[name]
+            p = model.probability(scores, f"signal:{name}")
             if p >= signal.min_confidence:
                 pushed = model.pushed(scores, f"signal:{name}", name, top=3)
                 words = tuple(x.text for x in pushed) or (f"p={p:.2f}",)

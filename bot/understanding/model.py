@@ -108,6 +108,10 @@ class TextModel:
         each = scores.each[h.start:h.start + len(h.columns)].tolist()
         return dict(zip(h.columns, each, strict=True))
 
+    def probability(self, scores: Scores, head: str) -> float:
+        """A binary head's probability (its one column), without building a dict."""
+        return float(scores.each[self.heads[head].start])
+
     def pushed(self, scores: Scores, head: str, label: str, top: int = TOP_FEATURES
                ) -> tuple[Pushed, ...]:
         """The features that pushed `label` most (weight times the message's scale)."""
