@@ -28,6 +28,7 @@ _CONTROL = re.compile(r"[\x00-\x1f\x7f]+")
 _CLAUSES = re.compile(r"[，。；！？!?;、\n~～…]+|,(?!\d)|\.(?!\d)(?:\s+|$)")
 _SPACES = re.compile(r"[ \t]{2,}")
 _CONTENT = re.compile(r"[^\W\d_]{2,}|[\u3400-\u9fff]{2}")
+_DIGITS = re.compile(r"[0-9]+")
 _EMPTY_BRACKETS = re.compile(r"[(（\[]\s*[)）\]]")
 # what led up to an order number taken out: "from order", "in my order", "的訂單"
 _ORDER_LEAD = re.compile(r"(?:\b(?:from|in|on|for|of|with|under)\s+(?:(?:my|the|your)\s+)?"
@@ -155,7 +156,9 @@ def _without_orders(clause: str, dialog: Dialog, details: Details) -> str:
     out = order_regex(dialog.order_number_pattern).sub("\x00", clause)
     out = _GENERIC_ORDER.sub("\x00", out)
     for number in details.order_numbers:
-        out = re.sub(re.escape(number), "\x00", out, flags=re.IGNORECASE)
+        # its digits match only themselves: without them here, nothing to compile and seek
+        if all(run in out for run in _DIGITS.findall(number)):
+            out = re.sub(re.escape(number), "\x00", out, flags=re.IGNORECASE)
     if "\x00" in out:                              # _ORDER_LEAD ends in the mark
         out = _ORDER_LEAD.sub(" ", out).replace("\x00", " ")
     out = _EMPTY_BRACKETS.sub(" ", out)
