@@ -54,6 +54,7 @@ _DATE = re.compile(
 )
 _GENERIC_ORDER = re.compile(r"#\s?([A-Za-z]{0,4}\d{5,20})\b")
 _SPACES = re.compile(r"\s{2,}")
+_ANY_DIGIT = re.compile(r"\d")            # every phone pattern needs one
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,9 +103,13 @@ def extract_details(text: str, canonical_text: str, order_pattern: str,
     canonical_text = canonical_text[:DETAIL_LIMIT]
     squeezed = _SPACES.sub(" ", folded)
     orders = [m.group(1).upper() for m in order_regex(order_pattern).finditer(squeezed)]
-    orders += [m.group(1).upper() for m in _GENERIC_ORDER.finditer(folded)]
-    phones = [m.group(0).strip() for m in _PHONE.finditer(folded)]
-    emails = _EMAIL.findall(folded)
+    # the patterns below are only run where what they need is there at all (most
+    # messages have no "#", no "@", often no digit)
+    if "#" in folded:
+        orders += [m.group(1).upper() for m in _GENERIC_ORDER.finditer(folded)]
+    phones = ([m.group(0).strip() for m in _PHONE.finditer(folded)]
+              if _ANY_DIGIT.search(folded) else [])
+    emails = _EMAIL.findall(folded) if "@" in folded else []
     return Details(
         order_numbers=_unique(orders),
         dates=_unique([m.group(0).strip() for m in _DATE.finditer(folded)]),
