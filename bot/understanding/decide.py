@@ -54,6 +54,8 @@ class _Lists:
     whole: dict[str, frozenset[str]]
     products: WordList
     any_keyword: WordList         # every category's keywords: most texts have none at all
+    any_phrase: WordList          # every text signal's phrases
+    any_intent: WordList          # every intent's words
 
 
 def _any_word(words: WordList, text: str) -> bool:
@@ -78,6 +80,9 @@ def lists(dialog: Dialog) -> _Lists:
                    for n, words in dialog.intents.items()},
             products=WordList(dialog.products),
             any_keyword=WordList(w for c in dialog.categories.values() for w in c.keywords),
+            any_phrase=WordList(w for n in TEXT_SIGNALS for w in dialog.signals[n].phrases),
+            any_intent=WordList(w for words in dialog.intents.values() for w in words
+                                if not w.isdigit()),
         )
         _LISTS[dialog.digest] = found
     return found
@@ -146,11 +151,12 @@ def intents_of(canonical_text: str, dialog: Dialog) -> frozenset[str]:
     compiled = lists(dialog)
     short = len(canonical_text) <= SHORT_ANSWER
     bare = _STRIP.sub("", canonical_text)
+    maybe = _any_word(compiled.any_intent, canonical_text) if short else True
     found = set()
     for name, pattern in compiled.intents.items():
         if not short and name != "progress":
             continue
-        if bare in compiled.whole[name] or pattern.find(canonical_text):
+        if bare in compiled.whole[name] or (maybe and pattern.find(canonical_text)):
             found.add(name)
     return frozenset(found)
 
@@ -175,10 +181,11 @@ def signals_of(text: str, canonical_text: str, locale: str | None, scores: Score
     """The signals one message fires, each with the words (or features) that fired it.
     `text` is as typed (capitals matter)."""
     hits = []
-    phrases = lists(dialog).phrases
+    compiled = lists(dialog)
+    maybe = _any_word(compiled.any_phrase, canonical_text)
     for name in TEXT_SIGNALS:
         signal = dialog.signals[name]
-        words = find_words(phrases[name], canonical_text)
+        words = find_words(compiled.phrases[name], canonical_text) if maybe else ()
         if not words and f"signal:{name}" in model.heads:
             p = model.probability(scores, f"signal:{name}")
             if p >= signal.min_confidence:
