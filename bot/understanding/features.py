@@ -81,6 +81,8 @@ def _words(simplified: str) -> Iterator[tuple[str, int, int]]:
 
 @lru_cache(maxsize=16384)
 def _cut(block: str) -> tuple[str, ...]:
+    """jieba's words of one block. jieba's dictionary is never changed at run time (a
+    word added with `jieba.add_word` would need `_cut.cache_clear()`)."""
     return tuple(_jieba().cut(block, HMM=False))
 
 
