@@ -92,13 +92,13 @@ class CaseState:
     def to_record(self) -> dict[str, Any]:
         """A flat dict for the store: datetimes as ISO strings, lists as lists."""
         out: dict[str, Any] = {}
-        for f in dataclasses.fields(self):
-            v = getattr(self, f.name)
+        for name in _FIELD_NAMES:
+            v = getattr(self, name)
             if isinstance(v, datetime):
                 v = v.isoformat()
-            elif f.name == "signals":
+            elif name == "signals":
                 v = [s.as_dict() for s in v]
-            out[f.name] = v
+            out[name] = v
         return out
 
     @classmethod
@@ -116,6 +116,7 @@ class CaseState:
         return cls(**kw)
 
 
+_FIELD_NAMES = tuple(f.name for f in dataclasses.fields(CaseState))   # read once, not per record
 _DATETIME_FIELDS = {
     "received_at", "updated_at", "first_response_due", "due_at", "followup_at", "closed_at",
     "handoff_at", "claimed_at", "fulfilled_at", "handoff_ack_at",

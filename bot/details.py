@@ -54,6 +54,7 @@ _DATE = re.compile(
 )
 _GENERIC_ORDER = re.compile(r"#\s?([A-Za-z]{0,4}\d{5,20})\b")
 _SPACES = re.compile(r"\s{2,}")
+_ANY_DIGIT = re.compile(r"\d")            # every phone pattern needs one
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,17 +67,19 @@ class Details:
     emails: tuple[str, ...] = ()
 
     def merged(self, other: Details) -> Details:
-        return Details(**{
-            f.name: _unique(getattr(self, f.name) + getattr(other, f.name)) for f in fields(self)
-        })
+        return Details(*(_unique(getattr(self, name) + getattr(other, name))
+                         for name in _DETAIL_FIELDS))
 
     def as_dict(self) -> dict[str, list[str]]:
-        return {f.name: list(getattr(self, f.name)) for f in fields(self)}
+        return {name: list(getattr(self, name)) for name in _DETAIL_FIELDS}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any] | None) -> Details:
         data = data or {}
-        return cls(**{f.name: tuple(data.get(f.name) or ()) for f in fields(cls)})
+        return cls(*(tuple(data.get(name) or ()) for name in _DETAIL_FIELDS))
+
+
+_DETAIL_FIELDS = tuple(f.name for f in fields(Details))     # in order: positional arguments
 
 
 def _unique(items: tuple[str, ...] | list[str]) -> tuple[str, ...]:
@@ -84,7 +87,8 @@ def _unique(items: tuple[str, ...] | list[str]) -> tuple[str, ...]:
 
 
 @lru_cache(maxsize=32)
-def _order_pattern(pattern: str) -> re.Pattern[str]:
+def order_regex(pattern: str) -> re.Pattern[str]:
+    """The dialog's order-number pattern, compiled once (case does not matter)."""
     return re.compile(pattern, re.IGNORECASE)
 
 
@@ -98,10 +102,14 @@ def extract_details(text: str, canonical_text: str, order_pattern: str,
     folded = fold(text[:DETAIL_LIMIT])
     canonical_text = canonical_text[:DETAIL_LIMIT]
     squeezed = _SPACES.sub(" ", folded)
-    orders = [m.group(1).upper() for m in _order_pattern(order_pattern).finditer(squeezed)]
-    orders += [m.group(1).upper() for m in _GENERIC_ORDER.finditer(folded)]
-    phones = [m.group(0).strip() for m in _PHONE.finditer(folded)]
-    emails = _EMAIL.findall(folded)
+    orders = [m.group(1).upper() for m in order_regex(order_pattern).finditer(squeezed)]
+    # the patterns below are only run where what they need is there at all (most
+    # messages have no "#", no "@", often no digit)
+    if "#" in folded:
+        orders += [m.group(1).upper() for m in _GENERIC_ORDER.finditer(folded)]
+    phones = ([m.group(0).strip() for m in _PHONE.finditer(folded)]
+              if _ANY_DIGIT.search(folded) else [])
+    emails = _EMAIL.findall(folded) if "@" in folded else []
     return Details(
         order_numbers=_unique(orders),
         dates=_unique([m.group(0).strip() for m in _DATE.finditer(folded)]),

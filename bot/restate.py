@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from bot.case import SignalHit
-from bot.details import Details
+from bot.details import Details, order_regex
 from bot.normalize import canonical, in_script
 from bot.signals import bigrams
 from bot.understanding import Understanding, understand, venting
@@ -28,6 +28,7 @@ _CONTROL = re.compile(r"[\x00-\x1f\x7f]+")
 _CLAUSES = re.compile(r"[，。；！？!?;、\n~～…]+|,(?!\d)|\.(?!\d)(?:\s+|$)")
 _SPACES = re.compile(r"[ \t]{2,}")
 _CONTENT = re.compile(r"[^\W\d_]{2,}|[\u3400-\u9fff]{2}")
+_DIGITS = re.compile(r"[0-9]+")
 _EMPTY_BRACKETS = re.compile(r"[(（\[]\s*[)）\]]")
 # what led up to an order number taken out: "from order", "in my order", "的訂單"
 _ORDER_LEAD = re.compile(r"(?:\b(?:from|in|on|for|of|with|under)\s+(?:(?:my|the|your)\s+)?"
@@ -54,6 +55,7 @@ _LOWER_STARTS = frozenset((
 ))
 _PAIRS: dict[tuple[str, str, str], tuple[re.Pattern[str], dict[str, str]] | None] = {}
 _YOURS: dict[tuple[str, str], re.Pattern[str] | None] = {}
+_GIST_LOCALES: dict[str, tuple[str, ...]] = {}
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,17 +122,24 @@ def _gist(clause: str, dialog: Dialog) -> str:
     every locale: "真的", "根本", "really"), to compare clauses ("左耳真的沒聲音" is
     "左耳沒聲音" told again) and to read what is left."""
     text = canonical(clause)
-    for locale in {*dialog.restatement.fillers, *dialog.restatement.rewrites}:
+    for locale in _gist_locales(dialog):
         text = _polished(text, locale, dialog)
     return _SPACES.sub(" ", text).strip()
 
 
+def _gist_locales(dialog: Dialog) -> tuple[str, ...]:
+    """The locales with fillers or rewrites, in one order for the dialog version."""
+    found = _GIST_LOCALES.get(dialog.digest)
+    if found is None:
+        found = _GIST_LOCALES[dialog.digest] = tuple(
+            {*dialog.restatement.fillers, *dialog.restatement.rewrites})
+    return found
+
+
 def _polished(text: str, locale: str, dialog: Dialog) -> str:
     """The locale's fillers dropped and its rewrites applied."""
-    rules = dialog.restatement
-    fillers = [(f, "") for f in rules.fillers.get(locale, ())]
-    text = _swap(text, _pairs_pattern(dialog, "fillers", locale, fillers))
-    return _swap(text, _pairs_pattern(dialog, "rewrites", locale, rules.rewrites.get(locale, ())))
+    text = _swap(text, _pairs_pattern(dialog, "fillers", locale))
+    return _swap(text, _pairs_pattern(dialog, "rewrites", locale))
 
 
 def _venting(raw: str, read: Understanding, dialog: Dialog) -> bool:
@@ -144,11 +153,14 @@ def _venting(raw: str, read: Understanding, dialog: Dialog) -> bool:
 
 def _without_orders(clause: str, dialog: Dialog, details: Details) -> str:
     """The clause with its order numbers taken out (they are named once, at the end)."""
-    out = re.sub(dialog.order_number_pattern, "\x00", clause, flags=re.IGNORECASE)
+    out = order_regex(dialog.order_number_pattern).sub("\x00", clause)
     out = _GENERIC_ORDER.sub("\x00", out)
     for number in details.order_numbers:
-        out = re.sub(re.escape(number), "\x00", out, flags=re.IGNORECASE)
-    out = _ORDER_LEAD.sub(" ", out).replace("\x00", " ")
+        # its digits match only themselves: without them here, nothing to compile and seek
+        if all(run in out for run in _DIGITS.findall(number)):
+            out = re.sub(re.escape(number), "\x00", out, flags=re.IGNORECASE)
+    if "\x00" in out:                              # _ORDER_LEAD ends in the mark
+        out = _ORDER_LEAD.sub(" ", out).replace("\x00", " ")
     out = _EMPTY_BRACKETS.sub(" ", out)
     out = _SPACES.sub(" ", out).strip(" ，,。.:：#")
     return out.removeprefix("的").strip()
@@ -177,10 +189,11 @@ def restated(account: Sequence[str], locale: str, dialog: Dialog, details: Detai
     parts = [_voiced(c, locale, dialog) for c in telling.clauses]
     parts = [p for p in parts if p]
     told_canon = canonical(" ".join(telling.clauses))
-    items = [in_script(p, locale) for p in details.products]
-    if parts and items and not any(canonical(p) in told_canon for p in details.products):
+    if parts and details.products and not any(canonical(p) in told_canon
+                                              for p in details.products):
         # a correction that does not name the item ("不是沒到，是到了但刷頭斷了")
-        parts[0] = dialog.text("restate_item", locale, item=items[0]) + parts[0]
+        item = in_script(details.products[0], locale)
+        parts[0] = dialog.text("restate_item", locale, item=item) + parts[0]
     text = ("; " if english else "，").join(parts)
     if not text:
         text = _topic(dialog, locale, category, situation)
@@ -192,12 +205,11 @@ def restated(account: Sequence[str], locale: str, dialog: Dialog, details: Detai
 
 
 def _voiced(clause: str, locale: str, dialog: Dialog) -> str:
-    rules = dialog.restatement
     text = _polished(in_script(clause, locale), locale, dialog)
     yours = _yours_pattern(dialog, locale)
     if yours is not None:
         text = yours.sub("\x01", text)             # put back after the pronouns turned
-    text = _swap(text, _pairs_pattern(dialog, "pronouns", locale, rules.pronouns.get(locale, ())))
+    text = _swap(text, _pairs_pattern(dialog, "pronouns", locale))
     text = text.replace("\x01", dialog.text("restate_yours", locale))
     text = _SPACES.sub(" ", text).strip(" ，,。.;；")
     if locale == "en" and text:
@@ -239,11 +251,19 @@ def _doubt(dialog: Dialog, locale: str, situation: str | None) -> str:
     return dialog.text(key if situation and key in dialog.texts else "restate_doubt", locale)
 
 
-def _pairs_pattern(dialog: Dialog, kind: str, locale: str,
-                   pairs: Sequence[tuple[str, str]]) -> tuple[re.Pattern[str], dict[str, str]] | None:
+def _pairs(dialog: Dialog, kind: str, locale: str) -> Sequence[tuple[str, str]]:
+    """The restatement's word pairs of one kind (fillers are dropped: paired with "")."""
+    rules = dialog.restatement
+    if kind == "fillers":
+        return [(f, "") for f in rules.fillers.get(locale, ())]
+    return (rules.rewrites if kind == "rewrites" else rules.pronouns).get(locale, ())
+
+
+def _pairs_pattern(dialog: Dialog, kind: str,
+                   locale: str) -> tuple[re.Pattern[str], dict[str, str]] | None:
     key = (dialog.digest, kind, locale)
     if key not in _PAIRS:
-        table = {a.lower(): b for a, b in pairs if a}
+        table = {a.lower(): b for a, b in _pairs(dialog, kind, locale) if a}
         if not table:
             _PAIRS[key] = None
         else:

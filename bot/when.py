@@ -124,6 +124,13 @@ def _wall(at: datetime) -> tuple[date, int]:
     return (at.date() - DAY, 1440) if minute == 0 else (at.date(), minute)
 
 
+@lru_cache(maxsize=1024)
+def _day_format(day: date, pattern: str, locale: str) -> str:
+    """Babel's day names, remembered: formatting costs more than the rest of a turn's
+    reply, and a turn only ever names a few days."""
+    return format_date(day, pattern, locale=locale)
+
+
 # Chinese day parts by the hour they run up to: 凌晨 0–5, 上午 6–11, 中午 12, 下午 13–17, 晚上 18–24.
 _ZH_PARTS = ((6, "凌晨"), (12, "上午"), (13, "中午"), (18, "下午"), (25, "晚上"))
 
@@ -143,7 +150,7 @@ class _Chinese:
 
     def day(self, day: date, today: date) -> str:
         offset = (day - today).days
-        weekday = format_date(day, "EEE", locale=self.babel)
+        weekday = _day_format(day, "EEE", self.babel)
         if 0 <= offset < len(self.near):
             return f"{self.near[offset]}（{day.month}/{day.day}，{weekday}）"
         return f"{day.month}/{day.day}（{weekday}）"
@@ -176,10 +183,10 @@ class _English:
         return f"{hour % 12 or 12}{'.30' if half else ''} {'a.m.' if hour < 12 else 'p.m.'}"
 
     def short(self, day: date) -> str:
-        return format_date(day, "EEE d MMM", locale=self.babel)       # Tue 24 Nov
+        return _day_format(day, "EEE d MMM", self.babel)       # Tue 24 Nov
 
     def long(self, day: date) -> str:
-        return format_date(day, "EEEE d MMM", locale=self.babel)      # Friday 27 Nov
+        return _day_format(day, "EEEE d MMM", self.babel)      # Friday 27 Nov
 
     def deadline(self, at: datetime, today: date, closing: bool) -> str:
         if closing:

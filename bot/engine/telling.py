@@ -26,7 +26,9 @@ def note_customer(turn: Turn) -> None:
         if given or not is_only_answer(u):
             _check_said_again(turn, u)
             case.account.append(u.text)
-            merged = known.merged(u.details).merged(Details(order_numbers=given))
+            merged = known.merged(u.details)
+            if given:
+                merged = merged.merged(Details(order_numbers=given))
             case.details = merged.as_dict()
             turn.noted = True
     add_signals(turn, u.signals)

@@ -121,7 +121,7 @@ def venting(clause: str, dialog: Dialog) -> float:
     model = model_for(dialog)
     if "clause:venting" not in model.heads:
         return 0.0
-    return model.probabilities(u.scores, "clause:venting")["venting"]
+    return model.probability(u.scores, "clause:venting")
 
 
 def ready(dialog: Dialog) -> None:

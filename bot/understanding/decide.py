@@ -53,6 +53,16 @@ class _Lists:
     intents: dict[str, WordList]
     whole: dict[str, frozenset[str]]
     products: WordList
+    any_keyword: WordList         # every category's keywords: most texts have none at all
+    any_phrase: WordList          # every text signal's phrases
+    any_intent: WordList          # every intent's words
+
+
+def _any_word(words: WordList, text: str) -> bool:
+    """Whether any word of the list may be in the text (one regex pass each for the
+    Chinese and the ASCII words); False means `words.find(text)` finds nothing."""
+    return bool((words.any_plain is not None and words.any_plain.search(text))
+                or (words.pattern is not None and words.pattern.search(text)))
 
 
 _LISTS: dict[str, _Lists] = {}
@@ -69,6 +79,10 @@ def lists(dialog: Dialog) -> _Lists:
             whole={n: frozenset(_STRIP.sub("", w) for w in words)
                    for n, words in dialog.intents.items()},
             products=WordList(dialog.products),
+            any_keyword=WordList(w for c in dialog.categories.values() for w in c.keywords),
+            any_phrase=WordList(w for n in TEXT_SIGNALS for w in dialog.signals[n].phrases),
+            any_intent=WordList(w for words in dialog.intents.values() for w in words
+                                if not w.isdigit()),
         )
         _LISTS[dialog.digest] = found
     return found
@@ -77,8 +91,10 @@ def lists(dialog: Dialog) -> _Lists:
 def category_of(canonical_text: str, scores: Scores, model: TextModel,
                 dialog: Dialog) -> CategoryDecision:
     totals = model.probabilities(scores, "category") if "category" in model.heads else {}
+    compiled = lists(dialog)
     hits = {cid: find_words(words, canonical_text)
-            for cid, words in lists(dialog).keywords.items()}
+            for cid, words in compiled.keywords.items()} if _any_word(compiled.any_keyword,
+                                                                       canonical_text) else {}
     hits = {cid: words for cid, words in hits.items() if words}
     if hits:
         best = max(hits, key=lambda c: (len(hits[c]), totals.get(c, 0.0)))
@@ -105,7 +121,7 @@ def _safety_evidence(canonical_text: str, scores: Scores, model: TextModel,
         return True
     if "signal:safety" not in model.heads:
         return True
-    p = model.probabilities(scores, "signal:safety")["safety"]
+    p = model.probability(scores, "signal:safety")
     return p >= dialog.signals["safety"].min_confidence
 
 
@@ -135,11 +151,12 @@ def intents_of(canonical_text: str, dialog: Dialog) -> frozenset[str]:
     compiled = lists(dialog)
     short = len(canonical_text) <= SHORT_ANSWER
     bare = _STRIP.sub("", canonical_text)
+    maybe = _any_word(compiled.any_intent, canonical_text) if short else True
     found = set()
     for name, pattern in compiled.intents.items():
         if not short and name != "progress":
             continue
-        if bare in compiled.whole[name] or pattern.find(canonical_text):
+        if bare in compiled.whole[name] or (maybe and pattern.find(canonical_text)):
             found.add(name)
     return frozenset(found)
 
@@ -164,12 +181,13 @@ def signals_of(text: str, canonical_text: str, locale: str | None, scores: Score
     """The signals one message fires, each with the words (or features) that fired it.
     `text` is as typed (capitals matter)."""
     hits = []
-    phrases = lists(dialog).phrases
+    compiled = lists(dialog)
+    maybe = _any_word(compiled.any_phrase, canonical_text)
     for name in TEXT_SIGNALS:
         signal = dialog.signals[name]
-        words = find_words(phrases[name], canonical_text)
+        words = find_words(compiled.phrases[name], canonical_text) if maybe else ()
         if not words and f"signal:{name}" in model.heads:
-            p = model.probabilities(scores, f"signal:{name}")[name]
+            p = model.probability(scores, f"signal:{name}")
             if p >= signal.min_confidence:
                 pushed = model.pushed(scores, f"signal:{name}", name, top=3)
                 words = tuple(x.text for x in pushed) or (f"p={p:.2f}",)

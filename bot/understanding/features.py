@@ -18,6 +18,7 @@ import itertools
 import logging
 import re
 import threading
+from collections.abc import Iterator
 from functools import lru_cache
 from typing import Any
 
@@ -57,9 +58,32 @@ def _han_features(text: str, out: list[str]) -> None:
         out.extend("c:" + run[i:i + 3] for i in range(n - 2))
     simplified = to_simplified(text)
     same_places = len(simplified) == len(text)
-    for word, start, end in _jieba().tokenize(simplified, HMM=False):
+    for word, start, end in _words(simplified):
         if end - start > 1 and _HAN.fullmatch(word):
             out.append("w:" + (text[start:end] if same_places else word))
+
+
+def _words(simplified: str) -> Iterator[tuple[str, int, int]]:
+    """What `jieba.tokenize(simplified, HMM=False)` gives for the blocks of Chinese it
+    cuts (the rest is cut into single characters). jieba cuts each block on its own, so
+    the cuts are remembered per block: a clause of the restatement is read right after
+    the message it came from, and shares its blocks."""
+    blocks = _jieba().re_han_default
+    start = 0
+    for block in blocks.split(simplified):
+        if block and blocks.match(block):
+            at = start
+            for word in _cut(block):
+                yield word, at, at + len(word)
+                at += len(word)
+        start += len(block)
+
+
+@lru_cache(maxsize=16384)
+def _cut(block: str) -> tuple[str, ...]:
+    """jieba's words of one block. jieba's dictionary is never changed at run time (a
+    word added with `jieba.add_word` would need `_cut.cache_clear()`)."""
+    return tuple(_jieba().cut(block, HMM=False))
 
 
 def _latin_features(text: str, out: list[str]) -> None:

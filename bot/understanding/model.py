@@ -108,6 +108,10 @@ class TextModel:
         each = scores.each[h.start:h.start + len(h.columns)].tolist()
         return dict(zip(h.columns, each, strict=True))
 
+    def probability(self, scores: Scores, head: str) -> float:
+        """A binary head's probability (its one column), without building a dict."""
+        return float(scores.each[self.heads[head].start])
+
     def pushed(self, scores: Scores, head: str, label: str, top: int = TOP_FEATURES
                ) -> tuple[Pushed, ...]:
         """The features that pushed `label` most (weight times the message's scale)."""
@@ -118,10 +122,12 @@ class TextModel:
         contributions = self.weights[scores.index, column].astype(np.float64) * scores.scale
         names = self.feature_names()
         merged: dict[str, float] = {}    # a word and the same characters read as one
-        for i in np.argsort(-contributions)[:top * 2]:
-            if contributions[i] > 0:
-                text = readable(names[int(scores.index[i])])
-                merged[text] = merged.get(text, 0.0) + float(contributions[i])
+        order = np.argsort(-contributions)[:top * 2]
+        for row, value in zip(scores.index[order].tolist(), contributions[order].tolist(),
+                              strict=True):
+            if value > 0:
+                text = readable(names[row])
+                merged[text] = merged.get(text, 0.0) + value
         best = sorted(merged.items(), key=lambda kv: -kv[1])[:top]
         return tuple(Pushed(text, weight) for text, weight in best)
 
@@ -147,11 +153,15 @@ class TextModel:
         if not texts or mine.size == 0:
             return None
         matrix, sizes = self._label_examples(label)
-        starts, ends, rows = matrix.indptr[mine], matrix.indptr[mine + 1], matrix.indices
-        hits = [rows[a:b] for a, b in zip(starts.tolist(), ends.tolist(), strict=True) if b > a]
-        if not hits:
+        starts = matrix.indptr[mine]
+        counts = matrix.indptr[mine + 1] - starts
+        total = int(counts.sum())
+        if total == 0:
             return None
-        shared = np.bincount(np.concatenate(hits), minlength=len(sizes))
+        # every example row of every feature of the message, gathered in one go
+        ends = np.cumsum(counts)
+        at = np.arange(total) + np.repeat(starts - (ends - counts), counts)
+        shared = np.bincount(matrix.indices[at], minlength=len(sizes))
         similarity = shared / np.sqrt(sizes * mine.size)
         best = int(similarity.argmax())
         if similarity[best] <= 0:
