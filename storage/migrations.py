@@ -22,10 +22,10 @@ from storage.attachments import migrate_attachments
 from storage.console_marks import migrate_console_marks
 from storage.outbox import migrate_5, migrate_6
 from storage.pg_schema import SCHEMA_10
-from storage.search import migrate_message_index, migrate_search
+from storage.search import migrate_search
 from storage.sign_ins import POSTGRES_11, migrate_sign_ins
 
-SCHEMA_VERSION = 12
+SCHEMA_VERSION = 11
 POSTGRES_PREFIXES = ("postgresql://", "postgres://")
 
 
@@ -149,7 +149,7 @@ def _migrate_4(db: sqlite_utils.Database) -> None:
 SQLITE: dict[int, Callable[[sqlite_utils.Database], None]] = {
     1: _migrate_1, 2: _migrate_2, 3: _migrate_3, 4: _migrate_4, 5: migrate_5, 6: migrate_6,
     7: migrate_agent_accounts, 8: migrate_search, 9: migrate_attachments,
-    10: migrate_console_marks, 11: migrate_sign_ins, 12: migrate_message_index,
+    10: migrate_console_marks, 11: migrate_sign_ins,
 }
 # PostgreSQL: the statements of each step (versions before 10 never existed there).
-POSTGRES: dict[int, tuple[str, ...]] = {10: SCHEMA_10, 11: POSTGRES_11, 12: ()}
+POSTGRES: dict[int, tuple[str, ...]] = {10: SCHEMA_10, 11: POSTGRES_11}

@@ -43,7 +43,6 @@ def pg_sql(sql: str) -> str:
 
 class PgStore(Store):
     LOCKS = True
-    MESSAGE_INDEX = None     # pg_trgm's index on messages.text keeps itself
     LABEL_MATCH = ("EXISTS (SELECT 1 FROM jsonb_array_elements_text(record::jsonb -> 'labels') "
                    "AS l(value) WHERE l.value = ?)")
     LABELS_IN_USE = ("SELECT l.value, count(*) FROM cases c, "

@@ -56,14 +56,6 @@ def migrate_search(db: sqlite_utils.Database) -> None:
     sql("INSERT INTO message_search (message_search) VALUES ('rebuild')")
 
 
-def migrate_message_index(db: sqlite_utils.Database) -> None:
-    """Schema 12: a message is indexed by the statement after the one that adds it
-    (`Store.add_message`, in the same transaction), no longer by a trigger: FTS5 fed from
-    an AFTER INSERT trigger costs about twice the CPU of the same insert as a statement of
-    its own, and a turn adds three messages. Changes and removals keep their triggers."""
-    db.execute("DROP TRIGGER IF EXISTS message_search_added")
-
-
 _FTS_DELETE = ("INSERT INTO case_search (case_search, rowid, number, customer, orders) "
                "VALUES ('delete', OLD.id, OLD.number, OLD.customer, OLD.orders);")
 _FTS_INSERT = ("INSERT INTO case_search (rowid, number, customer, orders) "
@@ -90,7 +82,8 @@ _TRIGGERS = (
     "CREATE TRIGGER IF NOT EXISTS case_search_removed AFTER DELETE ON case_terms BEGIN "
     + _FTS_DELETE + " END",
     # messages -> message_search
-    # (a message added is indexed by `Store.add_message` itself: see `migrate_message_index`)
+    "CREATE TRIGGER IF NOT EXISTS message_search_added AFTER INSERT ON messages WHEN NEW.text IS NOT NULL "
+    "BEGIN INSERT INTO message_search (rowid, text) VALUES (NEW.id, NEW.text); END",
     "CREATE TRIGGER IF NOT EXISTS message_search_changed AFTER UPDATE OF text ON messages BEGIN "
     "INSERT INTO message_search (message_search, rowid, text) "
     "SELECT 'delete', OLD.id, OLD.text WHERE OLD.text IS NOT NULL; "
@@ -126,9 +119,6 @@ def search_terms(query: str) -> list[str]:
 
 
 class SearchStore(SqlBase):
-    # How `Store.add_message` indexes a message's text (`?`: its id, its text); None where
-    # the database keeps its own index (PostgreSQL's pg_trgm).
-    MESSAGE_INDEX: str | None = "INSERT INTO message_search (rowid, text) VALUES (?, ?)"
     """Mixed into `Store`: finding cases by what was said and who and what they are about."""
 
 

@@ -277,15 +277,12 @@ class Store(OutboxStore, AgentAccountStore, SearchStore, AttachmentStore, Consol
                     direction: str, at: datetime, *, text: str | None = None,
                     payload: str | None = None, buttons: list[dict[str, str]] | None = None,
                     kind: str | None = None, event_id: str | None = None) -> int:
-        message_id = self._insert(
+        return self._insert(
             "INSERT INTO messages (case_number, conversation_key, channel, direction, event_id, "
             "text, payload, buttons, kind, at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (case_number, conversation_key, channel, direction, event_id, text, payload,
              json_text(buttons) if buttons else None, kind, at.isoformat()),
         )
-        if text is not None and self.MESSAGE_INDEX:
-            self._x(self.MESSAGE_INDEX, (message_id, text))     # search (storage/search.py)
-        return message_id
 
     def messages(self, case_number: str) -> list[dict[str, Any]]:
         rows = self._rows(

@@ -217,30 +217,3 @@ def test_heard_cases_search_on_the_command_line(tmp_path: Path, dialog: Dialog,
     assert "heard cases search WORDS" in capsys.readouterr().err
     assert main(["cases", "show", KETTLE_CASE, "--db", str(path)]) == 0   # show still works
     assert "壺身也有裂痕" in capsys.readouterr().out
-
-
-def test_records_indexed_by_the_old_trigger_keep_one_entry_per_message(tmp_path: Path,
-                                                                       dialog: Dialog) -> None:
-    """Schema 12 indexes a message from `Store.add_message` instead of a trigger: records
-    from schema 11 (the trigger in place) lose the trigger, keep their index, and every
-    message, old or new, is in it exactly once (FTS5's own integrity check)."""
-    path = tmp_path / "old.db"
-    store = Store.open(path)
-    store.conn.execute(
-        "CREATE TRIGGER message_search_added AFTER INSERT ON messages WHEN NEW.text IS NOT NULL "
-        "BEGIN INSERT INTO message_search (rowid, text) VALUES (NEW.id, NEW.text); END")
-    store.conn.execute("PRAGMA user_version=11")
-    store.MESSAGE_INDEX = None                              # as Heard before schema 12 wrote
-    say(store, dialog, KETTLE, user="U1", event="e1")      # indexed by the trigger alone
-    store.close()
-    again = Store.open(path)
-    assert again.conn.execute("SELECT count(*) FROM sqlite_master WHERE type = 'trigger' "
-                              "AND name = 'message_search_added'").fetchone()[0] == 0
-    say(again, dialog, EARPHONES, user="U2", event="e2")
-    assert found(again, "壺身也有") == [KETTLE_CASE] and found(again, "右邊沒有") == [EARPHONES_CASE]
-    again.conn.execute("INSERT INTO message_search (message_search, rank) "
-                       "VALUES ('integrity-check', 1)")        # raises if any entry is off
-    indexed = again.conn.execute("SELECT count(*) FROM message_search").fetchone()[0]
-    assert indexed == again.conn.execute(
-        "SELECT count(*) FROM messages WHERE text IS NOT NULL").fetchone()[0]
-    again.close()
