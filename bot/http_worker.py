@@ -16,7 +16,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-AHEAD = 48     # events a worker keeps ahead of the turn worker before webhooks wait a little
+AHEAD = 96     # events a worker keeps ahead of the turn worker before webhooks wait a little
 
 
 class HttpLink:
