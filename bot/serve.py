@@ -85,8 +85,10 @@ def _http(settings: Settings, index: int, count: int, telegram_polling: bool) ->
     worker. Discord and Telegram polling (one connection each) run on the first only."""
     from bot.http_worker import HttpLink
     from bot.server import HeardServer
-    from bot.workers import Wake
+    from bot.workers import SWITCH_INTERVAL, Wake
     from dialogs.loader import DialogHolder
+
+    sys.setswitchinterval(SWITCH_INTERVAL)
 
     if index > 0:
         settings = dataclasses.replace(settings, discord_token="")
@@ -113,8 +115,10 @@ def _on_supervisor_socket(server: Any) -> int:
 def _turns(settings: Settings) -> int:
     from bot.turn_worker import TurnWorker
     from bot.understanding import model_for
-    from bot.workers import Wake
+    from bot.workers import SWITCH_INTERVAL, Wake
     from dialogs.loader import DialogHolder
+
+    sys.setswitchinterval(SWITCH_INTERVAL)
 
     worker = TurnWorker(settings, DialogHolder(settings.dialog_path, prepare=model_for),
                         Wake.from_env())
