@@ -33,6 +33,7 @@ from adapters.base import (
     cleaned,
     split_text,
 )
+from adapters.fields import as_object, optional_string, string
 from adapters.line_api import PUSH, REPLY, MessagingApi, failure, refused_token
 from bot.payloads import FOLLOW, MEDIA_PREFIX, UNFOLLOW
 from bot.types import Attachment, Incoming
@@ -222,9 +223,9 @@ def _incoming(raw: dict[str, Any], kind: str, now: datetime) -> Incoming | None:
     if not isinstance(mode, str) or mode not in MODES:
         raise ValueError("mode is not active or standby")
     source = raw.get("source")
-    user = _optional(_object(source, "source"), "userId") if source is not None else None
-    event_id = _string(raw, "webhookEventId")
-    token = _optional(raw, "replyToken") if kind != "unfollow" else None
+    user = optional_string(as_object(source, "source"), "userId") if source is not None else None
+    event_id = string(raw, "webhookEventId")
+    token = optional_string(raw, "replyToken") if kind != "unfollow" else None
     fields = READERS[kind](raw)
     if mode == "standby":
         log.info("line: %s event in standby mode: another channel owns this chat, "
@@ -239,17 +240,17 @@ def _incoming(raw: dict[str, Any], kind: str, now: datetime) -> Incoming | None:
 
 def _message(raw: dict[str, Any]) -> dict[str, Any]:
     """A text, or a media message as its payload and the file it brings."""
-    message = _object(raw.get("message"), "message")
-    kind = _string(message, "type")
-    ref = _string(message, "id")
+    message = as_object(raw.get("message"), "message")
+    kind = string(message, "type")
+    ref = string(message, "id")
     if kind == "text":
-        return {"text": _string(message, "text")}
+        return {"text": string(message, "text")}
     return {"payload": f"{MEDIA_PREFIX}{kind[:40]}:{ref}",
             "attachment": _attachment(message, kind, ref)}
 
 
 def _postback(raw: dict[str, Any]) -> dict[str, Any]:
-    return {"payload": _string(_object(raw.get("postback"), "postback"), "data")[:DATA_LIMIT]}
+    return {"payload": string(as_object(raw.get("postback"), "postback"), "data")[:DATA_LIMIT]}
 
 
 # event type -> what it says, as `Incoming` fields; other event types are dropped
@@ -265,40 +266,20 @@ def _attachment(message: dict[str, Any], kind: str, ref: str) -> Attachment | No
     """What a media message brings: a file LINE holds for us (fetched before the turn), a
     sticker (acknowledged, never stored), or nothing we keep (a location)."""
     if kind == "sticker":
-        return Attachment(kind="sticker", ref=_string(message, "stickerId"), status="ignored")
+        return Attachment(kind="sticker", ref=string(message, "stickerId"), status="ignored")
     if kind not in FILE_KINDS:
         return None
     provider = message.get("contentProvider")
-    origin = (_optional(_object(provider, "message.contentProvider"), "type")
+    origin = (optional_string(as_object(provider, "message.contentProvider"), "type")
               if provider is not None else "line")
     size = message.get("fileSize") if kind == "file" else None   # only files state theirs
     if size is not None and (not isinstance(size, int) or isinstance(size, bool)):
         raise ValueError("message.fileSize is not an integer")
-    name = _optional(message, "fileName") if kind == "file" else None
+    name = optional_string(message, "fileName") if kind == "file" else None
     if origin not in (None, "line"):
         # an external URL the sending app chose: never fetched by us
         return Attachment(kind=kind, ref=ref, status="refused", reason="unavailable")
     return Attachment(kind=kind, ref=ref, name=name, declared_size=size)
-
-
-def _object(value: Any, what: str) -> dict[str, Any]:
-    if not isinstance(value, dict):
-        raise ValueError(f"{what} is not an object")
-    return value
-
-
-def _optional(holder: dict[str, Any], key: str) -> str | None:
-    value = holder.get(key)
-    if value is not None and not isinstance(value, str):
-        raise ValueError(f"{key} is not a string")
-    return value
-
-
-def _string(holder: dict[str, Any], key: str) -> str:
-    value = _optional(holder, key)
-    if value is None:
-        raise ValueError(f"no {key}")
-    return value
 
 
 # ---------------------------------------------------------------- sending

@@ -33,6 +33,7 @@ from adapters.base import (
     cleaned,
     split_text,
 )
+from adapters.fields import as_object, optional_string, string
 from bot.payloads import FOLLOW, MEDIA_PREFIX
 from bot.types import Attachment, Incoming, Profile
 
@@ -96,15 +97,15 @@ class TelegramChannel:
         event_id = str(data["update_id"])
         query = data.get("callback_query")
         if query is not None:
-            query = _object(query, "callback_query")
-            return [cleaned(_pressed(query, event_id, now))], [_string(query, "id")]
+            query = as_object(query, "callback_query")
+            return [cleaned(_pressed(query, event_id, now))], [string(query, "id")]
         message = data.get("message")
-        text = _optional(_object(message, "message"), "text") if message is not None else None
+        text = optional_string(as_object(message, "message"), "text") if message is not None else None
         media = _media(message) if message is not None and text is None else None
         if message is not None and media is not None:
             return [cleaned(Incoming(
                 channel=CHANNEL, user_id=str(_chat_id(message)), event_id=event_id,
-                received_at=now, text=_optional(message, "caption") or "",
+                received_at=now, text=optional_string(message, "caption") or "",
                 payload=f"{MEDIA_PREFIX}{media.kind}:{event_id}", attachment=media,
                 profile=_profile(message.get("from"))))], []
         if message is None or text is None:
@@ -236,11 +237,11 @@ def keyboard(message: OutboxMessage) -> dict[str, Any]:
 
 
 def _pressed(query: dict[str, Any], event_id: str, now: datetime) -> Incoming:
-    sender = _object(query.get("from"), "callback_query.from")
+    sender = as_object(query.get("from"), "callback_query.from")
     message = query.get("message")
-    chat = _chat_id(_object(message, "callback_query.message")) if message else _id(sender)
+    chat = _chat_id(as_object(message, "callback_query.message")) if message else _id(sender)
     return Incoming(channel=CHANNEL, user_id=str(chat), event_id=event_id, received_at=now,
-                    payload=_optional(query, "data") or "", profile=_profile(sender))
+                    payload=optional_string(query, "data") or "", profile=_profile(sender))
 
 
 def _media(message: dict[str, Any]) -> Attachment | None:
@@ -253,20 +254,14 @@ def _media(message: dict[str, Any]) -> Attachment | None:
             if not isinstance(found, list) or not found:
                 raise ValueError("photo is not a list of sizes")
             found = found[-1]
-        found = _object(found, name)
+        found = as_object(found, name)
         if kind == "sticker":
-            return Attachment(kind="sticker", ref=_string(found, "file_id"), status="ignored")
+            return Attachment(kind="sticker", ref=string(found, "file_id"), status="ignored")
         size = found.get("file_size")
-        return Attachment(kind=kind, ref=_string(found, "file_id"),
-                          name=_optional(found, "file_name"),
+        return Attachment(kind=kind, ref=string(found, "file_id"),
+                          name=optional_string(found, "file_name"),
                           declared_size=size if isinstance(size, int) and size >= 0 else None)
     return None
-
-
-def _object(value: Any, what: str) -> dict[str, Any]:
-    if not isinstance(value, dict):
-        raise ValueError(f"{what} is not an object")
-    return value
 
 
 def _id(holder: dict[str, Any]) -> int:
@@ -277,27 +272,13 @@ def _id(holder: dict[str, Any]) -> int:
 
 
 def _chat_id(message: dict[str, Any]) -> int:
-    return _id(_object(message.get("chat"), "message.chat"))
-
-
-def _optional(holder: dict[str, Any], key: str) -> str | None:
-    value = holder.get(key)
-    if value is not None and not isinstance(value, str):
-        raise ValueError(f"{key} is not a string")
-    return value
-
-
-def _string(holder: dict[str, Any], key: str) -> str:
-    value = _optional(holder, key)
-    if value is None:
-        raise ValueError(f"no {key}")
-    return value
+    return _id(as_object(message.get("chat"), "message.chat"))
 
 
 def _profile(user: Any) -> Profile:
     if user is None:
         return Profile()
-    user = _object(user, "from")
-    name = " ".join(x for x in (_optional(user, "first_name"), _optional(user, "last_name"))
+    user = as_object(user, "from")
+    name = " ".join(x for x in (optional_string(user, "first_name"), optional_string(user, "last_name"))
                     if x) or None
-    return Profile(display_name=name, language_code=_optional(user, "language_code"))
+    return Profile(display_name=name, language_code=optional_string(user, "language_code"))
