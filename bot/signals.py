@@ -26,7 +26,9 @@ class WordList:
     ("沒收到" in "還沒收到") is not counted again."""
 
     def __init__(self, words: Iterable[str]) -> None:
-        ordered = sorted({w for w in words if w}, key=len, reverse=True)
+        # longest first; words of one length in the dialog's order (a set's order changes
+        # from one process to the next, and with it which product a restatement names)
+        ordered = sorted(dict.fromkeys(w for w in words if w), key=len, reverse=True)
         self.plain = tuple(w for w in ordered if not w.isascii())
         # one compiled pass tells whether any Chinese phrase is there at all
         self.any_plain = re.compile("|".join(map(re.escape, self.plain))) if self.plain else None

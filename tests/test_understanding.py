@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import logging
+import os
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 
@@ -157,3 +161,16 @@ def test_empty_and_punctuation_only_messages_are_empty(dialog: Dialog) -> None:
     for text in ("", "   ", "。。。，，，", "!!!???", "\u0000\u0007"):
         assert understand(text, dialog).is_empty
     assert not understand("壞了", dialog).is_empty
+
+
+def test_words_of_one_length_come_out_in_the_same_order_in_every_process() -> None:
+    """Which product a restatement names first must not depend on the process: Python
+    orders a set of strings differently from one process to the next (PYTHONHASHSEED)."""
+    code = ("from bot.signals import WordList; "
+            "print(WordList(['螢幕', '筆電', '耳機', '滑鼠', 'mouse', 'phone']).find("
+            "'螢幕跟筆電還有耳機滑鼠都壞了 my mouse and phone too'))")
+    found = {subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            cwd=Path(__file__).resolve().parent.parent, check=True,
+                            env={**os.environ, "PYTHONHASHSEED": str(seed)}).stdout
+             for seed in range(8)}
+    assert found == {"('螢幕', '筆電', '耳機', '滑鼠', 'mouse', 'phone')\n"}
