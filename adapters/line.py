@@ -88,6 +88,11 @@ class LineChannel:
         if proxy:
             data_config.proxy = proxy
         self._blob_client = AsyncApiClient(data_config)
+        # The SDK's session trusts the environment, which makes aiohttp look for a .netrc
+        # file in a thread on every download; the proxy is passed explicitly above instead.
+        session = getattr(getattr(self._blob_client, "rest_client", None), "pool_manager", None)
+        if session is not None and hasattr(session, "_trust_env"):
+            session._trust_env = False
         self._blob = AsyncMessagingApiBlob(self._blob_client)
 
     async def close(self) -> None:
