@@ -38,6 +38,12 @@ class WordList:
             r"(?<![a-z0-9])(?:" + "|".join(map(re.escape, ascii_words)) + r")(?![a-z0-9])"
         ) if ascii_words else None
 
+    def may_contain(self, text: str) -> bool:
+        """Whether any word of the list may be in the text (one compiled pass each for the
+        Chinese and the ASCII words): False means `find` finds nothing."""
+        return bool((self.any_plain is not None and self.any_plain.search(text))
+                    or (self.pattern is not None and self.pattern.search(text)))
+
     def find(self, text: str) -> tuple[str, ...]:
         found: list[str] = []
         if self.any_plain is not None and self.any_plain.search(text):

@@ -40,4 +40,3 @@ class AheadStore(SqlBase):
             sql += " AND received_ts >= ? ORDER BY received_ts DESC, number DESC"
             params.append(since.timestamp())
         return tuple((str(n), str(r)) for n, r in self._x(sql, params))
-

@@ -58,13 +58,6 @@ class _Lists:
     any_intent: WordList          # every intent's words
 
 
-def _any_word(words: WordList, text: str) -> bool:
-    """Whether any word of the list may be in the text (one regex pass each for the
-    Chinese and the ASCII words); False means `words.find(text)` finds nothing."""
-    return bool((words.any_plain is not None and words.any_plain.search(text))
-                or (words.pattern is not None and words.pattern.search(text)))
-
-
 _LISTS: dict[str, _Lists] = {}
 
 
@@ -92,9 +85,8 @@ def category_of(canonical_text: str, scores: Scores, model: TextModel,
                 dialog: Dialog) -> CategoryDecision:
     totals = model.probabilities(scores, "category") if "category" in model.heads else {}
     compiled = lists(dialog)
-    hits = {cid: find_words(words, canonical_text)
-            for cid, words in compiled.keywords.items()} if _any_word(compiled.any_keyword,
-                                                                       canonical_text) else {}
+    hits = ({cid: find_words(words, canonical_text) for cid, words in compiled.keywords.items()}
+            if compiled.any_keyword.may_contain(canonical_text) else {})
     hits = {cid: words for cid, words in hits.items() if words}
     if hits:
         best = max(hits, key=lambda c: (len(hits[c]), totals.get(c, 0.0)))
@@ -151,7 +143,7 @@ def intents_of(canonical_text: str, dialog: Dialog) -> frozenset[str]:
     compiled = lists(dialog)
     short = len(canonical_text) <= SHORT_ANSWER
     bare = _STRIP.sub("", canonical_text)
-    maybe = _any_word(compiled.any_intent, canonical_text) if short else True
+    maybe = compiled.any_intent.may_contain(canonical_text) if short else True
     found = set()
     for name, pattern in compiled.intents.items():
         if not short and name != "progress":
@@ -182,7 +174,7 @@ def signals_of(text: str, canonical_text: str, locale: str | None, scores: Score
     `text` is as typed (capitals matter)."""
     hits = []
     compiled = lists(dialog)
-    maybe = _any_word(compiled.any_phrase, canonical_text)
+    maybe = compiled.any_phrase.may_contain(canonical_text)
     for name in TEXT_SIGNALS:
         signal = dialog.signals[name]
         words = find_words(compiled.phrases[name], canonical_text) if maybe else ()
