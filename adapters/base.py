@@ -6,6 +6,7 @@ platform calls (`send`). It never decides anything about the conversation.
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
@@ -158,3 +159,12 @@ def cleaned(incoming: Incoming) -> Incoming:
         reply_token=clean_text(incoming.reply_token) if incoming.reply_token else None,
         profile=Profile(*(clean_text(v) if v else v
                           for v in (profile.display_name, profile.language_code))))
+
+
+def https_proxy(url: str) -> str | None:
+    """The proxy for calls to `url`: HTTPS_PROXY (or https_proxy) when `url` is https, else
+    none. Adapters hand it to their HTTP clients explicitly rather than trusting the
+    environment, which makes aiohttp look for a .netrc file in a thread on every request."""
+    if not url.startswith("https:"):
+        return None
+    return os.environ.get("HTTPS_PROXY") or os.environ.get("https_proxy")

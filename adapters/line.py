@@ -16,7 +16,6 @@ import hashlib
 import hmac
 import json
 import logging
-import os
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
@@ -31,6 +30,7 @@ from adapters.base import (
     TemporaryFailure,
     Unconfirmed,
     cleaned,
+    https_proxy,
     split_text,
 )
 from adapters.fields import as_object, optional_string, string
@@ -83,7 +83,7 @@ class LineChannel:
         """Open the sessions inside the running loop (aiohttp and the SDK want one)."""
         await self._api.start()
         # message content lives on LINE's data host: the blob client has its own host
-        proxy = os.environ.get("HTTPS_PROXY") or os.environ.get("https_proxy")
+        proxy = https_proxy(self.data_host)
         data_config = Configuration(access_token=self.access_token, host=self.data_host)
         if proxy:
             data_config.proxy = proxy

@@ -12,14 +12,19 @@ downloads stay on the SDK's blob client (`adapters/line.py`).
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import aiohttp
 
-from adapters.base import CustomerBlocked, DeliveryError, PermanentFailure, TemporaryFailure
+from adapters.base import (
+    CustomerBlocked,
+    DeliveryError,
+    PermanentFailure,
+    TemporaryFailure,
+    https_proxy,
+)
 
 REPLY = "/v2/bot/message/reply"
 PUSH = "/v2/bot/message/push"
@@ -47,8 +52,7 @@ class MessagingApi:
     def __init__(self, host: str, access_token: str, timeout: float) -> None:
         self.host = host.rstrip("/")
         self.timeout = timeout
-        self.proxy = ((os.environ.get("HTTPS_PROXY") or os.environ.get("https_proxy"))
-                      if host.startswith("https:") else None)
+        self.proxy = https_proxy(host)
         self._headers = {"Authorization": f"Bearer {access_token}",
                          "Content-Type": "application/json"}
         self._http: aiohttp.ClientSession | None = None

@@ -14,7 +14,6 @@ from __future__ import annotations
 import hmac
 import json
 import logging
-import os
 from datetime import datetime
 from typing import Any
 
@@ -31,6 +30,7 @@ from adapters.base import (
     PermanentFailure,
     TemporaryFailure,
     cleaned,
+    https_proxy,
     split_text,
 )
 from adapters.fields import as_object, optional_string, string
@@ -64,8 +64,7 @@ class TelegramChannel:
         self.api = f"{base_url}{token}"
         # files are downloaded from /file/bot<token>/<file_path> beside the Bot API
         self.files = f"{base_url.removesuffix('/bot')}/file/bot{token}"
-        self.proxy = ((os.environ.get("HTTPS_PROXY") or os.environ.get("https_proxy"))
-                      if base_url.startswith("https:") else None)
+        self.proxy = https_proxy(base_url)
         self.bot = Bot(token, base_url=base_url)   # long polling (bot/server.py)
         self._http: aiohttp.ClientSession | None = None
 
