@@ -40,8 +40,7 @@ def handle_incoming(store: Store, dialog: Dialog, incoming: Incoming, now: datet
     if store.is_processed(event_key(incoming)):
         return None
     key = incoming.conversation_key
-    store.upsert_customer(key, incoming.channel, incoming.user_id,
-                          incoming.profile.display_name, incoming.profile.language_code, now)
+    _seen(store, incoming, now)
     case = store.latest_case(key)
     ctx = engine.Context(
         dialog=dialog, now=now,
@@ -50,6 +49,12 @@ def handle_incoming(store: Store, dialog: Dialog, incoming: Incoming, now: datet
     )
     step = engine.step(case, incoming, ctx)
     return TurnResult(step, store.apply(step, incoming, now))
+
+
+def _seen(store: Store, incoming: Incoming, now: datetime) -> None:
+    """The customer as the event shows them (name, language, last seen)."""
+    store.upsert_customer(incoming.conversation_key, incoming.channel, incoming.user_id,
+                          incoming.profile.display_name, incoming.profile.language_code, now)
 
 
 def _window(dialog: Dialog) -> timedelta:
@@ -142,8 +147,7 @@ def commit_turn(store: Store, dialog: Dialog, prepared: Prepared) -> TurnResult 
             still = False
     if not still:
         return handle_incoming(store, dialog, incoming, now)
-    store.upsert_customer(key, incoming.channel, incoming.user_id,
-                          incoming.profile.display_name, incoming.profile.language_code, now)
+    _seen(store, incoming, now)
     return TurnResult(prepared.step, store.apply(prepared.step, incoming, now))
 
 

@@ -192,9 +192,8 @@ class Writer:
     def _commit(self, store: Store, batch: list[_Job], budget: float | None) -> int:
         """Jobs in one transaction, from the first, until `budget` seconds of work are
         spent (None: all of them) or up to one still to be prepared; returns how many ran.
-        Optimistically without a savepoint
-        each; if one fails, those jobs are rolled back and replayed with a savepoint per
-        job, so only the failing job's work is lost."""
+        Optimistically without a savepoint each; if one fails, those jobs are rolled back
+        and replayed with a savepoint per job, so only the failing job's work is lost."""
         results: list[tuple[bool, Any]] = []
         attempted = 0
         with self._locked():
