@@ -21,11 +21,11 @@ from storage.agent_accounts import migrate_agent_accounts
 from storage.attachments import migrate_attachments
 from storage.console_marks import migrate_console_marks
 from storage.outbox import migrate_5, migrate_6
-from storage.pg_schema import SCHEMA_10
-from storage.search import migrate_search
+from storage.pg_schema import POSTGRES_12, SCHEMA_10
+from storage.search import migrate_people_search, migrate_search
 from storage.sign_ins import POSTGRES_11, migrate_sign_ins
 
-SCHEMA_VERSION = 11
+SCHEMA_VERSION = 12
 POSTGRES_PREFIXES = ("postgresql://", "postgres://")
 
 
@@ -149,7 +149,7 @@ def _migrate_4(db: sqlite_utils.Database) -> None:
 SQLITE: dict[int, Callable[[sqlite_utils.Database], None]] = {
     1: _migrate_1, 2: _migrate_2, 3: _migrate_3, 4: _migrate_4, 5: migrate_5, 6: migrate_6,
     7: migrate_agent_accounts, 8: migrate_search, 9: migrate_attachments,
-    10: migrate_console_marks, 11: migrate_sign_ins,
+    10: migrate_console_marks, 11: migrate_sign_ins, 12: migrate_people_search,
 }
 # PostgreSQL: the statements of each step (versions before 10 never existed there).
-POSTGRES: dict[int, tuple[str, ...]] = {10: SCHEMA_10, 11: POSTGRES_11}
+POSTGRES: dict[int, tuple[str, ...]] = {10: SCHEMA_10, 11: POSTGRES_11, 12: POSTGRES_12}

@@ -120,3 +120,16 @@ _SEARCH = (
 )
 
 SCHEMA_10: tuple[str, ...] = (*_TABLES, *_OUTBOX_TOTALS, *_SEARCH)
+
+# Schema 12: search reads what people wrote (storage/search.py `_PEOPLE`), so the words
+# index covers only those messages, not the bot's texts.
+PEOPLE = "(direction = 'in' OR kind = 'agent')"
+POSTGRES_12: tuple[str, ...] = (
+    f"""DO $$ BEGIN
+        IF EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'pg_trgm') THEN
+            DROP INDEX IF EXISTS messages_text_trgm;
+            CREATE INDEX messages_text_trgm ON messages USING gin (text gin_trgm_ops)
+                WHERE {PEOPLE};
+        END IF;
+    END $$""",
+)

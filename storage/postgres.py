@@ -11,8 +11,9 @@ What is PostgreSQL's own:
   row; a turn rolled back leaves a gap in the numbers, which nothing relies on.
 - **Locks**: `lock(name)` takes a transaction-scoped advisory lock (the turns of one
   conversation, the sign-in limiter); `try_lock(name)` the same without waiting.
-- **Search** matches with ILIKE over the messages and the case's name and order numbers,
-  made fast by the pg_trgm indexes (storage/pg_schema.py) instead of FTS5.
+- **Search** matches with ILIKE over what people wrote (not the bot's texts) and the
+  case's name and order numbers, made fast by the pg_trgm indexes (storage/pg_schema.py)
+  instead of FTS5.
 - **Migrations** run in one transaction under an advisory lock: every worker may run them
   at start, the first does the work and the others find it done.
 """
@@ -29,6 +30,7 @@ from psycopg.rows import dict_row
 
 from storage import migrations
 from storage.migrations import RecordsError
+from storage.pg_schema import PEOPLE
 from storage.sql import clean
 from storage.store import Store
 
@@ -139,7 +141,8 @@ class PgStore(Store):
 
     def _term_cases(self, term: str) -> tuple[str, list[Any]]:
         like = "%" + term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-        return ("SELECT case_number FROM messages WHERE text ILIKE ? ESCAPE '\\' "
+        return ("SELECT case_number FROM messages WHERE text ILIKE ? ESCAPE '\\' AND "
+                + PEOPLE + " "
                 "UNION SELECT number FROM cases WHERE number ILIKE ? ESCAPE '\\' "
                 "OR (record::jsonb ->> 'customer_name') ILIKE ? ESCAPE '\\' "
                 "OR heard_orders(record) ILIKE ? ESCAPE '\\'",

@@ -217,3 +217,56 @@ def test_heard_cases_search_on_the_command_line(tmp_path: Path, dialog: Dialog,
     assert "heard cases search WORDS" in capsys.readouterr().err
     assert main(["cases", "show", KETTLE_CASE, "--db", str(path)]) == 0   # show still works
     assert "壺身也有裂痕" in capsys.readouterr().out
+
+
+def _bot_words(store: Store, size: int) -> list[str]:
+    """Runs of `size` Chinese characters the bot wrote in the kettle's case and no customer
+    wrote anywhere."""
+    said = "".join(r["text"] for r in store._rows(
+        "SELECT text FROM messages WHERE direction = 'in' AND text IS NOT NULL"))
+    runs = []
+    for text in (r["text"] for r in store._rows(
+            "SELECT text FROM messages WHERE case_number = ? AND direction = 'out'",
+            [KETTLE_CASE])):
+        runs += [text[i:i + size] for i in range(len(text) - size + 1)
+                 if all("\u4e00" <= c <= "\u9fff" for c in text[i:i + size])
+                 and text[i:i + size] not in said]
+    assert runs, "the bot said something of its own in the kettle's case"
+    return runs
+
+
+def test_the_bots_own_texts_are_not_searched(store: Store) -> None:
+    """Its texts are the dialog's, alike in every case: what people wrote is searched."""
+    for size in (4, 2):                        # through the index, and the short-word scan
+        for words in _bot_words(store, size)[:5]:
+            assert found(store, words) == [], words
+    if not store.LOCKS:                        # SQLite: the index holds the customers' two
+        assert store.conn.execute("SELECT count(*) FROM message_search_docsize").fetchone() == (2,)
+
+
+def test_upgrading_to_schema_12_drops_the_bots_texts_from_the_index(tmp_path: Path,
+                                                                    dialog: Dialog) -> None:
+    path = tmp_path / "old.db"
+    store = Store.open(path)
+    say(store, dialog, KETTLE, user="U1", event="e1", name="王小明")
+    with store.transaction():
+        store.add_message(KETTLE_CASE, "line:U1", "line", "out", NOW, text="已幫您安排換新水壺",
+                          kind="agent")
+    bot_words = _bot_words(store, 4)[0]
+    sql = store.conn.execute                            # back to schema 11: every message
+    for name in ("added", "changed", "removed"):
+        sql(f"DROP TRIGGER message_search_{name}")
+    sql("DROP TABLE message_search")
+    sql("DROP VIEW people_said")
+    sql("CREATE VIRTUAL TABLE message_search USING fts5(text, content='messages', "
+        "content_rowid='id', tokenize='trigram')")
+    sql("INSERT INTO message_search (message_search) VALUES ('rebuild')")
+    sql("PRAGMA user_version=11")
+    store.close()
+    again = Store.open(path)
+    assert again.schema_version == 12
+    assert found(again, bot_words) == []
+    assert found(again, "壺身也有") == found(again, "安排換新") == [KETTLE_CASE]
+    indexed = again.conn.execute("SELECT count(*) FROM message_search_docsize").fetchone()[0]
+    assert indexed == 2                                  # the customer's and the agent's
+    again.close()

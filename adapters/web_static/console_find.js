@@ -7,7 +7,7 @@
   const hc = window.heardConsole;
   if (!hc) return;
   let catalogue = new Map();   // label id -> {id, name, colour, free}
-  const WHO = { customer: "客人說", agent: "客服說", bot: "機器人說" };
+  const WHO = { customer: "客人說", agent: "客服說" };
   const FIELD = { customer: "客人姓名", order: "訂單編號", number: "案件編號" };
 
   // ---------------------------------------------------------------- labels
