@@ -19,6 +19,7 @@ from bot.types import Incoming
 from bot.when import contact_time
 from dialogs.model import Dialog
 from storage.ahead import Snapshot
+from storage.steps import StepRows, step_rows
 from storage.store import Store
 
 T = TypeVar("T")
@@ -76,6 +77,7 @@ class Prepared:
     latest: Snapshot
     history: Snapshot | None
     numbers: list[str] = field(default_factory=list)
+    rows: StepRows | None = None     # what the step writes, worked out here too
 
 
 class CaseNumbers:
@@ -114,7 +116,8 @@ def prepare_turn(store: Store, dialog: Dialog, incoming: Incoming, now: datetime
     ctx = engine.Context(dialog=dialog, now=now, new_case_number=new_number, history=recent)
     found = _cases(latest)
     step = engine.step(found[0] if found else None, incoming, ctx)
-    return Prepared(incoming, now, step, latest, history[0] if history else None, given)
+    return Prepared(incoming, now, step, latest, history[0] if history else None, given,
+                    step_rows(step, incoming, now))
 
 
 def _cases(snapshot: Snapshot) -> list[CaseState]:
@@ -148,7 +151,7 @@ def commit_turn(store: Store, dialog: Dialog, prepared: Prepared) -> TurnResult 
     if not still:
         return handle_incoming(store, dialog, incoming, now)
     _seen(store, incoming, now)
-    return TurnResult(prepared.step, store.apply(prepared.step, incoming, now))
+    return TurnResult(prepared.step, store.apply(prepared.step, incoming, now, prepared.rows))
 
 
 def run_due(store: Store, dialog: Dialog, now: datetime) -> list[TurnResult]:

@@ -15,6 +15,7 @@ import sqlite_utils
 
 from bot.types import Attachment
 from storage.sql import SqlBase
+from storage.steps import ATTACHMENT_INSERT, attachment_row
 
 COLUMNS = ("id", "case_number", "conversation_key", "message_id", "event_id", "kind", "mime",
            "size", "name", "sha256", "status", "reason", "at")
@@ -38,12 +39,8 @@ class AttachmentStore(SqlBase):
 
     def add_attachment(self, case_number: str | None, conversation_key: str, message_id: int,
                        event_id: str, attachment: Attachment, at: datetime) -> int:
-        return self._insert(
-            "INSERT INTO attachments (case_number, conversation_key, message_id, event_id, kind, "
-            "mime, size, name, sha256, status, reason, at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
-            (case_number, conversation_key, message_id, event_id, attachment.kind,
-             attachment.mime, attachment.size, attachment.name, attachment.sha256,
-             attachment.status, attachment.reason, at.isoformat()))
+        return self._insert(ATTACHMENT_INSERT, attachment_row(
+            case_number, conversation_key, message_id, event_id, attachment, at))
 
     def attachment(self, attachment_id: int) -> dict[str, Any] | None:
         row = self._x(f"SELECT {', '.join(COLUMNS)} FROM attachments WHERE id = ?",

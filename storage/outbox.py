@@ -18,14 +18,14 @@ crash leaves a trace of exactly the calls whose outcome was never seen.
 from __future__ import annotations
 
 import json
-import uuid
 from collections.abc import Collection
 from datetime import datetime
 from typing import Any
 
 import sqlite_utils
 
-from storage.sql import SqlBase, json_text
+from storage.sql import SqlBase
+from storage.steps import OUTBOX_INSERT, outbox_row
 
 DOUBTFUL = ("trying", "unknown")
 
@@ -73,17 +73,10 @@ class OutboxStore(SqlBase):
                 user_id: str, text: str, buttons: list[dict[str, str]], kind: str,
                 reply_token: str | None, at: datetime,
                 token_at: datetime | None = None) -> int:
-        """A message to send. `retry_key` stays the same across every retry (LINE push);
-        `token_at` is when the reply token arrived (its age counts from then)."""
-        token_ts = (token_at or at).timestamp() if reply_token else None
-        return self._insert(
-            "INSERT INTO outbox (case_number, conversation_key, channel, user_id, text, buttons, "
-            "kind, reply_token, token_ts, status, attempts, created_at, created_ts, "
-            "next_try_ts, retry_key) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', 0, ?, ?, 0, ?)",
-            (case_number, conversation_key, channel, user_id, text,
-             json_text(buttons), kind, reply_token, token_ts,
-             at.isoformat(), at.timestamp(), str(uuid.uuid4())),
-        )
+        """A message to send (`storage.steps.outbox_row`)."""
+        return self._insert(OUTBOX_INSERT, outbox_row(
+            case_number, conversation_key, channel, user_id, text, buttons, kind, reply_token,
+            at, token_at))
 
     def due_outbox(self, now_ts: float, skip: Collection[str] = (), limit: int = 500,
                    channels: Collection[str] | None = None,

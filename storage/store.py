@@ -1,9 +1,9 @@
 """The complaint records: one SQLite file (WAL), schema via sqlite-utils, migrations.
 
 `Store` is used from one thread at a time: the writer's thread in the server, the only
-thread in the CLI. Writes happen inside `transaction()`; `apply()` stores a whole engine
-step (case, messages, events, outbox, follow-ups, processed event id) in the caller's
-transaction, so a turn is kept completely or not at all.
+thread in the CLI. Writes happen inside `transaction()`; `apply()` (storage/steps.py) stores
+a whole engine step (case, messages, events, outbox, follow-ups, processed event id) in the
+caller's transaction, so a turn is kept completely or not at all.
 
 sqlite-utils' own write helpers commit on their own (`with conn:`), which would break an
 enclosing transaction, so rows are written with plain SQL through `db.execute` and
@@ -20,7 +20,7 @@ from contextlib import contextmanager
 from dataclasses import fields
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TextIO
+from typing import Any, TextIO
 from zoneinfo import ZoneInfo
 
 import sqlite_utils
@@ -37,10 +37,14 @@ from storage.outbox import OutboxStore
 from storage.search import SearchStore
 from storage.sign_ins import SignInStore
 from storage.sql import clean, json_text
-
-if TYPE_CHECKING:
-    from bot.case import Step
-    from bot.types import Incoming
+from storage.steps import (
+    CASE_UPSERT,
+    MESSAGE_INSERT,
+    PROCESSED_INSERT,
+    StepStore,
+    case_row,
+    message_row,
+)
 
 CASE_FIELDS: tuple[str, ...] = tuple(f.name for f in fields(CaseState))
 
@@ -49,8 +53,8 @@ def _ts(moment: datetime) -> float:
     return moment.timestamp()
 
 
-class Store(OutboxStore, AgentAccountStore, SearchStore, AttachmentStore, ConsoleMarksStore,
-            SignInStore, AheadStore):
+class Store(StepStore, OutboxStore, AgentAccountStore, SearchStore, AttachmentStore,
+            ConsoleMarksStore, SignInStore, AheadStore):
     def __init__(self, conn: sqlite3.Connection) -> None:
         self.conn = conn
         self.db = sqlite_utils.Database(conn)
@@ -147,8 +151,7 @@ class Store(OutboxStore, AgentAccountStore, SearchStore, AttachmentStore, Consol
         return self._x("SELECT 1 FROM processed_events WHERE key = ?", (key,)).fetchone() is not None
 
     def mark_processed(self, key: str, at: datetime) -> None:
-        self._x("INSERT INTO processed_events (key, at) VALUES (?, ?) ON CONFLICT DO NOTHING",
-                (key, at.isoformat()))
+        self._x(PROCESSED_INSERT, (key, at.isoformat()))
 
     # ------------------------------------------------------------ customers
 
@@ -172,26 +175,7 @@ class Store(OutboxStore, AgentAccountStore, SearchStore, AttachmentStore, Consol
     # ------------------------------------------------------------ cases
 
     def save_case(self, case: CaseState) -> None:
-        record = case.to_record()
-        waiting = case.stage == "handoff" and case.owner == "team" and not case.sla_breached
-        promised = (case.stage == "committed" and case.due_at is not None
-                    and case.fulfilled_at is None and not case.overdue_reminded)
-        self._x(
-            "INSERT INTO cases (number, conversation_key, channel, stage, category, severity, "
-            "locale, owner, risk, summary, received_at, received_ts, updated_at, record, "
-            "response_due_ts, commit_due_ts) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
-            "ON CONFLICT(number) DO UPDATE SET "
-            "stage = excluded.stage, category = excluded.category, severity = excluded.severity, "
-            "locale = excluded.locale, owner = excluded.owner, risk = excluded.risk, "
-            "summary = excluded.summary, updated_at = excluded.updated_at, "
-            "record = excluded.record, response_due_ts = excluded.response_due_ts, "
-            "commit_due_ts = excluded.commit_due_ts",
-            (case.number, case.conversation_key, case.channel, case.stage, case.category,
-             case.severity, case.locale, case.owner, case.risk, case.summary,
-             case.received_at.isoformat(), _ts(case.received_at), case.updated_at.isoformat(),
-             json_text(record), _ts(case.first_response_due) if waiting else None,
-             _ts(case.due_at) if promised and case.due_at else None),
-        )
+        self._x(CASE_UPSERT, case_row(case))
 
     def commitments_overdue(self, now: datetime) -> list[CaseState]:
         """Committed cases whose promise is past due and not recorded as kept."""
@@ -277,12 +261,9 @@ class Store(OutboxStore, AgentAccountStore, SearchStore, AttachmentStore, Consol
                     direction: str, at: datetime, *, text: str | None = None,
                     payload: str | None = None, buttons: list[dict[str, str]] | None = None,
                     kind: str | None = None, event_id: str | None = None) -> int:
-        return self._insert(
-            "INSERT INTO messages (case_number, conversation_key, channel, direction, event_id, "
-            "text, payload, buttons, kind, at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (case_number, conversation_key, channel, direction, event_id, text, payload,
-             json_text(buttons) if buttons else None, kind, at.isoformat()),
-        )
+        return self._insert(MESSAGE_INSERT, message_row(
+            case_number, conversation_key, channel, direction, at, text=text, payload=payload,
+            buttons=buttons, kind=kind, event_id=event_id))
 
     def messages(self, case_number: str) -> list[dict[str, Any]]:
         rows = self._rows(
@@ -398,69 +379,6 @@ class Store(OutboxStore, AgentAccountStore, SearchStore, AttachmentStore, Consol
             "WHERE c.conversation_key = ? AND f.status = 'sent' AND f.done_ts >= ? "
             "ORDER BY f.done_ts", (conversation_key, _ts(since))).fetchall()
         return [datetime.fromisoformat(r[0]) for r in rows]
-
-    # ------------------------------------------------------------ one engine step
-
-    def apply(self, step: Step, incoming: Incoming | None, at: datetime) -> list[int]:
-        """Store one engine step (in the caller's transaction); returns the outbox ids."""
-        case = step.case
-        number = case.number if case else None
-        if case is not None:
-            self.save_case(case)
-        if incoming is not None:
-            self.mark_processed(f"{incoming.channel}:{incoming.event_id}", at)
-            message_id = self.add_message(number, incoming.conversation_key, incoming.channel,
-                                          "in", at, text=incoming.text, payload=incoming.payload,
-                                          event_id=incoming.event_id)
-            if incoming.attachment is not None and incoming.attachment.status != "ignored":
-                self.add_attachment(number, incoming.conversation_key, message_id,
-                                    incoming.event_id, incoming.attachment, at)
-        if case is None:
-            return self._enqueue_without_case(step, incoming, at)
-        self._many(
-            "INSERT INTO case_events (case_number, kind, data, at) VALUES (?, ?, ?, ?)",
-            [(case.number, e.kind, json_text(e.data), e.at.isoformat()) for e in step.events])
-        ids = self._outgoing(step, number, case.conversation_key, incoming, at)
-        self._sync_followup(case, at)
-        return ids
-
-    def _enqueue_without_case(self, step: Step, incoming: Incoming | None,
-                              at: datetime) -> list[int]:
-        """Replies outside any case (a greeting on follow): kept and sent all the same."""
-        if incoming is None:
-            return []
-        return self._outgoing(step, None, incoming.conversation_key, incoming, at)
-
-    def _outgoing(self, step: Step, number: str | None, conversation_key: str,
-                  incoming: Incoming | None, at: datetime) -> list[int]:
-        """The step's messages, kept in the transcript and queued in the outbox. Only
-        replies carry the event's reply token (and when the event arrived: the token's age
-        counts from then, not from now); everything else is pushed."""
-        channel, _, user_id = conversation_key.partition(":")
-        reply_token = incoming.reply_token if incoming is not None else None
-        token_at = incoming.received_at if incoming is not None else None
-        ids = []
-        for out in step.outgoing:
-            buttons = [{"label": b.label, "payload": b.payload} for b in out.buttons]
-            self.add_message(number, conversation_key, channel, "out", at, text=out.text,
-                             buttons=buttons, kind=out.kind)
-            ids.append(self.enqueue(number, conversation_key, channel, user_id, out.text,
-                                    buttons, out.kind,
-                                    reply_token if out.kind == "reply" else None, at, token_at))
-        return ids
-
-    def _sync_followup(self, case: CaseState, at: datetime) -> None:
-        """Exactly one pending follow-up per case, at `case.followup_at`, or none."""
-        if case.remedy_id is None and case.followup_at is None:
-            return   # never committed: no follow-up was ever scheduled
-        pending = self.pending_followups(case.number)
-        wanted = case.followup_at if case.stage == "committed" else None
-        if wanted is not None and len(pending) == 1 and pending[0]["due_ts"] == _ts(wanted):
-            return
-        if pending:
-            self.cancel_followups(case.number, at)
-        if wanted is not None:
-            self.schedule_followup(case.number, wanted, at)
 
     # ------------------------------------------------------------ agents and sessions
 
