@@ -33,12 +33,13 @@ WAITING = 12         # handed-off cases past their target, per batch (two batche
 
 
 def seed_waiting(url: str, tag: str) -> list[str]:
-    """Customers who asked for a person a day ago and nobody took them: their cases are
-    past the first-response target, so the next look at the timers breaches each once.
+    """Customers who asked for a person a week ago and nobody took them: their cases are
+    past the first-response target (a day was not enough: asked on a Monday evening, the
+    target is the Wednesday morning), so the next look at the timers breaches each once.
     They wrote on the web chat, so the LINE tally counts only the customers writing now;
     what they were told then is on record as sent."""
     dialog = load_dialog(default_dialog_path())
-    then = datetime.now(UTC) - timedelta(days=1)
+    then = datetime.now(UTC) - timedelta(days=7)
     store = Store.open(url)
     numbers = []
     try:
@@ -53,6 +54,8 @@ def seed_waiting(url: str, tag: str) -> list[str]:
                     store.mark_sent(outbox_id, then)
             case = result.step.case
             assert case.stage == "handoff" and case.owner == "team", case.stage
+            assert case.first_response_due is not None
+            assert case.first_response_due < datetime.now(UTC), case.first_response_due
             numbers.append(case.number)
     finally:
         store.close()
