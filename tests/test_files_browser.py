@@ -45,7 +45,7 @@ def test_a_photo_from_the_web_chat_is_a_thumbnail_in_the_console(
     amy.locator(".cases li", has_text=number).first.click()
     thumb = amy.locator("#v-messages img.thumb")
     expect(thumb).to_have_count(1)
-    amy.wait_for_function("document.querySelector('#v-messages img.thumb').complete")
+    expect(thumb).to_have_js_property("complete", True)   # no in-page eval: the console's CSP forbids it
     assert thumb.evaluate("img => img.naturalWidth") == 120          # the image really loaded
     source = thumb.get_attribute("src") or ""
     assert source.startswith("/console/files/")
@@ -82,6 +82,6 @@ def test_a_line_photo_fetched_by_the_turn_worker_shows_in_the_console(
     amy.locator(".cases li", has_text="line").first.click()
     thumb = amy.locator("#v-messages img.thumb")
     expect(thumb).to_have_count(1)
-    amy.wait_for_function("document.querySelector('#v-messages img.thumb').complete")
+    expect(thumb).to_have_js_property("complete", True)   # no in-page eval: the console's CSP forbids it
     assert thumb.evaluate("img => img.naturalWidth") == 64
     assert "555000111" in line.stub.fetched
