@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 from bot.normalize import canonical
 from bot.payloads import FOLLOWUP_PREFIX, HUMAN, NO, RATE_PREFIX, REMEDY_PREFIX, RETRY, YES
 from bot.remedies import fill
-from bot.restate import empathy_line, feeling
+from bot.restate import empathy_line, feeling, names_feeling
 from bot.types import Button, Outgoing
 from bot.when import deadline_text, time_text
 from dialogs.model import Dialog, Remedy
@@ -74,8 +74,11 @@ def restatement(turn: Turn, accused: bool, lead: str = "", offer_person: bool = 
     if accused:
         said = dialog.text("restate_accused", locale, empathy=empathy, summary=case.summary or "")
     else:
-        said = dialog.text("restate", locale, empathy=empathy, summary=case.summary or "",
-                           feeling=feeling(category, case.signals, locale, dialog, case.situation))
+        felt = feeling(category, case.signals, locale, dialog, case.situation)
+        said = (dialog.text("restate_named", locale, empathy=empathy, summary=case.summary or "")
+                if names_feeling(empathy, felt) and "restate_named" in dialog.texts else
+                dialog.text("restate", locale, empathy=empathy, summary=case.summary or "",
+                            feeling=felt))
     text = lead + said.lstrip()
     wants_order = dialog.categories[category].wants_order_number
     if wants_order and not case.details.get("order_numbers"):

@@ -306,6 +306,15 @@ def empathy_line(category: str, canonical_text: str, locale: str, dialog: Dialog
     return default.text.get(locale) if default else ""
 
 
+def names_feeling(line: str, feeling: str) -> bool:
+    """Whether an empathy line already says the feeling ("…真的很掃興。" and 很掃興, "That's
+    really frustrating." and "really frustrating"): then it is not said again right after."""
+    core = feeling.strip()
+    for lead in ("很", "a ", "an ", "really "):
+        core = core.removeprefix(lead)
+    return bool(core) and core.lower() in line.lower()
+
+
 def feeling(category: str, signals: Sequence[SignalHit], locale: str, dialog: Dialog,
             situation: str | None = None) -> str:
     """The feeling the restatement names: the situation's ("等得很焦急"), else the

@@ -31,6 +31,7 @@ from dialogs.model import (
     INTENT_NAMES,
     LOCALES,
     OPTIONAL_TEXT_PREFIXES,
+    OPTIONAL_TEXTS,
     REMEDY_PLACEHOLDERS,
     SEVERITIES,
     SIGNAL_NAMES,
@@ -450,9 +451,10 @@ class _Reader:
         )
 
     def text_names(self, value: Any) -> tuple[str, ...]:
-        """Every required text, plus the optional situation texts the file declares."""
-        extra = [k for k in value if isinstance(k, str) and k.startswith(tuple(OPTIONAL_TEXT_PREFIXES))
-                 and k not in TEXT_KEYS] if isinstance(value, dict) else []
+        """Every required text, plus the optional texts the file declares."""
+        extra = [k for k in value if isinstance(k, str) and k not in TEXT_KEYS
+                 and (k in OPTIONAL_TEXTS or k.startswith(tuple(OPTIONAL_TEXT_PREFIXES)))
+                 ] if isinstance(value, dict) else []
         return (*TEXT_KEYS, *extra)
 
     def each(self, value: Any, path: str, names: tuple[str, ...],
@@ -705,6 +707,8 @@ class _Reader:
 
 
 def _placeholders(name: str) -> frozenset[str]:
+    if name in OPTIONAL_TEXTS:
+        return OPTIONAL_TEXTS[name]
     for prefix, general in OPTIONAL_TEXT_PREFIXES.items():
         if name.startswith(prefix) and name not in TEXT_KEYS:
             return TEXT_KEYS[general]

@@ -201,6 +201,12 @@ TEXT_KEYS: Mapping[str, frozenset[str]] = {
 # Optional texts: a key with one of these prefixes, then a situation id, replaces the
 # general text for that situation ("restate_doubt_suspected_fake").
 OPTIONAL_TEXT_PREFIXES: Mapping[str, str] = {"restate_doubt_": "restate_doubt"}
+# Texts a dialog may leave out (older files have none), with their placeholders.
+OPTIONAL_TEXTS: Mapping[str, frozenset[str]] = {
+    # `restate` when the empathy line already names the feeling ("…真的很掃興。"): the
+    # restatement does not say it a second time. Without it, `restate` is used.
+    "restate_named": frozenset({"empathy", "summary"}),
+}
 # Placeholders a remedy's label, offer and commitment may use; the engine fills them from
 # what the customer said (the product named, its measure word, the size or colour they
 # ordered, the price difference, the order number), else from the `*_unknown` texts.

@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
 
+from bot.turns import handle_incoming
+from bot.types import Incoming
 from dialogs.lint import check_text, lint
 from dialogs.loader import DialogError, DialogHolder, default_dialog_path, load_dialog, read_yaml
+from storage.store import Store
 
 
 def copy_with(tmp_path: Path, edit: Callable[[dict[str, Any]], None]) -> Path:
@@ -54,12 +58,29 @@ _DELETE = object()
     ("order_number_pattern", "([", "order_number_pattern", "not a regular expression"),
     ("intents.yes", _DELETE, "intents.yes", "missing"),
     ("buttons.human.en", "Talk to a real human being now", "buttons.human.en", "at most 20"),
+    ("texts.restate_named.en", "{empathy} {summary}, {feeling}?", "texts.restate_named.en",
+     "unknown placeholder {feeling}"),
 ])
 def test_each_mistake_is_reported_with_its_path(tmp_path: Path, where: str, value: Any,
                                                 path: str, reason: str) -> None:
     edited = copy_with(tmp_path, lambda d: _set(d, where, value))
     found = problems_of(edited)
     assert any(p.startswith(f"{edited}:{path}") and reason in p for p in found), found
+
+
+def test_an_older_dialog_without_the_optional_texts_still_loads(tmp_path: Path) -> None:
+    """`restate_named` came later: a file without it loads, and its restatement says
+    `restate` as it always did."""
+    edited = copy_with(tmp_path, lambda d: _set(d, "texts.restate_named", _DELETE))
+    dialog = load_dialog(edited)
+    assert "restate_named" not in dialog.texts
+    store = Store.open(":memory:")
+    now = datetime(2026, 11, 23, 2, 0, tzinfo=UTC)
+    with store.transaction():
+        result = handle_incoming(store, dialog, Incoming(
+            channel="web", user_id="u1", event_id="e1", received_at=now,
+            text="我買的螢幕跟筆電都是壞的"), now)
+    assert result is not None and "讓您很掃興，對嗎" in result.step.outgoing[-1].text
 
 
 def test_exactly_two_remedies_per_grade(tmp_path: Path) -> None:

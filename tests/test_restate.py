@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from bot.details import Details
 from bot.normalize import canonical
-from bot.restate import empathy_line, restate
+from bot.restate import empathy_line, feeling, restate
 from dialogs.model import Dialog
 
 
@@ -68,3 +68,41 @@ def test_empathy_picks_the_specific_line(dialog: Dialog) -> None:
     broken = empathy_line("product", canonical("咖啡機到貨就是壞的"), "zh-TW", dialog)
     generic = empathy_line("product", canonical("咖啡機用一週就壞了"), "zh-TW", dialog)
     assert broken != generic and "打開" in broken
+
+
+def test_a_restatement_never_names_the_same_feeling_twice(dialog: Dialog) -> None:
+    """The empathy line often says the feeling already ("…真的很掃興。"); the restatement
+    right after it then does not say "讓您很掃興" again. Checked on the first example of
+    every situation, in every locale, through a whole turn."""
+    from datetime import UTC, datetime
+
+    from bot.turns import handle_incoming
+    from bot.types import Incoming
+    from storage.store import Store
+
+    store = Store.open(":memory:")
+    now = datetime(2026, 11, 23, 2, 0, tzinfo=UTC)
+    checked = named_in_empathy = 0
+    for name, category in dialog.categories.items():
+        for situation in category.situations.values():
+            for locale in ("zh-TW", "zh-CN", "en"):
+                examples = situation.examples.get(locale) or ()
+                if not examples:
+                    continue
+                user = f"{name}-{situation.id}-{locale}"
+                with store.transaction():
+                    result = handle_incoming(store, dialog, Incoming(
+                        channel="web", user_id=user, event_id=user, received_at=now,
+                        text=examples[0]), now)
+                case = result.step.case if result else None
+                said = [o.text for o in result.step.outgoing] if result else []
+                if case is None or case.stage != "confirming" or case.category is None:
+                    continue
+                felt = feeling(case.category, case.signals, case.locale, dialog, case.situation)
+                core = felt.removeprefix("很").removeprefix("a ").removeprefix("really ")
+                restatement = said[-1]
+                checked += 1
+                named_in_empathy += core in empathy_line(case.category, canonical(case.telling()[0]),
+                                                         case.locale, dialog, case.situation)
+                assert restatement.count(core) <= 1, restatement
+    assert checked > 60 and named_in_empathy > 30       # the case this is about is common
