@@ -9,6 +9,8 @@ tables do not exist here); the outbox totals are kept by a PL/pgSQL trigger.
 
 from __future__ import annotations
 
+from storage.search import PEOPLE
+
 _TABLES = (
     """CREATE TABLE customers (key TEXT PRIMARY KEY, channel TEXT, user_id TEXT, name TEXT,
         language TEXT, first_seen TEXT, last_seen TEXT, blocked INTEGER DEFAULT 0)""",
@@ -121,15 +123,14 @@ _SEARCH = (
 
 SCHEMA_10: tuple[str, ...] = (*_TABLES, *_OUTBOX_TOTALS, *_SEARCH)
 
-# Schema 12: search reads what people wrote (storage/search.py `_PEOPLE`), so the words
+# Schema 12: search reads what people wrote (storage/search.py `PEOPLE`), so the words
 # index covers only those messages, not the bot's texts.
-PEOPLE = "(direction = 'in' OR kind = 'agent')"
 POSTGRES_12: tuple[str, ...] = (
     f"""DO $$ BEGIN
         IF EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'pg_trgm') THEN
             DROP INDEX IF EXISTS messages_text_trgm;
             CREATE INDEX messages_text_trgm ON messages USING gin (text gin_trgm_ops)
-                WHERE {PEOPLE};
+                WHERE {PEOPLE.format(row="messages")};
         END IF;
     END $$""",
 )

@@ -30,7 +30,7 @@ from psycopg.rows import dict_row
 
 from storage import migrations
 from storage.migrations import RecordsError
-from storage.pg_schema import PEOPLE
+from storage.search import PEOPLE
 from storage.sql import clean
 from storage.store import Store
 
@@ -142,7 +142,7 @@ class PgStore(Store):
     def _term_cases(self, term: str) -> tuple[str, list[Any]]:
         like = "%" + term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
         return ("SELECT case_number FROM messages WHERE text ILIKE ? ESCAPE '\\' AND "
-                + PEOPLE + " "
+                + PEOPLE.format(row="messages") + " "
                 "UNION SELECT number FROM cases WHERE number ILIKE ? ESCAPE '\\' "
                 "OR (record::jsonb ->> 'customer_name') ILIKE ? ESCAPE '\\' "
                 "OR heard_orders(record) ILIKE ? ESCAPE '\\'",

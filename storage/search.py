@@ -57,7 +57,7 @@ def migrate_search(db: sqlite_utils.Database) -> None:
 
 def migrate_people_search(db: sqlite_utils.Database) -> None:
     """Schema 12: the words index holds what people wrote (the customer, an agent), no
-    longer the bot's own texts (see `_PEOPLE`). The index is made again from what is kept."""
+    longer the bot's own texts (see `PEOPLE`). The index is made again from what is kept."""
     for name in ("message_search_added", "message_search_changed", "message_search_removed"):
         db.execute(f"DROP TRIGGER IF EXISTS {name}")
     db.execute("DROP TABLE IF EXISTS message_search")
@@ -98,22 +98,24 @@ _TRIGGERS = (
 # find them all), and they were two thirds of the index: every turn indexed them under the
 # write lock (0.14 of 0.79 ms of a first message's turn, in process). What they say about
 # the case (the product, the order number) comes from the customer's words, which are here.
-_PEOPLE = "{row}.text IS NOT NULL AND ({row}.direction = 'in' OR {row}.kind = 'agent')"
+# PostgreSQL's search and its partial trigram index use the same condition (`row`: the
+# messages table's name or alias).
+PEOPLE = "{row}.text IS NOT NULL AND ({row}.direction = 'in' OR {row}.kind = 'agent')"
 _PEOPLE_INDEX = (
     "CREATE VIEW IF NOT EXISTS people_said AS SELECT id, case_number, text FROM messages m "
-    "WHERE " + _PEOPLE.format(row="m"),
+    "WHERE " + PEOPLE.format(row="m"),
     "CREATE VIRTUAL TABLE IF NOT EXISTS message_search USING fts5(text, content='people_said', "
     "content_rowid='id', tokenize='trigram')",
     "CREATE TRIGGER IF NOT EXISTS message_search_added AFTER INSERT ON messages WHEN "
-    + _PEOPLE.format(row="NEW")
+    + PEOPLE.format(row="NEW")
     + " BEGIN INSERT INTO message_search (rowid, text) VALUES (NEW.id, NEW.text); END",
     "CREATE TRIGGER IF NOT EXISTS message_search_changed AFTER UPDATE OF text, direction, kind "
     "ON messages BEGIN INSERT INTO message_search (message_search, rowid, text) "
-    "SELECT 'delete', OLD.id, OLD.text WHERE " + _PEOPLE.format(row="OLD") + "; "
+    "SELECT 'delete', OLD.id, OLD.text WHERE " + PEOPLE.format(row="OLD") + "; "
     "INSERT INTO message_search (rowid, text) SELECT NEW.id, NEW.text WHERE "
-    + _PEOPLE.format(row="NEW") + "; END",
+    + PEOPLE.format(row="NEW") + "; END",
     "CREATE TRIGGER IF NOT EXISTS message_search_removed AFTER DELETE ON messages WHEN "
-    + _PEOPLE.format(row="OLD") + " BEGIN INSERT INTO message_search (message_search, rowid, "
+    + PEOPLE.format(row="OLD") + " BEGIN INSERT INTO message_search (message_search, rowid, "
     "text) VALUES ('delete', OLD.id, OLD.text); END",
 )
 
@@ -165,7 +167,7 @@ class SearchStore(SqlBase):
         agent) with a word of the search, else the case's own fields."""
         rows = self._x(
             "SELECT text, direction FROM messages m WHERE case_number = ? AND "
-            + _PEOPLE.format(row="m") + " ORDER BY id DESC", (case.number,)).fetchall()
+            + PEOPLE.format(row="m") + " ORDER BY id DESC", (case.number,)).fetchall()
         for text, direction in rows:
             found = _find(text, terms)
             if found is not None:

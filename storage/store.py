@@ -39,6 +39,7 @@ from storage.sign_ins import SignInStore
 from storage.sql import clean, json_text
 from storage.steps import (
     CASE_UPSERT,
+    EVENT_INSERT,
     MESSAGE_INSERT,
     PROCESSED_INSERT,
     StepStore,
@@ -276,8 +277,7 @@ class Store(StepStore, OutboxStore, AgentAccountStore, SearchStore, AttachmentSt
         return out
 
     def add_event(self, case_number: str, kind: str, data: dict[str, Any], at: datetime) -> None:
-        self._x("INSERT INTO case_events (case_number, kind, data, at) VALUES (?, ?, ?, ?)",
-                (case_number, kind, json_text(data), at.isoformat()))
+        self._x(EVENT_INSERT, (case_number, kind, json_text(data), at.isoformat()))
 
     def events(self, case_number: str) -> list[dict[str, Any]]:
         rows = self._rows("SELECT kind, data, at FROM case_events WHERE case_number = ? "
