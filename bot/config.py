@@ -5,6 +5,7 @@ Every setting here appears in `.env.example`; a test checks it.
 
 from __future__ import annotations
 
+import importlib.util
 import ipaddress
 import os
 from collections.abc import Mapping
@@ -34,6 +35,8 @@ SETTINGS: dict[str, tuple[str, str]] = {
                                  "breaches, overdue commitments)"),
     "HEARD_WORKERS": ("", "processes for `heard serve` (empty: one per core; 1: everything "
                           "in one process)"),
+    "HEARD_EVENT_LOOP": ("auto", "event loop of `heard serve`: auto (uvloop where installed, "
+                                 "else asyncio's), uvloop or asyncio"),
     "HEARD_MAX_BODY": ("1000000", "largest webhook or web chat request accepted, in bytes"),
     "HEARD_FILES": ("", "folder keeping the photos and files customers send (empty: `files` "
                         "beside the HEARD_DB file)"),
@@ -74,6 +77,7 @@ class Settings:
     port: int = 8080
     max_body: int = 1_000_000
     workers: int = 0                        # 0: one per core
+    event_loop: str = "auto"                # auto | uvloop | asyncio
     timers_every: float = 30.0              # seconds
     delivery_max_age: float = 6 * 3600.0    # seconds
     files_dir: Path | None = None           # None: `files` beside the database
@@ -135,6 +139,7 @@ class Settings:
             port=_int(values["HEARD_PORT"], "HEARD_PORT"),
             max_body=_int(values["HEARD_MAX_BODY"], "HEARD_MAX_BODY"),
             workers=_workers(values["HEARD_WORKERS"]),
+            event_loop=_event_loop(values["HEARD_EVENT_LOOP"]),
             timers_every=_positive(values["HEARD_TIMERS_EVERY"], "HEARD_TIMERS_EVERY"),
             delivery_max_age=_positive(values["HEARD_DELIVERY_MAX_AGE"],
                                        "HEARD_DELIVERY_MAX_AGE") * 3600,
@@ -186,6 +191,16 @@ def _workers(value: str) -> int:
     if count < 0:
         raise SettingsError("HEARD_WORKERS must be 1 or more (or empty: one per core)")
     return count
+
+
+def _event_loop(value: str) -> str:
+    loop = (value or "auto").strip().lower()
+    if loop not in ("auto", "uvloop", "asyncio"):
+        raise SettingsError(f"HEARD_EVENT_LOOP must be auto, uvloop or asyncio, not {value!r}")
+    if loop == "uvloop" and importlib.util.find_spec("uvloop") is None:
+        raise SettingsError("HEARD_EVENT_LOOP=uvloop, but uvloop is not installed "
+                            "(pip install uvloop; it runs on Linux and macOS)")
+    return loop
 
 
 def _networks(value: str) -> tuple[Network, ...]:

@@ -396,6 +396,7 @@ class HeardServer:
                      "discord": self.discord.state if self.discord is not None else "off"},
             "inbox_backlog": self.dispatcher.backlog,
             "worker": self.worker,
+            "event_loop": type(asyncio.get_running_loop()).__module__.split(".")[0],
             **({"turn_worker": self.link.turns} if self.link is not None else {}),
             "outbox": counts,
         }

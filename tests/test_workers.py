@@ -55,6 +55,7 @@ def test_the_web_chat_is_answered_across_workers_and_survives_a_killed_turn_work
     with heard_serve({"HEARD_DB": str(tmp_path / "w.db"), "HEARD_WORKERS": "2"}) as url:
         state = health(url)
         assert state["worker"] == "HTTP worker 1 of 1" and state["turn_worker"] == "ready"
+        assert state["event_loop"] == "uvloop"          # where installed, as here
         first, cookie = post(url, "我買的除濕機用三天就不會動了")
         number = first["case"]["number"]
         assert any(number in text for text in bot_texts(first))       # the turn's replies
@@ -98,10 +99,20 @@ def test_sigterm_stops_the_supervisor_and_every_worker(tmp_path: Path) -> None:
             process.kill()
 
 
-def test_a_wrong_worker_count_is_refused_clearly(tmp_path: Path) -> None:
+def test_asyncio_s_own_loop_can_be_asked_for(tmp_path: Path) -> None:
+    with heard_serve({"HEARD_DB": str(tmp_path / "w.db"), "HEARD_WORKERS": "2",
+                      "HEARD_EVENT_LOOP": "asyncio"}) as url:
+        assert health(url)["event_loop"] == "asyncio"
+        answer, _ = post(url, "我買的除濕機用三天就不會動了")
+        assert any(answer["case"]["number"] in text for text in bot_texts(answer))
+
+
+def test_a_wrong_worker_count_or_loop_is_refused_clearly(tmp_path: Path) -> None:
     env = {**os.environ, "HEARD_DB": str(tmp_path / "w.db"), "HEARD_PORT": str(free_port())}
     for args, extra, says in ((["--workers", "0"], {}, "--workers must be 1 or more"),
-                              ([], {"HEARD_WORKERS": "many"}, "HEARD_WORKERS must be a whole")):
+                              ([], {"HEARD_WORKERS": "many"}, "HEARD_WORKERS must be a whole"),
+                              ([], {"HEARD_EVENT_LOOP": "tokio"},
+                               "HEARD_EVENT_LOOP must be auto, uvloop or asyncio")):
         done = subprocess.run([sys.executable, "-m", "bot.cli", "serve", *args], cwd=ROOT,
                               env={**env, **extra}, capture_output=True, text=True, timeout=60)
         assert done.returncode != 0 and says in done.stderr
