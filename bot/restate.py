@@ -12,7 +12,7 @@ clauses and named once at the end. English clauses keep their capitals.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 from bot.case import SignalHit
@@ -56,6 +56,9 @@ _LOWER_STARTS = frozenset((
 _PAIRS: dict[tuple[str, str, str], tuple[re.Pattern[str], dict[str, str]] | None] = {}
 _YOURS: dict[tuple[str, str], re.Pattern[str] | None] = {}
 _GIST_LOCALES: dict[str, tuple[str, ...]] = {}
+_LOWER_WORDS: dict[str, frozenset[str]] = {}
+# a word inside a sentence (not after its end, a dash, a quote or a bracket), not a handle
+_INSIDE = re.compile(r"(?<![@#\w'])([A-Za-z][a-z']*)\b")
 
 
 @dataclass(frozen=True, slots=True)
@@ -211,12 +214,47 @@ def _voiced(clause: str, locale: str, dialog: Dialog) -> str:
         text = yours.sub("\x01", text)             # put back after the pronouns turned
     text = _swap(text, _pairs_pattern(dialog, "pronouns", locale))
     text = text.replace("\x01", dialog.text("restate_yours", locale))
-    text = _SPACES.sub(" ", text).strip(" ，,。.;；")
+    text = _SPACES.sub(" ", text).strip(" ，,。.;；").lstrip("-–—•* ")
     if locale == "en" and text:
         first = text.split(" ", 1)[0]
-        if first.lower() in _LOWER_STARTS and first != "I":
+        word = first.lower()
+        if first != "I" and not first.startswith("I'") and first[1:] == first[1:].lower() \
+                and (word in _LOWER_STARTS or word in _lower_words(dialog)):
             text = text[0].lower() + text[1:]
     return text
+
+
+def _lower_words(dialog: Dialog) -> frozenset[str]:
+    """English words the dialog's examples write in lower case inside a sentence (at least
+    twice, never capitalised there): a customer's "Charged it overnight" opens with one,
+    "Amazon" or "Google" does not. The restatement runs clauses on, so such a word is
+    lower-cased; a dialog template that starts a sentence with it capitalises it again."""
+    found = _LOWER_WORDS.get(dialog.digest)
+    if found is None:
+        lower: dict[str, int] = {}
+        upper: set[str] = set()
+        for text in _english_examples(dialog):
+            for m in _INSIDE.finditer(text):
+                before = text[:m.start()].rstrip()
+                if before and before[-1] not in '.!?-–—\n"“(':
+                    word = m.group(1)
+                    if word.islower():
+                        lower[word] = lower.get(word, 0) + 1
+                    else:
+                        upper.add(word.lower())
+        found = _LOWER_WORDS[dialog.digest] = frozenset(
+            w for w, n in lower.items() if n >= 2 and w not in upper)
+    return found
+
+
+def _english_examples(dialog: Dialog) -> Iterator[str]:
+    for category in dialog.categories.values():
+        yield from category.examples.get("en", ())
+        for situation in category.situations.values():
+            yield from situation.examples.get("en", ())
+    for examples in (*dialog.acts.values(), dialog.ordinary,
+                     *(s.examples for s in dialog.signals.values())):
+        yield from examples.get("en", ())
 
 
 def _yours_pattern(dialog: Dialog, locale: str) -> re.Pattern[str] | None:

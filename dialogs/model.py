@@ -7,6 +7,8 @@ the bot says is kept per locale, as written.
 
 from __future__ import annotations
 
+import functools
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, time, timedelta
@@ -365,6 +367,15 @@ class ConsoleWords:
     names: Mapping[str, Mapping[str, Localized]] = field(default_factory=dict)
 
 
+# A placeholder at the start of the text, of a line or after a sentence's end.
+_SENTENCE_START = re.compile(r"(?:^|\n|[.!?]\s+)\{(\w+)\}")
+
+
+@functools.lru_cache(maxsize=2048)
+def _starting(template: str) -> tuple[str, ...]:
+    return tuple(_SENTENCE_START.findall(template))
+
+
 @dataclass(frozen=True, slots=True)
 class Dialog:
     path: str
@@ -395,7 +406,16 @@ class Dialog:
     console: ConsoleWords = field(default_factory=ConsoleWords)
 
     def text(self, key: str, locale: str, **values: object) -> str:
-        return self.texts[key].get(locale).format(**values)
+        """The text filled in. A value that starts a sentence of the text starts with a
+        capital ("…right. {summary}" -> "The earbuds…"); elsewhere it is kept as it is
+        ("(order {order})"). Scripts without capitals are not touched."""
+        template = self.texts[key].get(locale)
+        for name in _starting(template):
+            value = values.get(name)
+            if isinstance(value, str) and value[:1].islower() and \
+                    not any(c.isupper() for c in value.split(" ", 1)[0]):   # iPhone, eBay
+                values[name] = value[0].upper() + value[1:]
+        return template.format(**values)
 
     def measure_word(self, product: str, locale: str) -> str | None:
         """The measure word for a product in a Chinese locale ("台" for 加濕器, "支" for
