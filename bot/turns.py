@@ -7,7 +7,6 @@ which the caller's transaction commits at once.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -19,6 +18,7 @@ from bot.types import Incoming
 from bot.when import contact_time
 from dialogs.model import Dialog
 from storage.ahead import Snapshot
+from storage.sql import json_value
 from storage.steps import StepRows, step_rows
 from storage.store import Store
 
@@ -122,7 +122,7 @@ def prepare_turn(store: Store, dialog: Dialog, incoming: Incoming, now: datetime
 
 def _cases(snapshot: Snapshot) -> list[CaseState]:
     """The cases of a snapshot, as the store reads them (the same read: nothing between)."""
-    return [CaseState.from_record(json.loads(record)) for _, record in snapshot]
+    return [CaseState.from_record(json_value(record)) for _, record in snapshot]
 
 
 class _Taken(Exception):

@@ -17,14 +17,13 @@ crash leaves a trace of exactly the calls whose outcome was never seen.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Collection
 from datetime import datetime
 from typing import Any
 
 import sqlite_utils
 
-from storage.sql import SqlBase
+from storage.sql import SqlBase, json_value
 from storage.steps import OUTBOX_INSERT, outbox_row
 
 DOUBTFUL = ("trying", "unknown")
@@ -62,7 +61,7 @@ def migrate_6(db: sqlite_utils.Database) -> None:
 
 def _decoded(row: dict[str, Any]) -> dict[str, Any]:
     """An outbox row with its buttons read back from JSON."""
-    return {**row, "buttons": json.loads(row["buttons"] or "[]")}
+    return {**row, "buttons": json_value(row["buttons"] or "[]")}
 
 
 class OutboxStore(SqlBase):

@@ -13,7 +13,6 @@ sqlite-utils builds and migrates the schema and runs the queries.
 from __future__ import annotations
 
 import csv
-import json
 import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -36,7 +35,7 @@ from storage.migrations import is_postgres, sqlite_path
 from storage.outbox import OutboxStore
 from storage.search import SearchStore
 from storage.sign_ins import SignInStore
-from storage.sql import clean, json_text
+from storage.sql import clean, json_text, json_value
 from storage.steps import (
     CASE_UPSERT,
     EVENT_INSERT,
@@ -190,7 +189,7 @@ class Store(StepStore, OutboxStore, AgentAccountStore, SearchStore, AttachmentSt
 
     def _cases(self, where: str, params: list[Any], tail: str = "") -> list[CaseState]:
         sql = f"SELECT record FROM cases {where} {tail}"
-        return [CaseState.from_record(json.loads(r[0])) for r in self._x(sql, params)]
+        return [CaseState.from_record(json_value(r[0])) for r in self._x(sql, params)]
 
     def get_case(self, number: str) -> CaseState | None:
         found = self._cases("WHERE number = ?", [number])
@@ -272,7 +271,7 @@ class Store(StepStore, OutboxStore, AgentAccountStore, SearchStore, AttachmentSt
             "WHERE case_number = ? ORDER BY id", [case_number])
         out = []
         for row in rows:
-            row["buttons"] = json.loads(row["buttons"]) if row["buttons"] else []
+            row["buttons"] = json_value(row["buttons"]) if row["buttons"] else []
             out.append(row)
         return out
 
@@ -282,7 +281,7 @@ class Store(StepStore, OutboxStore, AgentAccountStore, SearchStore, AttachmentSt
     def events(self, case_number: str) -> list[dict[str, Any]]:
         rows = self._rows("SELECT kind, data, at FROM case_events WHERE case_number = ? "
                              "ORDER BY id", [case_number])
-        return [{**row, "data": json.loads(row["data"])} for row in rows]
+        return [{**row, "data": json_value(row["data"])} for row in rows]
 
     # ------------------------------------------------------------ inbox
 
@@ -299,13 +298,13 @@ class Store(StepStore, OutboxStore, AgentAccountStore, SearchStore, AttachmentSt
     def pending_inbox(self, limit: int = 10000, after: int = 0) -> list[dict[str, Any]]:
         rows = self._rows("SELECT * FROM inbox WHERE status = 'pending' AND id > ? "
                              "ORDER BY id LIMIT ?", [after, limit])
-        return [{**row, "incoming": json.loads(row["incoming"])} for row in rows]
+        return [{**row, "incoming": json_value(row["incoming"])} for row in rows]
 
     def next_inbox(self, conversation_key: str) -> dict[str, Any] | None:
         """The conversation's oldest event still waiting for its turn."""
         rows = self._rows("SELECT id, incoming FROM inbox WHERE conversation_key = ? "
                           "AND status = 'pending' ORDER BY id LIMIT 1", [conversation_key])
-        return {**rows[0], "incoming": json.loads(rows[0]["incoming"])} if rows else None
+        return {**rows[0], "incoming": json_value(rows[0]["incoming"])} if rows else None
 
     def inbox_is_next(self, inbox_id: int, conversation_key: str) -> bool:
         row = self._x("SELECT min(id) FROM inbox WHERE conversation_key = ? "
@@ -324,7 +323,7 @@ class Store(StepStore, OutboxStore, AgentAccountStore, SearchStore, AttachmentSt
     def inbox_text(self, inbox_id: int) -> str:
         """What the customer wrote in a kept event ("" for a button or a sticker)."""
         row = self._x("SELECT incoming FROM inbox WHERE id = ?", (inbox_id,)).fetchone()
-        return str(json.loads(row[0]).get("text") or "") if row else ""
+        return str(json_value(row[0]).get("text") or "") if row else ""
 
     def mark_inbox(self, inbox_id: int, status: str, at: datetime, error: str | None = None) -> None:
         self._x("UPDATE inbox SET status = ?, done_at = ?, error = ? WHERE id = ?",
@@ -337,7 +336,7 @@ class Store(StepStore, OutboxStore, AgentAccountStore, SearchStore, AttachmentSt
             "SELECT id, case_number, direction, text, payload, buttons, at FROM messages "
             "WHERE conversation_key = ? AND id > ? ORDER BY id LIMIT ?",
             [conversation_key, after_id, limit])
-        return [{**row, "buttons": json.loads(row["buttons"]) if row["buttons"] else []}
+        return [{**row, "buttons": json_value(row["buttons"]) if row["buttons"] else []}
                 for row in rows]
 
     # ------------------------------------------------------------ follow-ups
@@ -445,7 +444,7 @@ class Store(StepStore, OutboxStore, AgentAccountStore, SearchStore, AttachmentSt
         writer.writeheader()
         count = 0
         for (raw,) in self._x("SELECT record FROM cases ORDER BY received_ts, number"):
-            record = json.loads(raw)
+            record = json_value(raw)
             if tz is not None:
                 record = {**in_zone(record, tz), "time_zone": tz.key}
             writer.writerow({

@@ -235,3 +235,27 @@ def test_a_nul_typed_by_a_customer_is_kept_and_breaks_nothing(dialog: Dialog,
     assert said == ["耳機\ufffd沒有聲音"]
     assert store.list_cases(label="vip") == []          # the record still reads as JSON
     assert [hit.case.number for hit in store.search_cases("沒有聲音")] == [case.number]
+
+
+def test_the_records_json_keeps_what_the_standard_library_kept() -> None:
+    """Records' JSON is written and read by orjson; what it refuses or writes otherwise
+    (a lone surrogate, NaN, a huge number, a non-string key, times, NumPy's numbers) comes
+    back as the standard library's JSON would have had it."""
+    import json
+    import math
+    from datetime import UTC, datetime
+
+    import numpy as np
+
+    from storage.sql import json_text, json_value
+
+    at = datetime(2026, 11, 24, 9, 30, tzinfo=UTC)
+    awkward = {"lone": "壞\ud800了", "big": 2 ** 70, "at": at, "score": np.float64(0.25),
+               "keys": {1: "one"}, "nul": "耳機\x00沒聲音", "text": "我的耳機壞了 😀"}
+    for key, value in awkward.items():
+        back = json_value(json_text({key: value}))[key]
+        expected = json.loads(json.dumps({key: value}, ensure_ascii=False, default=str))[key]
+        if key == "nul":
+            expected = expected.replace("\x00", "\ufffd")
+        assert back == expected, key
+    assert math.isnan(json_value(json.dumps({"x": float("nan")}))["x"])   # written before
