@@ -33,6 +33,13 @@ _EMPTY_BRACKETS = re.compile(r"[(（\[]\s*[)）\]]")
 # what led up to an order number taken out: "from order", "in my order", "的訂單"
 _ORDER_LEAD = re.compile(r"(?:\b(?:from|in|on|for|of|with|under)\s+(?:(?:my|the|your)\s+)?"
                          r"(?:order\s*)?|(?:的)?(?:訂單|订单)\s*)?\x00", re.IGNORECASE)
+# an order number's own lead word, kept where the words before it need it ("the same order")
+_ORDER_WORD = re.compile(r"^(?:訂單|订单|order)", re.IGNORECASE)
+_NEEDS_NOUN = re.compile(r"(?:\b(?:the|same|this|that|one|another|each|an?|my|your|our)|的|"
+                         r"這筆|这笔|同一筆|同一笔|那筆|那笔|這張|这张)\s*$", re.IGNORECASE)
+_AFTER_PREPOSITION = re.compile(r"\b(?:from|in|on|for|of|with|under)\s+(?:(?:my|the|your)\s+)?$",
+                                re.IGNORECASE)
+_CJK_SPACE = re.compile(r"(?<=[\u3400-\u9fff]) +(?=[\u3400-\u9fff])")
 _GENERIC_ORDER = re.compile(r"#\s?[A-Za-z]{0,4}\d{5,20}\b")
 _CLAUSE_END = "，,。.;；、!?！？"
 PLAINLY_VENTING = 0.8
@@ -156,7 +163,7 @@ def _venting(raw: str, read: Understanding, dialog: Dialog) -> bool:
 
 def _without_orders(clause: str, dialog: Dialog, details: Details) -> str:
     """The clause with its order numbers taken out (they are named once, at the end)."""
-    out = order_regex(dialog.order_number_pattern).sub("\x00", clause)
+    out = order_regex(dialog.order_number_pattern).sub(_order_mark, clause)
     out = _GENERIC_ORDER.sub("\x00", out)
     for number in details.order_numbers:
         # its digits match only themselves: without them here, nothing to compile and seek
@@ -164,9 +171,18 @@ def _without_orders(clause: str, dialog: Dialog, details: Details) -> str:
             out = re.sub(re.escape(number), "\x00", out, flags=re.IGNORECASE)
     if "\x00" in out:                              # _ORDER_LEAD ends in the mark
         out = _ORDER_LEAD.sub(" ", out).replace("\x00", " ")
-    out = _EMPTY_BRACKETS.sub(" ", out)
+    out = _EMPTY_BRACKETS.sub(" ", _CJK_SPACE.sub("", out.replace("\x03", "")))
     out = _SPACES.sub(" ", out).strip(" ，,。.:：#")
     return out.removeprefix("的").strip()
+
+
+def _order_mark(found: re.Match[str]) -> str:
+    """An order number's place, marked; "the same order M555" keeps its "order"."""
+    word = _ORDER_WORD.match(found.group(0))
+    if word is not None and _NEEDS_NOUN.search(found.string, 0, found.start()) and \
+            not _AFTER_PREPOSITION.search(found.string, 0, found.start()):  # "from my order"
+        return word.group(0) + "\x03"
+    return "\x00"
 
 
 @dataclass(frozen=True, slots=True)

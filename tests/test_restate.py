@@ -146,3 +146,21 @@ def test_english_restatements_read_as_sentences(dialog: Dialog) -> None:
                               if word in told and word not in names]
     assert checked > 4000
     assert len(wrong) * 200 <= checked, wrong[:10]        # at most 1 in 200
+
+
+def test_an_order_number_taken_out_leaves_its_noun_where_the_words_need_it(
+        dialog: Dialog) -> None:
+    """The order number is named once, at the end; "the same order M555…" keeps "order"
+    (not "for the same (order …)"), "from my order A…" drops the whole phrase."""
+    cases = [
+        ("en", "I was charged twice for the same order M55512345", "M55512345",
+         "for the same order", "the same ("),
+        ("en", "my order A12345678 has not arrived", "A12345678", "your order has", "your has"),
+        ("en", "I got the wrong item from my order A12345678", "A12345678",
+         "got the wrong item", "from your order"),
+        ("zh-TW", "我的訂單A12345678還沒到", "A12345678", "您的訂單還沒到", "的 "),
+        ("zh-TW", "同一筆訂單 A12345678 被扣款兩次", "A12345678", "同一筆訂單被扣款兩次", "筆 "),
+    ]
+    for locale, told, number, kept, never in cases:
+        said = restate([told], locale, dialog, Details(order_numbers=(number,)))
+        assert kept in said and never not in said and said.count(number) == 1, said
