@@ -39,6 +39,7 @@ _NEEDS_NOUN = re.compile(r"(?:\b(?:the|same|this|that|one|another|each|an?|my|yo
                          r"這筆|这笔|同一筆|同一笔|那筆|那笔|這張|这张)\s*$", re.IGNORECASE)
 _AFTER_PREPOSITION = re.compile(r"\b(?:from|in|on|for|of|with|under)\s+(?:(?:my|the|your)\s+)?$",
                                 re.IGNORECASE)
+_FEELING_PARTS = re.compile(r"又|、|和|\band\b|\bbut\b")
 _CJK_SPACE = re.compile(r"(?<=[\u3400-\u9fff]) +(?=[\u3400-\u9fff])")
 _GENERIC_ORDER = re.compile(r"#\s?[A-Za-z]{0,4}\d{5,20}\b")
 _CLAUSE_END = "，,。.;；、!?！？"
@@ -363,10 +364,22 @@ def empathy_line(category: str, canonical_text: str, locale: str, dialog: Dialog
 def names_feeling(line: str, feeling: str) -> bool:
     """Whether an empathy line already says the feeling ("…真的很掃興。" and 很掃興, "That's
     really frustrating." and "really frustrating"): then it is not said again right after."""
-    core = feeling.strip()
+    return any(part in line.lower() for part in feeling_words(feeling))
+
+
+def feeling_words(feeling: str) -> tuple[str, ...]:
+    """The words that say a feeling: "又擔心又著急" -> 擔心, 著急; "a worrying wait" ->
+    "worrying wait", "worrying"; "很掃興" -> 掃興."""
+    core = feeling.strip().lower()
     for lead in ("很", "a ", "an ", "really "):
         core = core.removeprefix(lead)
-    return bool(core) and core.lower() in line.lower()
+    if not core:
+        return ()
+    parts = [core, *(p for p in _FEELING_PARTS.split(core) if len(p) >= 2)]
+    first = core.split(" ", 1)[0].strip(",")
+    if first.endswith("ing") and first != core:     # "worrying" in "a worrying wait"
+        parts.append(first)
+    return tuple(dict.fromkeys(parts))
 
 
 def feeling(category: str, signals: Sequence[SignalHit], locale: str, dialog: Dialog,
