@@ -13,6 +13,7 @@ sqlite-utils builds and migrates the schema and runs the queries.
 from __future__ import annotations
 
 import csv
+import json
 import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -448,7 +449,9 @@ class Store(StepStore, OutboxStore, AgentAccountStore, SearchStore, AttachmentSt
             if tz is not None:
                 record = {**in_zone(record, tz), "time_zone": tz.key}
             writer.writerow({
-                k: csv_safe(json_text(v) if isinstance(v, list | dict) else v)
+                # people read these cells: JSON spaced as the standard library writes it
+                k: csv_safe(json.dumps(v, ensure_ascii=False, default=str)
+                            if isinstance(v, list | dict) else v)
                 for k, v in record.items()
             })
             count += 1
