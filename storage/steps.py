@@ -77,6 +77,11 @@ def outbox_row(case_number: str | None, conversation_key: str, channel: str, use
             reply_token, token_ts, at.isoformat(), at.timestamp(), str(uuid.uuid4()))
 
 
+def event_row(case_number: str, kind: str, data: dict[str, Any], at: datetime
+              ) -> tuple[Any, ...]:
+    return (case_number, kind, json_text(data), at.isoformat())
+
+
 def attachment_row(case_number: str | None, conversation_key: str, message_id: int,
                    event_id: str, attachment: Attachment, at: datetime) -> tuple[Any, ...]:
     return (case_number, conversation_key, message_id, event_id, attachment.kind,
@@ -123,7 +128,7 @@ def step_rows(step: Step, incoming: Incoming | None, at: datetime) -> StepRows:
                             kind=out.kind),
                 outbox_row(number, key, channel, user_id, out.text, buttons, out.kind,
                            reply_token if out.kind == "reply" else None, at, token_at)))
-    events = ([(case.number, e.kind, json_text(e.data), e.at.isoformat()) for e in step.events]
+    events = ([event_row(case.number, e.kind, e.data, e.at) for e in step.events]
               if case is not None else [])
     return StepRows(case_row(case) if case is not None else None, processed, said,
                     attachment, events, outgoing)

@@ -44,6 +44,7 @@ from storage.steps import (
     PROCESSED_INSERT,
     StepStore,
     case_row,
+    event_row,
     message_row,
 )
 
@@ -277,7 +278,7 @@ class Store(StepStore, OutboxStore, AgentAccountStore, SearchStore, AttachmentSt
         return out
 
     def add_event(self, case_number: str, kind: str, data: dict[str, Any], at: datetime) -> None:
-        self._x(EVENT_INSERT, (case_number, kind, json_text(data), at.isoformat()))
+        self._x(EVENT_INSERT, event_row(case_number, kind, data, at))
 
     def events(self, case_number: str) -> list[dict[str, Any]]:
         rows = self._rows("SELECT kind, data, at FROM case_events WHERE case_number = ? "
