@@ -163,7 +163,8 @@ def _venting(raw: str, read: Understanding, dialog: Dialog) -> bool:
 
 
 def _without_orders(clause: str, dialog: Dialog, details: Details) -> str:
-    """The clause with its order numbers taken out (they are named once, at the end)."""
+    """The clause with its order numbers taken out (they are named once, at the end) and
+    its spacing tidied (none left between Chinese characters)."""
     out = order_regex(dialog.order_number_pattern).sub(_order_mark, clause)
     out = _GENERIC_ORDER.sub("\x00", out)
     for number in details.order_numbers:

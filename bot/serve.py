@@ -52,8 +52,8 @@ def serve(settings: Settings, *, host: str | None, port: int | None, db: str | N
 
 def _event_loop(settings: Settings) -> asyncio.AbstractEventLoop:
     """A worker's event loop (HEARD_EVENT_LOOP): uvloop where it is installed (Linux and
-    macOS; libuv's loop in C: 1.33 -> 1.25 ms of CPU per LINE message, docs/architecture.md),
-    asyncio's own elsewhere or when asked for."""
+    macOS; libuv's loop in C, measured in docs/architecture.md), asyncio's own elsewhere or
+    when asked for."""
     if settings.event_loop != "asyncio":
         try:
             import uvloop
