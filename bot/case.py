@@ -49,6 +49,8 @@ class CaseState:
     signals: list[SignalHit] = field(default_factory=list)   # every signal fired in this case
     account: list[str] = field(default_factory=list)         # the customer's telling, message by message
     telling_from: int = 0                                    # account[telling_from:]: as corrected
+    amended: list[str] = field(default_factory=list)         # the telling a correction put right (bot.amend)
+    refused: list[str] = field(default_factory=list)         # the telling just answered "not quite"
     summary: str | None = None                               # the restated problem
     details: dict[str, list[str]] = field(default_factory=dict)  # order_numbers, dates, amounts, products
     prompts: int = 0                                         # short questions asked while listening
@@ -79,8 +81,9 @@ class CaseState:
     evidence: list[dict[str, Any]] = field(default_factory=list)  # photos and files kept
 
     def telling(self) -> list[str]:
-        """The customer's telling as it stands: what a correction replaced is left out."""
-        return self.account[self.telling_from:]
+        """The customer's telling as it stands: what a correction replaced is left out, and
+        a correction that put one part right is read into what it corrected."""
+        return [*self.amended, *self.account[self.telling_from:]]
 
     def active_signals(self) -> list[SignalHit]:
         """Signals fired since a person last handed the case back (these count for risk)."""

@@ -52,6 +52,8 @@ _DENIAL = re.compile(r"^(?:不是|不對|不对|並不是|并不是|並非|并�
                      r"|no\b|nope\b|not\b|it'?s not\b|it isn'?t\b)", re.IGNORECASE)
 # the start of a correction's clause: "是湯灑了" restates as "湯灑了"
 _CORRECTION_LEAD = re.compile(r"^(?:其實是|其实是|而是|應該是|应该是|是)(?=..)")
+# a clause that starts with the customer ("我上週訂的包裹…") names its own subject
+_OWN_SUBJECT = re.compile(r"^(?:我|I\b|my\b|we\b|our\b)", re.IGNORECASE)
 NEVER_ECHOED = frozenset({"insult", "threat", "human_request"})
 SAID_BEFORE = 0.75                              # clause similarity that counts as told already
 # English clause openings that are not names: lower-cased inside a sentence
@@ -210,8 +212,8 @@ def restated(account: Sequence[str], locale: str, dialog: Dialog, details: Detai
     parts = [_voiced(c, locale, dialog) for c in telling.clauses]
     parts = [p for p in parts if p]
     told_canon = canonical(" ".join(telling.clauses))
-    if parts and details.products and not any(canonical(p) in told_canon
-                                              for p in details.products):
+    if parts and details.products and not _OWN_SUBJECT.match(telling.clauses[0]) and \
+            not any(canonical(p) in told_canon for p in details.products):
         # a correction that does not name the item ("不是沒到，是到了但刷頭斷了")
         item = in_script(details.products[0], locale)
         parts[0] = dialog.text("restate_item", locale, item=item) + parts[0]

@@ -5,6 +5,7 @@ that adds to it."""
 from __future__ import annotations
 
 from bot import replies
+from bot.amend import amend, corrects
 from bot.context import Turn
 from bot.details import Details
 from bot.engine.offering import offer
@@ -22,7 +23,7 @@ def listen(turn: Turn) -> None:
     """Keep listening until the category can be told; ask one short question at a time."""
     case, u = turn.case, turn.u
     if turn.payload == RETRY:
-        case.telling_from = len(case.account)
+        case.telling_from, case.amended, case.refused = len(case.account), [], []
         replies.say(turn, "ask_more")
         return
     if not case.telling():
@@ -50,6 +51,8 @@ def listen(turn: Turn) -> None:
 def listening(turn: Turn) -> None:
     """After "not quite" the next message tells the problem anew."""
     if turn.case.misses and turn.u is not None and not turn.u.is_empty:
+        if turn.case.refused:                     # the first message since "not quite"
+            _read_in(turn, turn.case.refused, turn.u)
         reclassify(turn)
         _restate_again(turn, turn.case.summary or "")
         return
@@ -75,7 +78,8 @@ def confirming(turn: Turn) -> None:
     elif turn.payload == NO or (turn.payload is None and act in REPLACING and not says_more):
         _not_quite(turn)
     elif u is not None and says_more:
-        _corrected(turn, u, replacing=act in REPLACING)
+        _corrected(turn, u, replacing=act in REPLACING
+                   or corrects(case.telling()[:-1], u.text))
     else:
         replies.restatement(turn, summary(turn).accused, offer_person=case.misses >= MAX_MISSES)
 
@@ -84,7 +88,8 @@ def _not_quite(turn: Turn) -> None:
     """A bare "no": the next message tells it anew (what was said stays in the record)."""
     case = turn.case
     case.misses += 1
-    case.telling_from = len(case.account)
+    case.refused = case.telling()
+    case.telling_from, case.amended = len(case.account), []
     turn.move("listening", "not_quite")
     if case.misses >= MAX_MISSES:
         replies.say(turn, "offer_person", buttons=replies.person_buttons(turn))
@@ -99,12 +104,26 @@ def _corrected(turn: Turn, u: Understanding, replacing: bool) -> None:
     before = case.summary or ""
     if replacing:
         case.misses += 1
-        case.telling_from = len(case.account) - 1      # the correction was just noted
+        _read_in(turn, case.telling()[:-1], u)         # the correction was just noted
         turn.event("corrected", text=u.text[:500])
     else:
         turn.event("added", text=u.text[:500])
     reclassify(turn)
     _restate_again(turn, before, replacing)
+
+
+def _read_in(turn: Turn, before: list[str], u: Understanding) -> None:
+    """The correction (the account's last message) read into the telling it corrects
+    (`bot.amend`: "不是一個禮拜，是兩個禮拜" puts one part right), or, when it tells the
+    problem anew, the telling starting again from it."""
+    case = turn.case
+    amended = amend(before, u.text, turn.dialog) if before else None
+    if amended is None:
+        case.telling_from, case.amended = len(case.account) - 1, []
+    else:
+        case.telling_from, case.amended = len(case.account), amended
+        turn.event("amended", telling=[m[:500] for m in amended])
+    case.refused = []
 
 
 def _restate_again(turn: Turn, before: str, replacing: bool = True) -> None:

@@ -1,0 +1,255 @@
+"""A correction that puts one part of the telling right, read into the telling.
+
+Customers answer "did I get that right?" by naming only what was wrong: "不是一個禮拜，是兩個
+禮拜", "Actually it was three times, not twice", or just the right part again ("我等了兩個
+禮拜"). Told back on its own, such a correction is a fragment ("兩個禮拜") and the problem
+itself is lost. So a correction that names what is wrong and what is right has the right
+words put in where the wrong ones were; one that tells a clause again replaces that clause;
+a short detail with no complaint of its own is added. Only a correction that tells the
+problem anew replaces the whole telling (`amend` returns None).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+from bot.normalize import canonical
+from bot.signals import bigrams
+from bot.understanding import classify
+from dialogs.model import Dialog
+
+_CLAUSE = re.compile(r"[，。；！？!?;\n~～…]+|,(?!\d)|\.(?!\d)(?:\s+|$)")
+_STOP = r"[，,。；;！!？?\n]"
+# what a correction opens with before its facts: the denial itself and discourse words
+_OPENING = re.compile(
+    r"^(?:\s|[，,。.!！:：、-])*(?:(?:不對|不对|不太對|不太对|不是這樣|不是这样|錯了|错了|"
+    r"其實|其实|應該說|应该说|我是說|我是说|我的意思是|更正|抱歉|"
+    r"no\b|nope\b|not quite\b|actually\b|sorry\b|well\b|i mean\b|correction\b|"
+    r"what i meant (?:is|was)\b|to be clear\b)(?:\s|[，,。.!！:：、-])*)+", re.IGNORECASE)
+# "不是 Y，是 X" / "X，不是 Y"; "not Y but X" / "X, not Y" / "X instead of Y"
+_PAIRS = (
+    re.compile(rf"不是(?P<y>[^，,。；;！!？?\n]{{1,20}}?){_STOP}*\s*(?:而|其實|其实|應該|应该)?是"
+               rf"(?P<x>[^。；;！!？?\n]{{1,40}})"),
+    re.compile(rf"(?P<x>[^，,。；;！!？?\n]{{1,40}}?){_STOP}*\s*(?:而)?不是"
+               rf"(?P<y>[^，,。；;！!？?\n]{{1,20}})"),
+    re.compile(r"\bnot (?P<y>[^,.;!?\n]{1,40}?)(?:\s*[,;]?\s*(?:but (?:rather )?|rather |it'?s |"
+               r"it was |it is |they were |there were )|\s*[,;]\s*)(?P<x>[^.;!?\n]{1,80})",
+               re.IGNORECASE),
+    re.compile(r"(?P<x>[^,.;!?\n]{1,80}?)\s*[,;]?\s*(?:and |but )?not (?P<y>[^,.;!?\n]{1,40})",
+               re.IGNORECASE),
+    re.compile(r"(?P<x>[^,.;!?\n]{1,80}?)\s+instead of (?P<y>[^,.;!?\n]{1,40})", re.IGNORECASE),
+)
+_TRIM = " ，,。.;；:：!！?？啦啊喔哦呢吧的了"
+_PUNCT = " ，,。.;；:：!！?？"
+_CJK = re.compile(r"[\u3400-\u9fff]")
+_LEAD = re.compile(r"^(?:其實是|其实是|而是|應該是|应该是|是)(?=..)")
+_NUMBER = (r"(?:\d+(?:[.,]\d+)?|[一二兩两三四五六七八九十百千半幾几]+|an?|one|two|three|four|five|six|"
+           r"seven|eight|nine|ten|several|a few|a couple of)")
+_AMOUNT = re.compile(
+    rf"(?P<money>(?:NT\$|US\$|\$|€|£|¥)\s?\d+(?:[.,]\d+)?)"
+    rf"|(?P<times>\b(?:once|twice|thrice)\b)"
+    rf"|{_NUMBER}\s*(?:個|个)?\s*(?P<unit>天|日|禮拜|礼拜|星期|週|周|個月|个月|月|年|小時|小时|分鐘|分钟|"
+    rf"次|遍|件|個|个|台|支|瓶|盒|包|箱|元|塊|块|"
+    rf"(?:days?|weeks?|months?|years?|hours?|minutes?|times|items?|pieces?|boxes|"
+    rf"bottles?|dollars?|bucks)\b)", re.IGNORECASE)
+_MONEY = ("元", "塊", "块", "dollar", "dollars", "buck", "bucks")
+_UNITS = {
+    "time": ("天", "日", "禮拜", "礼拜", "星期", "週", "周", "個月", "个月", "月", "年", "小時",
+             "小时", "分鐘", "分钟", "day", "week", "month", "year", "hour", "minute"),
+    "count": ("次", "遍", "once", "twice", "thrice", "times"),
+    "items": ("件", "個", "个", "台", "支", "瓶", "盒", "包", "箱", "item", "piece", "box", "bottle"),
+}
+_MARKED = re.compile(r"\b(?:actually|in fact)\b|其實|其实|應該是|应该是|更正", re.IGNORECASE)
+_ENDS = "，,。.;；!！?？\n"
+SHORT_CJK, SHORT_WORDS = 6, 3    # a replacement this short is a word or two, not a clause
+AMOUNT_LIMIT = 30            # characters: a correction about one amount is short
+SAME_CLAUSE = 0.5            # share of a clause's character pairs that makes it the one retold
+DETAIL_LIMIT = 40            # characters: a longer correction with no complaint is told anew
+TELLS = 0.5                  # the category's confidence that makes a correction a new telling
+
+
+def amend(before: Sequence[str], correction: str, dialog: Dialog) -> list[str] | None:
+    """The telling `before` with `correction` read into it; None when the correction tells
+    the problem anew (it then replaces the telling)."""
+    if not before:
+        return None
+    told = list(before)
+    pair = _pair(correction)
+    if pair is not None:
+        right, wrong = pair
+        put = _put_right(told, wrong, right)
+        if put is not None:
+            return put
+    rest = _OPENING.sub("", correction).strip()
+    if not rest:
+        return None
+    swapped = _swapped(told, rest)
+    if swapped is not None:
+        return swapped
+    retold = _retold(told, correction)
+    if retold is not None:
+        return retold
+    decision = classify(canonical(rest), dialog)
+    if len(rest) <= DETAIL_LIMIT and (decision.category is None or decision.by == "fallback"
+                                      or decision.confidence < TELLS):
+        return [*told, rest]                      # "是昨天買的": a detail of the same story
+    return None
+
+
+def corrects(before: Sequence[str], message: str) -> bool:
+    """The message names something the telling said as wrong ("…, not a week"), so it is a
+    correction whatever else it reads as."""
+    pair = _pair(message)
+    if pair is not None and any(pair[1].lower() in m.lower() for m in before):
+        return True
+    rest = _OPENING.sub("", message).strip()
+    return bool(rest) and _swapped(list(before), rest,
+                                   anchored=_MARKED.search(message) is None) is not None
+
+
+def _pair(correction: str) -> tuple[str, str] | None:
+    """(what is right, what was wrong) when the correction names both."""
+    text = _OPENING.sub("", correction)
+    for pattern in _PAIRS:
+        found = pattern.search(text)
+        if found is not None:
+            right = _OPENING.sub("", found.group("x")).strip(_TRIM)
+            wrong = found.group("y").strip(_TRIM)
+            if right and wrong and right.lower() != wrong.lower():
+                return right, wrong
+    return None
+
+
+def _put_right(told: list[str], wrong: str, right: str) -> list[str] | None:
+    """The right words where the wrong ones were (their last mention); None when the telling
+    never said them."""
+    for i in range(len(told) - 1, -1, -1):
+        at = told[i].lower().rfind(wrong.lower())
+        if at < 0:
+            continue
+        message = told[i]
+        start = max(message.rfind(c, 0, at) for c in _ENDS) + 1
+        ends = [e for e in (message.find(c, at + len(wrong)) for c in _ENDS) if e >= 0]
+        end = min(ends) if ends else len(message)
+        phrase = _aligned(message[start:at], right)
+        if phrase != right:            # the clause told again from the shared words on
+            told[i] = message[:at] + phrase + message[end:]
+        elif _short(right):            # "不是左耳，是右耳": the words alone
+            told[i] = message[:at] + right + message[at + len(wrong):]
+        else:                          # another clause in its place
+            told[i] = message[:start] + right + message[end:]
+        return told
+    return None
+
+
+def _short(words: str) -> bool:
+    return len(words) <= SHORT_CJK if _CJK.search(words) else len(words.split()) <= SHORT_WORDS
+
+
+def _aligned(lead: str, right: str) -> str:
+    """What of `right` replaces the wrong words: after the words it shares with what led up
+    to them ("I was charged" + "three times"; "已經等了" + "兩個禮拜"), or all of it."""
+    lead = lead.strip()
+    if not lead:
+        return right
+    low = right.lower()
+    if _CJK.search(lead):
+        for size in range(len(lead), 1, -1):             # the longest end of the lead
+            at = low.find(lead[-size:].lower())
+            if at >= 0 and right[at + size:].strip():
+                return right[at + size:].strip(_PUNCT)
+        return right
+    words = lead.split()
+    for size in range(len(words), 0, -1):
+        tail = " ".join(words[-size:]).lower()
+        at = low.find(tail)
+        if at >= 0 and (at == 0 or not low[at - 1].isalnum()) and right[at + len(tail):].strip():
+            return right[at + len(tail):].strip(_PUNCT)
+    return right
+
+
+def _swapped(told: list[str], rest: str, anchored: bool = False) -> list[str] | None:
+    """A short correction about an amount ("是用了一個月", "it was 3 times") puts right the
+    telling's last amount of the same kind: a time, a count, money or items (`anchored`:
+    only one led up to by the same word, "等了一個禮拜" for "我等了兩個禮拜")."""
+    if len(rest) > AMOUNT_LIMIT:
+        return None
+    new = [(m, _kind(m)) for m in _AMOUNT.finditer(rest)]
+    new = [(m, k) for m, k in new if k is not None]
+    if len(new) != 1:
+        return None
+    right, kind = new[0]
+    anchor = _anchor(rest[:right.start()])
+    for i in range(len(told) - 1, -1, -1):
+        olds = [m for m in _AMOUNT.finditer(told[i]) if _kind(m) == kind]
+        if olds:
+            led = [m for m in olds if anchor and _anchor(told[i][:m.start()]) == anchor]
+            if anchored and not led:
+                return None
+            old = (led or olds)[-1]
+            if old.group(0).lower() == right.group(0).lower():
+                return None
+            told[i] = told[i][:old.start()] + right.group(0).strip() + told[i][old.end():]
+            return told
+    return None
+
+
+def _anchor(before: str) -> str:
+    """The word that leads up to an amount ("訂了" in "訂了三件", "charged" in "charged
+    twice"), to tell which of several amounts a correction is about."""
+    before = before.rstrip().lower()
+    if _CJK.search(before[-1:]):
+        return before[-2:]
+    words = before.split()
+    return words[-1] if words else ""
+
+
+def _kind(found: re.Match[str]) -> str | None:
+    unit = (found.group("unit") or found.group("times") or "").lower()
+    if found.group("money") or unit in _MONEY:
+        return "money"
+    for kind, units in _UNITS.items():
+        if any(unit.startswith(u) for u in units):
+            return kind
+    return None
+
+
+def _retold(told: list[str], correction: str) -> list[str] | None:
+    """The correction's clauses in place of the clauses they tell again ("我等了兩個禮拜" for
+    "已經等了一個禮拜"); None unless every clause of it tells one again."""
+    clauses = [c.strip() for c in _CLAUSE.split(_OPENING.sub("", correction)) if c.strip()]
+    if not clauses:
+        return None
+    places = [(i, c.strip()) for i, m in enumerate(told) for c in _CLAUSE.split(m) if c.strip()]
+    swaps: dict[tuple[int, str], str] = {}
+    for clause in clauses:
+        mine = bigrams(canonical(clause))
+        best, score = None, 0.0
+        for place in places:
+            theirs = bigrams(canonical(place[1]))
+            if mine and theirs:
+                shared = len(mine & theirs) / min(len(mine), len(theirs))
+                if shared > score:
+                    best, score = place, shared
+        if best is None or score < SAME_CLAUSE or best in swaps:
+            return None
+        swaps[best] = clause
+    for (i, old), new in swaps.items():
+        told[i] = told[i].replace(old, _fitted(old, new), 1)
+    return told
+
+
+def _fitted(old: str, new: str) -> str:
+    """A shorter retelling that only changes how the clause ends ("兩個禮拜" for "已經等了一個
+    禮拜") keeps the clause's start: "已經等了兩個禮拜"."""
+    new = _LEAD.sub("", new) or new
+    if len(new) >= len(old) or not _CJK.search(new):
+        return new
+    same = 0
+    while same < len(new) and old[-1 - same] == new[-1 - same]:
+        same += 1
+    changed, kept = new[:len(new) - same], old[:len(old) - len(new)]
+    if same >= 2 and changed and not bigrams(changed) & bigrams(old[:len(old) - same]):
+        return kept + new
+    return new
