@@ -60,6 +60,7 @@ _UNITS = {
     "count": ("次", "遍", "once", "twice", "thrice", "times"),
     "items": ("件", "個", "个", "台", "支", "瓶", "盒", "包", "箱", "item", "piece", "box", "bottle"),
 }
+_DIGITS = re.compile(r"\d+(?:[.,]\d+)?")
 _MARKED = re.compile(r"\b(?:actually|in fact)\b|其實|其实|應該是|应该是|更正", re.IGNORECASE)
 _ENDS = "，,。.;；!！?？\n"
 SHORT_CJK, SHORT_WORDS = 6, 3    # a replacement this short is a word or two, not a clause
@@ -101,7 +102,7 @@ def corrects(before: Sequence[str], message: str) -> bool:
     """The message names something the telling said as wrong ("…, not a week"), so it is a
     correction whatever else it reads as."""
     pair = _pair(message)
-    if pair is not None and any(pair[1].lower() in m.lower() for m in before):
+    if pair is not None and any(_last(m, pair[1]) >= 0 for m in before):
         return True
     rest = _OPENING.sub("", message).strip()
     return bool(rest) and _swapped(list(before), rest,
@@ -125,7 +126,7 @@ def _put_right(told: list[str], wrong: str, right: str) -> list[str] | None:
     """The right words where the wrong ones were (their last mention); None when the telling
     never said them."""
     for i in range(len(told) - 1, -1, -1):
-        at = told[i].lower().rfind(wrong.lower())
+        at = _last(told[i], wrong)
         if at < 0:
             continue
         message = told[i]
@@ -133,7 +134,10 @@ def _put_right(told: list[str], wrong: str, right: str) -> list[str] | None:
         ends = [e for e in (message.find(c, at + len(wrong)) for c in _ENDS) if e >= 0]
         end = min(ends) if ends else len(message)
         phrase = _aligned(message[start:at], right)
-        if phrase != right:            # the clause told again from the shared words on
+        number = _DIGITS.search(right) if _DIGITS.fullmatch(wrong) else None
+        if number is not None and not _short(right):     # "3 of them are broken, not 2"
+            told[i] = message[:at] + number.group(0) + message[at + len(wrong):]
+        elif phrase != right:            # the clause told again from the shared words on
             told[i] = message[:at] + phrase + message[end:]
         elif _short(right):            # "不是左耳，是右耳": the words alone
             told[i] = message[:at] + right + message[at + len(wrong):]
@@ -141,6 +145,15 @@ def _put_right(told: list[str], wrong: str, right: str) -> list[str] | None:
             told[i] = message[:start] + right + message[end:]
         return told
     return None
+
+
+def _last(message: str, words: str) -> int:
+    """Where `words` last occur in the message (a number only as a whole: "2" is not in
+    "A12345"), or -1."""
+    if not _DIGITS.fullmatch(words):
+        return message.lower().rfind(words.lower())
+    found = [m.start() for m in re.finditer(rf"(?<![\w.,]){re.escape(words)}(?![\w])", message)]
+    return found[-1] if found else -1
 
 
 def _short(words: str) -> bool:

@@ -51,7 +51,9 @@ SHORT_ANSWERS = frozenset({"yes", "no", "thanks", "greeting"})
 _DENIAL = re.compile(r"^(?:不是|不對|不对|並不是|并不是|並非|并非"
                      r"|no\b|nope\b|not\b|it'?s not\b|it isn'?t\b)", re.IGNORECASE)
 # the start of a correction's clause: "是湯灑了" restates as "湯灑了"
-_CORRECTION_LEAD = re.compile(r"^(?:其實是|其实是|而是|應該是|应该是|是)(?=..)")
+_CORRECTION_LEAD = re.compile(r"^(?:(?:我的意思是|我是說|我是说|意思是)[，,\s]*|其實是|其实是|而是|應該是|"
+                              r"应该是|是|(?:i mean|what i meant (?:is|was))\b[,\s]*)(?=..)",
+                              re.IGNORECASE)
 # a clause that starts with the customer ("我上週訂的包裹…") names its own subject
 _OWN_SUBJECT = re.compile(r"^(?:我|I\b|my\b|we\b|our\b)", re.IGNORECASE)
 NEVER_ECHOED = frozenset({"insult", "threat", "human_request"})
