@@ -15,11 +15,11 @@ import re
 from collections.abc import Sequence
 
 from bot.normalize import canonical
+from bot.restate import CLAUSES, CORRECTION_LEAD
 from bot.signals import bigrams
 from bot.understanding import classify
 from dialogs.model import Dialog
 
-_CLAUSE = re.compile(r"[，。；！？!?;\n~～…]+|,(?!\d)|\.(?!\d)(?:\s+|$)")
 _STOP = r"[，,。；;！!？?\n]"
 # what a correction opens with before its facts: the denial itself and discourse words
 _OPENING = re.compile(
@@ -43,7 +43,6 @@ _PAIRS = (
 _TRIM = " ，,。.;；:：!！?？啦啊喔哦呢吧的了"
 _PUNCT = " ，,。.;；:：!！?？"
 _CJK = re.compile(r"[\u3400-\u9fff]")
-_LEAD = re.compile(r"^(?:其實是|其实是|而是|應該是|应该是|是)(?=..)")
 _NUMBER = (r"(?:\d+(?:[.,]\d+)?|[一二兩两三四五六七八九十百千半幾几]+|an?|one|two|three|four|five|six|"
            r"seven|eight|nine|ten|several|a few|a couple of)")
 _AMOUNT = re.compile(
@@ -62,7 +61,6 @@ _UNITS = {
 }
 _DIGITS = re.compile(r"\d+(?:[.,]\d+)?")
 _MARKED = re.compile(r"\b(?:actually|in fact)\b|其實|其实|應該是|应该是|更正", re.IGNORECASE)
-_ENDS = "，,。.;；!！?？\n"
 SHORT_CJK, SHORT_WORDS = 6, 3    # a replacement this short is a word or two, not a clause
 AMOUNT_LIMIT = 30            # characters: a correction about one amount is short
 SAME_CLAUSE = 0.5            # share of a clause's character pairs that makes it the one retold
@@ -73,22 +71,20 @@ TELLS = 0.5                  # the category's confidence that makes a correction
 def amend(before: Sequence[str], correction: str, dialog: Dialog) -> list[str] | None:
     """The telling `before` with `correction` read into it; None when the correction tells
     the problem anew (it then replaces the telling)."""
-    if not before:
+    rest = _OPENING.sub("", correction).strip()
+    if not before or not rest:
         return None
     told = list(before)
-    pair = _pair(correction)
+    pair = _pair(rest)
     if pair is not None:
         right, wrong = pair
         put = _put_right(told, wrong, right)
         if put is not None:
             return put
-    rest = _OPENING.sub("", correction).strip()
-    if not rest:
-        return None
     swapped = _swapped(told, rest)
     if swapped is not None:
         return swapped
-    retold = _retold(told, correction)
+    retold = _retold(told, rest)
     if retold is not None:
         return retold
     decision = classify(canonical(rest), dialog)
@@ -101,17 +97,17 @@ def amend(before: Sequence[str], correction: str, dialog: Dialog) -> list[str] |
 def corrects(before: Sequence[str], message: str) -> bool:
     """The message names something the telling said as wrong ("…, not a week"), so it is a
     correction whatever else it reads as."""
-    pair = _pair(message)
+    rest = _OPENING.sub("", message).strip()
+    pair = _pair(rest)
     if pair is not None and any(_last(m, pair[1]) >= 0 for m in before):
         return True
-    rest = _OPENING.sub("", message).strip()
     return bool(rest) and _swapped(list(before), rest,
                                    anchored=_MARKED.search(message) is None) is not None
 
 
-def _pair(correction: str) -> tuple[str, str] | None:
-    """(what is right, what was wrong) when the correction names both."""
-    text = _OPENING.sub("", correction)
+def _pair(text: str) -> tuple[str, str] | None:
+    """(what is right, what was wrong) when the correction (its opening taken off) names
+    both."""
     for pattern in _PAIRS:
         found = pattern.search(text)
         if found is not None:
@@ -130,9 +126,7 @@ def _put_right(told: list[str], wrong: str, right: str) -> list[str] | None:
         if at < 0:
             continue
         message = told[i]
-        start = max(message.rfind(c, 0, at) for c in _ENDS) + 1
-        ends = [e for e in (message.find(c, at + len(wrong)) for c in _ENDS) if e >= 0]
-        end = min(ends) if ends else len(message)
+        start, end = _clause_around(message, at, at + len(wrong))
         phrase = _aligned(message[start:at], right)
         number = _DIGITS.search(right) if _DIGITS.fullmatch(wrong) else None
         if number is not None and not _short(right):     # "3 of them are broken, not 2"
@@ -145,6 +139,19 @@ def _put_right(told: list[str], wrong: str, right: str) -> list[str] | None:
             told[i] = message[:start] + right + message[end:]
         return told
     return None
+
+
+def _clause_around(message: str, start: int, end: int) -> tuple[int, int]:
+    """Where the clause holding message[start:end] begins and ends (the restatement's own
+    clause breaks, `CLAUSES`)."""
+    begins, ends = 0, len(message)
+    for found in CLAUSES.finditer(message):
+        if found.end() <= start:
+            begins = found.end()
+        elif found.start() >= end:
+            ends = found.start()
+            break
+    return begins, ends
 
 
 def _last(message: str, words: str) -> int:
@@ -228,19 +235,20 @@ def _kind(found: re.Match[str]) -> str | None:
     return None
 
 
-def _retold(told: list[str], correction: str) -> list[str] | None:
-    """The correction's clauses in place of the clauses they tell again ("我等了兩個禮拜" for
-    "已經等了一個禮拜"); None unless every clause of it tells one again."""
-    clauses = [c.strip() for c in _CLAUSE.split(_OPENING.sub("", correction)) if c.strip()]
+def _retold(told: list[str], rest: str) -> list[str] | None:
+    """The correction's clauses (its opening taken off) in place of the clauses they tell
+    again ("我等了兩個禮拜" for "已經等了一個禮拜"); None unless every clause of it tells
+    one again."""
+    clauses = [c.strip() for c in CLAUSES.split(rest) if c.strip()]
     if not clauses:
         return None
-    places = [(i, c.strip()) for i, m in enumerate(told) for c in _CLAUSE.split(m) if c.strip()]
+    places = [((i, c), bigrams(canonical(c)))
+              for i, m in enumerate(told) for c in (p.strip() for p in CLAUSES.split(m)) if c]
     swaps: dict[tuple[int, str], str] = {}
     for clause in clauses:
         mine = bigrams(canonical(clause))
         best, score = None, 0.0
-        for place in places:
-            theirs = bigrams(canonical(place[1]))
+        for place, theirs in places:
             if mine and theirs:
                 shared = len(mine & theirs) / min(len(mine), len(theirs))
                 if shared > score:
@@ -256,7 +264,7 @@ def _retold(told: list[str], correction: str) -> list[str] | None:
 def _fitted(old: str, new: str) -> str:
     """A shorter retelling that only changes how the clause ends ("兩個禮拜" for "已經等了一個
     禮拜") keeps the clause's start: "已經等了兩個禮拜"."""
-    new = _LEAD.sub("", new) or new
+    new = CORRECTION_LEAD.sub("", new) or new
     if len(new) >= len(old) or not _CJK.search(new):
         return new
     same = 0

@@ -25,7 +25,7 @@ from dialogs.model import Dialog
 _TAG = re.compile(r"<[^<>]{0,200}>")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]+")
 # clause ends: Chinese and ASCII punctuation, a comma not inside a number, line breaks
-_CLAUSES = re.compile(r"[，。；！？!?;、\n~～…]+|,(?!\d)|\.(?!\d)(?:\s+|$)")
+CLAUSES = re.compile(r"[，。；！？!?;、\n~～…]+|,(?!\d)|\.(?!\d)(?:\s+|$)")
 _SPACES = re.compile(r"[ \t]{2,}")
 _CONTENT = re.compile(r"[^\W\d_]{2,}|[\u3400-\u9fff]{2}")
 _DIGITS = re.compile(r"[0-9]+")
@@ -51,7 +51,7 @@ SHORT_ANSWERS = frozenset({"yes", "no", "thanks", "greeting"})
 _DENIAL = re.compile(r"^(?:不是|不對|不对|並不是|并不是|並非|并非"
                      r"|no\b|nope\b|not\b|it'?s not\b|it isn'?t\b)", re.IGNORECASE)
 # the start of a correction's clause: "是湯灑了" restates as "湯灑了"
-_CORRECTION_LEAD = re.compile(r"^(?:(?:我的意思是|我是說|我是说|意思是)[，,\s]*|其實是|其实是|而是|應該是|"
+CORRECTION_LEAD = re.compile(r"^(?:(?:我的意思是|我是說|我是说|意思是)[，,\s]*|其實是|其实是|而是|應該是|"
                               r"应该是|是|(?:i mean|what i meant (?:is|was))\b[,\s]*)(?=..)",
                               re.IGNORECASE)
 # a clause that starts with the customer ("我上週訂的包裹…") names its own subject
@@ -88,7 +88,7 @@ def told(account: Sequence[str], dialog: Dialog, details: Details) -> Telling:
     accused = False
     for message in account:
         text = _CONTROL.sub(" ", _TAG.sub(" ", message))
-        raws = [r.strip() for r in _CLAUSES.split(text) if r.strip()]
+        raws = [r.strip() for r in CLAUSES.split(text) if r.strip()]
         for n, raw in enumerate(raws):
             clause = _without_orders(raw, dialog, details)
             if not _CONTENT.search(clause):
@@ -103,7 +103,7 @@ def told(account: Sequence[str], dialog: Dialog, details: Details) -> Telling:
             accused = accused or "accusation" in names
             if names & NEVER_ECHOED or accusing or _venting(raw, read, dialog):
                 continue
-            clause = _CORRECTION_LEAD.sub("", clause) or clause
+            clause = CORRECTION_LEAD.sub("", clause) or clause
             pairs = bigrams(_gist(clause, dialog))
             if any(_said_before(pairs, s) for s in seen):
                 continue
