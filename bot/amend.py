@@ -28,17 +28,18 @@ _OPENING = re.compile(
     r"no\b|nope\b|not quite\b|actually\b|sorry\b|well\b|i mean\b|correction\b|"
     r"what i meant (?:is|was)\b|to be clear\b)(?:\s|[，,。.!！:：、-])*)+", re.IGNORECASE)
 # "不是 Y，是 X" / "X，不是 Y"; "not Y but X" / "X, not Y" / "X instead of Y"
-_PAIRS = (
-    re.compile(rf"不是(?P<y>[^，,。；;！!？?\n]{{1,20}}?){_STOP}*\s*(?:而|其實|其实|應該|应该)?是"
-               rf"(?P<x>[^。；;！!？?\n]{{1,40}})"),
-    re.compile(rf"(?P<x>[^，,。；;！!？?\n]{{1,40}}?){_STOP}*\s*(?:而)?不是"
-               rf"(?P<y>[^，,。；;！!？?\n]{{1,20}})"),
-    re.compile(r"\bnot (?P<y>[^,.;!?\n]{1,40}?)(?:\s*[,;]?\s*(?:but (?:rather )?|rather |it'?s |"
-               r"it was |it is |they were |there were )|\s*[,;]\s*)(?P<x>[^.;!?\n]{1,80})",
-               re.IGNORECASE),
-    re.compile(r"(?P<x>[^,.;!?\n]{1,80}?)\s*[,;]?\s*(?:and |but )?not (?P<y>[^,.;!?\n]{1,40})",
-               re.IGNORECASE),
-    re.compile(r"(?P<x>[^,.;!?\n]{1,80}?)\s+instead of (?P<y>[^,.;!?\n]{1,40})", re.IGNORECASE),
+_PAIRS = (   # (a word the pattern needs, the pattern): it is searched only where the word is
+    ("不是", re.compile(rf"不是(?P<y>[^，,。；;！!？?\n]{{1,20}}?){_STOP}*\s*(?:而|其實|其实|應該|应该)?是"
+                      rf"(?P<x>[^。；;！!？?\n]{{1,40}})")),
+    ("不是", re.compile(rf"(?P<x>[^，,。；;！!？?\n]{{1,40}}?){_STOP}*\s*(?:而)?不是"
+                      rf"(?P<y>[^，,。；;！!？?\n]{{1,20}})")),
+    ("not ", re.compile(r"\bnot (?P<y>[^,.;!?\n]{1,40}?)(?:\s*[,;]?\s*(?:but (?:rather )?|rather |"
+                        r"it'?s |it was |it is |they were |there were )|\s*[,;]\s*)"
+                        r"(?P<x>[^.;!?\n]{1,80})", re.IGNORECASE)),
+    ("not ", re.compile(r"(?P<x>[^,.;!?\n]{1,80}?)\s*[,;]?\s*(?:and |but )?not "
+                        r"(?P<y>[^,.;!?\n]{1,40})", re.IGNORECASE)),
+    ("instead of ", re.compile(r"(?P<x>[^,.;!?\n]{1,80}?)\s+instead of (?P<y>[^,.;!?\n]{1,40})",
+                               re.IGNORECASE)),
 )
 _TRIM = " ，,。.;；:：!！?？啦啊喔哦呢吧的了"
 _PUNCT = " ，,。.;；:：!！?？"
@@ -59,6 +60,7 @@ _UNITS = {
     "count": ("次", "遍", "once", "twice", "thrice", "times"),
     "items": ("件", "個", "个", "台", "支", "瓶", "盒", "包", "箱", "item", "piece", "box", "bottle"),
 }
+_WORDS = re.compile(r"[^\W_]")
 _DIGITS = re.compile(r"\d+(?:[.,]\d+)?")
 _MARKED = re.compile(r"\b(?:actually|in fact)\b|其實|其实|應該是|应该是|更正", re.IGNORECASE)
 SHORT_CJK, SHORT_WORDS = 6, 3    # a replacement this short is a word or two, not a clause
@@ -68,29 +70,32 @@ DETAIL_LIMIT = 40            # characters: a longer correction with no complaint
 TELLS = 0.5                  # the category's confidence that makes a correction a new telling
 
 
-def amend(before: Sequence[str], correction: str, dialog: Dialog) -> list[str] | None:
+def amend(before: Sequence[str], correction: str, dialog: Dialog,
+          told: bool = True) -> list[str] | None:
     """The telling `before` with `correction` read into it; None when the correction tells
-    the problem anew (it then replaces the telling)."""
+    the problem anew (it then replaces the telling). `told`: the message tells something
+    (the engine noted it), so a short one may be added as a detail; a bare answer ("not
+    x, not x") only ever puts a part right."""
     rest = _OPENING.sub("", correction).strip()
-    if not before or not rest:
+    if not before or not _WORDS.search(rest):       # "...": nothing to read in
         return None
-    told = list(before)
+    story = list(before)
     pair = _pair(rest)
     if pair is not None:
         right, wrong = pair
-        put = _put_right(told, wrong, right)
+        put = _put_right(story, wrong, right)
         if put is not None:
             return put
-    swapped = _swapped(told, rest)
+    swapped = _swapped(story, rest)
     if swapped is not None:
         return swapped
-    retold = _retold(told, rest)
+    retold = _retold(story, rest)
     if retold is not None:
         return retold
     decision = classify(canonical(rest), dialog)
-    if len(rest) <= DETAIL_LIMIT and (decision.category is None or decision.by == "fallback"
-                                      or decision.confidence < TELLS):
-        return [*told, rest]                      # "是昨天買的": a detail of the same story
+    if told and len(rest) <= DETAIL_LIMIT and (decision.category is None or decision.by ==
+                                               "fallback" or decision.confidence < TELLS):
+        return [*story, rest]                     # "是昨天買的": a detail of the same story
     return None
 
 
@@ -108,8 +113,9 @@ def corrects(before: Sequence[str], message: str) -> bool:
 def _pair(text: str) -> tuple[str, str] | None:
     """(what is right, what was wrong) when the correction (its opening taken off) names
     both."""
-    for pattern in _PAIRS:
-        found = pattern.search(text)
+    low = text.lower()
+    for word, pattern in _PAIRS:
+        found = pattern.search(text) if word in low else None
         if found is not None:
             right = _OPENING.sub("", found.group("x")).strip(_TRIM)
             wrong = found.group("y").strip(_TRIM)

@@ -23,7 +23,8 @@ from bot.understanding import Understanding, understand, venting
 from dialogs.model import Dialog
 
 _TAG = re.compile(r"<[^<>]{0,200}>")
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]+")
+# control characters and bidi overrides: the bot never says them back
+_CONTROL = re.compile(r"[\x00-\x1f\x7f\u200e\u200f\u202a-\u202e\u2066-\u2069]+")
 # clause ends: Chinese and ASCII punctuation, a comma not inside a number, line breaks
 CLAUSES = re.compile(r"[，。；！？!?;、\n~～…]+|,(?!\d)|\.(?!\d)(?:\s+|$)")
 _SPACES = re.compile(r"[ \t]{2,}")

@@ -125,3 +125,31 @@ def test_amounts_corrected_across_the_dialogs_examples(dialog: Dialog) -> None:
             total += 1
             good += new_number in said and old not in said and len(said) > len(new) + 4
     assert total >= 100 and good / total >= 0.85, f"{good}/{total}"
+
+
+@pytest.mark.parametrize("correction", [
+    "不是" + "啊" * 6000, "not x, " * 900, "...", "😡😡😡", "不是\x00左耳\x07，是\u202e右耳",
+    "<script>alert(1)</script> not 左耳",
+])
+def test_hostile_or_huge_corrections_keep_the_case_going(dialog: Dialog, correction: str) -> None:
+    chat = Chat(dialog)
+    chat.send("我買的耳機左耳沒聲音")
+    chat.send(payload="no")
+    step = chat.send(correction)
+    assert step.case is not None and step.outgoing             # answered, not dropped
+    assert "<script>" not in (step.case.summary or "")
+    assert "\x00" not in (step.case.summary or "") and "\u202e" not in (step.case.summary or "")
+    said = [m["text"] for m in chat.store.messages(step.case.number) if m["direction"] == "in"]
+    assert said[0] == "我買的耳機左耳沒聲音" and len(said[-1]) == len(correction)  # kept whole
+
+
+def test_a_bare_answer_after_not_quite_is_not_taken_into_the_story(dialog: Dialog) -> None:
+    """"not x, not x" tells nothing: the correction after it still puts right the telling
+    that was refused, and the answer is not restated as a detail."""
+    chat = Chat(dialog)
+    chat.send("我買的耳機左耳沒聲音")
+    chat.send(payload="no")
+    chat.send("not x, not x, not x")
+    step = chat.send("不是左耳，是右耳")
+    said = step.case.summary or "" if step.case else ""
+    assert "右耳" in said and "沒聲音" in said and "左耳" not in said and "not x" not in said

@@ -104,7 +104,9 @@ def _corrected(turn: Turn, u: Understanding, replacing: bool) -> None:
     before = case.summary or ""
     if replacing:
         case.misses += 1
-        _read_in(turn, case.telling()[:-1], u)         # the correction was just noted
+        # the correction was just noted; with nothing told since "not quite", it corrects
+        # the telling refused then
+        _read_in(turn, case.telling()[:-1] or case.refused, u)
         turn.event("corrected", text=u.text[:500])
     else:
         turn.event("added", text=u.text[:500])
@@ -113,18 +115,17 @@ def _corrected(turn: Turn, u: Understanding, replacing: bool) -> None:
 
 
 def _read_in(turn: Turn, before: list[str], u: Understanding) -> None:
-    """The correction (the account's last message) read into the telling it corrects
-    (`bot.amend`: "不是一個禮拜，是兩個禮拜" puts one part right), or, when it tells the
-    problem anew, the telling starting again from it."""
+    """The correction read into the telling it corrects (`bot.amend`: "不是一個禮拜，是兩個
+    禮拜" puts one part right), or, when it tells the problem anew (then it is the account's
+    last message), the telling starting again from it."""
     case = turn.case
-    amended = amend(before, u.text, turn.dialog) if before else None
-    if amended is None:
-        case.telling_from, case.amended = len(case.account) - 1, []
-    else:
-        case.telling_from, case.amended = len(case.account), amended
+    amended = amend(before, u.text, turn.dialog, told=turn.noted) if before else None
+    if amended is not None:
+        case.telling_from, case.amended, case.refused = len(case.account), amended, []
         turn.event("amended", telling=[m[:500] for m in amended])
-    case.refused = []
-
+    elif turn.noted:                   # told anew: the telling starts again from it
+        case.telling_from, case.amended, case.refused = len(case.account) - 1, [], []
+    # else nothing was told ("not x, not x", an emoji): the next message may still correct
 
 def _restate_again(turn: Turn, before: str, replacing: bool = True) -> None:
     """Restate the corrected telling. Never the very restatement just refused: if the
