@@ -139,10 +139,13 @@ def _put_right(told: list[str], wrong: str, right: str) -> list[str] | None:
             told[i] = message[:at] + number.group(0) + message[at + len(wrong):]
         elif phrase != right:            # the clause told again from the shared words on
             told[i] = message[:at] + phrase + message[end:]
-        elif _short(right):            # "不是左耳，是右耳": the words alone
-            told[i] = message[:at] + right + message[at + len(wrong):]
-        else:                          # another clause in its place
-            told[i] = message[:start] + right + message[end:]
+        else:
+            after = at + len(wrong)
+            shared = _shared_end(message[after:end], right)   # "是外殼刮花" for "內鍋塗層刮花"
+            if _short(right) or shared:   # "不是左耳，是右耳": the words alone, up to what
+                told[i] = message[:at] + right + message[after + shared:]   # they say again
+            else:                         # another clause in its place
+                told[i] = message[:start] + right + message[end:]
         return told
     return None
 
@@ -158,6 +161,22 @@ def _clause_around(message: str, start: int, end: int) -> tuple[int, int]:
             ends = found.start()
             break
     return begins, ends
+
+
+def _shared_end(rest: str, right: str) -> int:
+    """How much of what followed the wrong words the right ones say again at their end
+    ("內鍋" -> "外殼刮花" in "內鍋塗層刮花了": up to "刮花"), 0 when nothing."""
+    low, right = rest.lower(), right.lower()
+    if _CJK.search(right):
+        tails = [right[-size:] for size in range(len(right) - 1, 1, -1)]
+    else:
+        words = right.split()
+        tails = [" ".join(words[-size:]) for size in range(len(words) - 1, 0, -1)]
+    for tail in tails:                     # the longest end of `right` found after them
+        at = low.find(tail)
+        if at >= 0:
+            return at + len(tail)
+    return 0
 
 
 def _last(message: str, words: str) -> int:
