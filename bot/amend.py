@@ -106,8 +106,9 @@ def corrects(before: Sequence[str], message: str) -> bool:
     pair = _pair(rest)
     if pair is not None and any(_last(m, pair[1]) >= 0 for m in before):
         return True
-    return bool(rest) and _swapped(list(before), rest,
-                                   anchored=_MARKED.search(message) is None) is not None
+    opened = len(rest) < len(message.strip())          # "不對，是五天", "actually, …"
+    return bool(rest) and _swapped(list(before), rest, anchored=not opened and
+                                   _MARKED.search(message) is None) is not None
 
 
 def _pair(text: str) -> tuple[str, str] | None:

@@ -76,7 +76,10 @@ def confirming(turn: Turn) -> None:
     if turn.payload == YES or (turn.payload is None and act == "yes" and not says_more):
         offer(turn)
     elif turn.payload == NO or (turn.payload is None and act in REPLACING and not says_more):
-        _not_quite(turn)
+        if turn.payload is None and u is not None and corrects(case.telling(), u.text):
+            _corrected(turn, u, replacing=True)    # "不對，是五天": a no that puts a part right
+        else:
+            _not_quite(turn)
     elif u is not None and says_more:
         _corrected(turn, u, replacing=act in REPLACING
                    or corrects(case.telling()[:-1], u.text))
@@ -104,9 +107,10 @@ def _corrected(turn: Turn, u: Understanding, replacing: bool) -> None:
     before = case.summary or ""
     if replacing:
         case.misses += 1
-        # the correction was just noted; with nothing told since "not quite", it corrects
-        # the telling refused then
-        _read_in(turn, case.telling()[:-1] or case.refused, u)
+        # the correction, when it was noted, is the telling's last message; with nothing
+        # told since "not quite", it corrects the telling refused then
+        told = case.telling()[:-1] if turn.noted else case.telling()
+        _read_in(turn, told or case.refused, u)
         turn.event("corrected", text=u.text[:500])
     else:
         turn.event("added", text=u.text[:500])
